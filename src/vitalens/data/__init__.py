@@ -1,0 +1,22 @@
+"""Datasets: labelled photos as `Sample`s, from any layout a loader knows.
+
+`load_dataset(path, task)` picks the loader: a task's own layout (e.g. Yakimov for hb-nails), a
+manifest CSV a user writes for their own data, or a plain folder of images for prediction.
+"""
+
+from vitalens.data.samples import Box, Dataset, Problem, Sample
+from vitalens.data.loaders import LOADERS, load_dataset, load_image_folder, load_manifest, register_loader
+from vitalens.data.yakimov import load_yakimov
+
+__all__ = [
+    "Box",
+    "Dataset",
+    "LOADERS",
+    "Problem",
+    "Sample",
+    "load_dataset",
+    "load_image_folder",
+    "load_manifest",
+    "load_yakimov",
+    "register_loader",
+]

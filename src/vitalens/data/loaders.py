@@ -1,0 +1,98 @@
+"""Choosing a loader, the generic manifest CSV, and plain image folders."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Callable
+
+from vitalens.data.samples import Dataset, Problem, Sample
+from vitalens.data.yakimov import is_yakimov_layout, load_yakimov, parse_boxes
+from vitalens.imaging import IMAGE_SUFFIXES, list_images
+
+Loader = Callable[[Path], Dataset]
+LOADERS: dict[str, Loader] = {"yakimov": load_yakimov}
+
+MANIFEST_COLUMNS = ("image", "group")
+_BOX_COLUMNS = {"nail_boxes": "nail", "skin_boxes": "skin"}
+
+
+def register_loader(name: str, loader: Loader) -> None:
+    LOADERS[name] = loader
+
+
+def load_dataset(path: str | Path, loader: str | None = None, target_names: tuple[str, ...] = ()) -> Dataset:
+    """Any supported layout: a named loader, a manifest CSV, a Yakimov folder, or a folder of images."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder; pass a dataset folder, a manifest CSV or images.")
+    if loader and loader in LOADERS and loader != "manifest" and path.is_dir():
+        return LOADERS[loader](path)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return load_manifest(path, target_names)
+    if path.is_dir() and (path / "manifest.csv").is_file():
+        return load_manifest(path / "manifest.csv", target_names)
+    if path.is_dir() and is_yakimov_layout(path):
+        return load_yakimov(path)
+    return load_image_folder(path)
+
+
+def load_manifest(csv_path: str | Path, target_names: tuple[str, ...] = ()) -> Dataset:
+    """A user's own data: `image,group[,<target>...][,nail_boxes,skin_boxes][,<attribute>...]`.
+
+    Image paths are relative to the CSV. Columns named like a task target become targets; box
+    columns hold `[[ymin, xmin, ymax, xmax], ...]`; every other column is an audit attribute.
+    """
+    csv_path = Path(csv_path)
+    samples: list[Sample] = []
+    problems: list[Problem] = []
+    with csv_path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{csv_path}: manifest needs columns {missing}; found {reader.fieldnames}.")
+        for line_number, row in enumerate(reader, start=2):
+            where = f"{csv_path}:{line_number}"
+            try:
+                samples.append(_manifest_sample(csv_path.parent, row, target_names))
+            except (ValueError, KeyError) as error:
+                problems.append(Problem(where, str(error)))
+    present = [s for s in samples if s.image_path.is_file()]
+    problems += [Problem(str(s.image_path), "listed in the manifest but missing") for s in samples if not s.image_path.is_file()]
+    return Dataset(csv_path.stem, csv_path.parent, present, problems)
+
+
+def _manifest_sample(root: Path, row: dict[str, str], target_names: tuple[str, ...]) -> Sample:
+    image = (row.get("image") or "").strip()
+    if not image:
+        raise ValueError("empty 'image' field")
+    image_path = (root / image).resolve()
+    targets = {}
+    for name in target_names:
+        value = (row.get(name) or "").strip()
+        if value:
+            targets[name] = _number_or_text(value)
+    boxes = {kind: parse_boxes(row[column]) for column, kind in _BOX_COLUMNS.items() if (row.get(column) or "").strip()}
+    reserved = set(MANIFEST_COLUMNS) | set(target_names) | set(_BOX_COLUMNS)
+    attributes = {k: v for k, v in row.items() if k not in reserved and v not in (None, "")}
+    group = (row.get("group") or "").strip() or image_path.stem
+    return Sample(image_path, image_path.stem, group, targets, boxes, attributes)
+
+
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def load_image_folder(path: str | Path) -> Dataset:
+    """Unlabelled images (a folder or one file) for prediction; each image is its own group."""
+    path = Path(path)
+    files = [path] if path.is_file() else list_images(path)
+    problems = []
+    if path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES:
+        problems.append(Problem(str(path), f"suffix {path.suffix!r} is not an image type vitalens reads"))
+        files = []
+    samples = [Sample(f, f.stem, f.stem) for f in files]
+    return Dataset(path.name, path if path.is_dir() else path.parent, samples, problems)

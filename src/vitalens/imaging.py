@@ -1,0 +1,162 @@
+"""Decode any photo a user may bring into an RGB array plus camera metadata.
+
+One decoder for training, the CLI, the service and tests: EXIF orientation is applied, HEIC/HEIF is
+read through pillow-heif, every pixel mode (grey, palette, RGBA, CMYK, 16-bit) becomes 8-bit RGB, and
+images over a pixel limit are refused before they are decoded (a decompression bomb must not take
+the process down). Every failure is an ImageDecodeError that names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC support is a core feature, but a broken libheif must not stop JPEG users.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    HEIF_AVAILABLE = True
+except ImportError:  # pragma: no cover - pillow-heif is a core dependency
+    HEIF_AVAILABLE = False
+
+MAX_PIXELS = 40_000_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif")
+
+_EXIF_FIELDS = {
+    "Make": "device_brand",
+    "Model": "device_model",
+    "LensModel": "lens_model",
+    "ISOSpeedRatings": "iso",
+    "ExposureTime": "exposure_time_s",
+    "FNumber": "f_number",
+    "FocalLength": "focal_length_mm",
+    "FocalLengthIn35mmFilm": "focal_length_35mm",
+    "WhiteBalance": "white_balance",
+    "Flash": "flash",
+    "BrightnessValue": "brightness_ev",
+    "DateTimeOriginal": "taken_at",
+}
+
+
+class ImageDecodeError(ValueError):
+    """A file that is not a usable image; the message names the file and the fix."""
+
+
+@dataclass
+class DecodedImage:
+    rgb: np.ndarray  # H x W x 3, uint8, upright
+    source: str
+    format: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+
+def decode_image(source: str | Path | bytes, name: str | None = None, max_pixels: int = MAX_PIXELS) -> DecodedImage:
+    """Decode a path or raw bytes into an upright 8-bit RGB array with EXIF metadata."""
+    label = name or (str(source) if not isinstance(source, bytes) else "<uploaded bytes>")
+    data = _read_bytes(source, label)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            _check_pixel_count(image.size, label, max_pixels)
+            image_format = image.format or "unknown"
+            metadata = exif_metadata(image)
+            upright = ImageOps.exif_transpose(image)
+            rgb = to_rgb_array(upright)
+    except ImageDecodeError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageDecodeError(
+            f"{label}: not a readable image (supported: JPEG, PNG, HEIC/HEIF, TIFF, WebP, BMP). "
+            "Check that the file is a photo and not a document or an unfinished download."
+        ) from None
+    except Image.DecompressionBombError:
+        raise ImageDecodeError(f"{label}: image is too large to decode safely; resize it below {max_pixels:,} pixels.") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageDecodeError(f"{label}: image data is corrupt or truncated ({error}); re-export or re-copy the file.") from None
+    return DecodedImage(rgb=rgb, source=label, format=image_format, metadata=metadata)
+
+
+def _read_bytes(source: str | Path | bytes, label: str) -> bytes:
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ImageDecodeError(f"{label}: no such file; check the path.")
+        data = path.read_bytes()
+    if not data:
+        raise ImageDecodeError(f"{label}: file is empty (0 bytes); re-copy it.")
+    return data
+
+
+def _check_pixel_count(size: tuple[int, int], label: str, max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageDecodeError(
+            f"{label}: {width}x{height} = {width * height:,} pixels exceeds the limit of {max_pixels:,}; "
+            "resize the photo (a phone photo at 12 MP is fine)."
+        )
+
+
+def to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Any PIL mode to H x W x 3 uint8; 16-bit and float data are scaled, not clipped."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        grey = np.clip(values / peak * 255.0, 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent pixels become white, as they would on a screen, rather than black noise.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def exif_metadata(image: Image.Image) -> dict[str, Any]:
+    """Camera fields from EXIF (also inside HEIC), under vitalens' own names; absent fields are left out."""
+    exif = image.getexif()
+    if not exif:
+        return {}
+    merged: dict[int, Any] = dict(exif)
+    try:
+        merged.update(exif.get_ifd(ExifTags.IFD.Exif))
+    except (KeyError, AttributeError):
+        pass
+    metadata: dict[str, Any] = {}
+    for tag_id, value in merged.items():
+        name = ExifTags.TAGS.get(tag_id)
+        if name in _EXIF_FIELDS:
+            metadata[_EXIF_FIELDS[name]] = _plain(value)
+    return metadata
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace").strip("\x00 ")
+    if isinstance(value, str):
+        return value.strip("\x00 ")
+    if isinstance(value, tuple):
+        return _plain(value[0]) if len(value) == 1 else [_plain(v) for v in value]
+    try:
+        return float(value) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files in a folder (not recursive), sorted for reproducible order."""
+    root = Path(folder)
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -69,3 +69,9 @@ def parse_boxes(text: str) -> list[Box]:
             raise ValueError(f"box {box} has no area (need ymax > ymin and xmax > xmin)")
         parsed.append((ymin, xmin, ymax, xmax))
     return parsed
+
+CITATION = (
+    "Yakimov B., Buiankin K., Denisenko G., Bardadin I., Shitova Y., Shirshin E. (2024). Dataset of human "
+    "skin and fingernails images for non-invasive haemoglobin level assessment. Scientific Data 11:1070, "
+    "doi:10.1038/s41597-024-03895-9 (CC BY 4.0)."
+)

@@ -1,0 +1,1 @@
+"""Honest evaluation: grouped splits, metrics with the baseline beside them, disaggregated audits."""

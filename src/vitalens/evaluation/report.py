@@ -1,0 +1,124 @@
+"""Everything a run measured, written to `experiments/<run_name>/` — the model card reads the same report."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from vitalens import DISCLAIMER
+from vitalens.config import RunConfig
+from vitalens.evaluation import figures
+from vitalens.evaluation.fairness import disaggregate
+from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, regression_metrics
+
+
+def regression_report(predictions: pd.DataFrame, config: RunConfig, audit_columns: list[str]) -> dict[str, Any]:
+    """Model and mean-predictor side by side, severity bands, screening view and disaggregated tables."""
+    y, model, baseline = predictions["hb_true"], predictions["hb_pred"], predictions["hb_mean_predictor"]
+    report = {
+        "model": regression_metrics(y, model),
+        "mean_predictor": regression_metrics(y, baseline),
+        "by_severity": {"model": mae_by_severity(y, model), "mean_predictor": mae_by_severity(y, baseline)},
+        "anaemia_detection": {
+            "model": anaemia_detection(y, model, config.anaemia_threshold),
+            "mean_predictor": anaemia_detection(y, baseline, config.anaemia_threshold),
+        },
+        "disaggregated": {},
+    }
+    for column in audit_columns:
+        if column in predictions and predictions[column].notna().any():
+            table = disaggregate(y, model, predictions[column].rename(column), n_boot=config.n_boot, seed=config.seed)
+            report["disaggregated"][column] = _table_records(table)
+    return report
+
+
+def write_run(run_dir: Path, config: RunConfig, report: dict[str, Any], predictions: pd.DataFrame, folds: pd.DataFrame) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "figures").mkdir(exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    predictions.to_csv(run_dir / "predictions.csv", index=False)
+    folds.to_csv(run_dir / "metrics.csv", index=False)
+    report = {"disclaimer": DISCLAIMER, **report, "figures": _write_figures(run_dir / "figures", report, predictions)}
+    (run_dir / "report.json").write_text(json.dumps(_jsonable(report), indent=2))
+    (run_dir / "report.md").write_text(markdown_report(report))
+    return run_dir
+
+
+def _write_figures(folder: Path, report: dict[str, Any], predictions: pd.DataFrame) -> list[str]:
+    y, p = predictions["hb_true"].to_numpy(), predictions["hb_pred"].to_numpy()
+    written = [
+        figures.predicted_vs_true(y, p, folder / "predicted_vs_true.png"),
+        figures.bland_altman_plot(y, p, folder / "bland_altman.png"),
+    ]
+    bands = pd.DataFrame(report["by_severity"]["model"]).T
+    bands = bands[bands["n"] > 0]
+    written.append(figures.error_by_group(bands, folder / "error_by_severity.png", title="MAE by WHO severity band (true Hb)"))
+    for column, records in report.get("disaggregated", {}).items():
+        table = pd.DataFrame(records).set_index("group")
+        written.append(figures.error_by_group(table, folder / f"error_by_{column}.png", title=f"MAE by {column} (95 % bootstrap CI)", baseline=report["mean_predictor"]["mae"]))
+    return [str(path.relative_to(folder.parent)) for path in written]
+
+
+def _table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return table.reset_index(names="group").to_dict(orient="records")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(float(value)) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown_report(report: dict[str, Any]) -> str:
+    model, base = report["model"], report["mean_predictor"]
+    lines = [
+        f"# {report.get('task', 'vitalens')} — evaluation report",
+        "",
+        f"> **{report['disclaimer']}**",
+        "",
+        f"Validation: **{report.get('validation', '')}**; photos: {model['n']}; skipped files: {report.get('data', {}).get('skipped', 0)}.",
+        "",
+        "| metric | model | mean predictor |",
+        "|---|---|---|",
+    ]
+    for key in ("mae", "rmse", "r2", "median_ae", "bias", "loa_low", "loa_high", "within_1", "within_2"):
+        lines.append(f"| {key} | {_fmt(model[key])} | {_fmt(base[key])} |")
+    screening = report["anaemia_detection"]
+    lines += ["", f"## Anaemia detection (Hb < {screening['model']['threshold']} g/dL)", "", "| | model | mean predictor |", "|---|---|---|"]
+    for key in ("sensitivity", "specificity", "roc_auc", "prevalence"):
+        lines.append(f"| {key} | {_fmt(screening['model'][key])} | {_fmt(screening['mean_predictor'][key])} |")
+    lines += ["", "## MAE by WHO severity band of the true Hb", "", "| band | n | model | mean predictor |", "|---|---|---|---|"]
+    for band, row in report["by_severity"]["model"].items():
+        lines.append(f"| {band} | {row['n']} | {_fmt(row['mae'])} | {_fmt(report['by_severity']['mean_predictor'][band]['mae'])} |")
+    if "conformal" in report:
+        c = report["conformal"]
+        lines += ["", "## Uncertainty", "", f"Conformal {c['target_coverage']:.0%} interval: empirical coverage {c['empirical_coverage']:.1%} under leave-one-group-out calibration, mean width {c['mean_width']:.2f} g/dL."]
+    for column, records in report.get("disaggregated", {}).items():
+        lines += ["", f"## By {column} (95 % bootstrap CI)", "", "| group | n | MAE | CI | bias | worst |", "|---|---|---|---|---|---|"]
+        for row in records:
+            lines.append(f"| {row['group']} | {row['n']} | {_fmt(row['mae'])} | {_fmt(row['mae_ci_low'])}–{_fmt(row['mae_ci_high'])} | {_fmt(row['bias'])} | {'⚠' if row['worst'] else ''} |")
+    if report.get("figures"):
+        lines += ["", "## Figures", ""] + [f"![{Path(f).stem}]({f})" for f in report["figures"]]
+    if report.get("citation"):
+        lines += ["", "## Data", "", report["citation"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,58 @@
+"""Haemoglobin from nail regions: features per nail → a head per nail → the median over the photo's nails."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from vitalens.aggregate import median_by_photo
+from vitalens.features import build_extractor
+from vitalens.models.heads import fit_head, make_head
+from vitalens.regions.nails import NailRegions
+
+
+class NailHbRegressor(BaseEstimator, RegressorMixin):
+    """scikit-learn style: `fit(regions, y, groups)` / `predict(regions)`, one NailRegions per photo."""
+
+    def __init__(self, features: str = "colour", head: str = "median", crop_size: int = 32, backbone: str = "efficientnet_lite0", cnn_input_size: int = 96):
+        self.features = features
+        self.head = head
+        self.crop_size = crop_size
+        self.backbone = backbone
+        self.cnn_input_size = cnn_input_size
+
+    def extractor(self) -> torch.nn.Module:
+        if not hasattr(self, "extractor_"):
+            params = {} if self.features == "colour" else {"backbone": self.backbone, "input_size": self.cnn_input_size}
+            self.extractor_ = build_extractor(self.features, **params)
+        return self.extractor_
+
+    def transform(self, regions: list[NailRegions]) -> tuple[np.ndarray, np.ndarray]:
+        """Feature rows, one per nail, and the index of the photo each row came from."""
+        extractor = self.extractor()
+        rows, photo_index = [], []
+        with torch.no_grad():
+            for index, region in enumerate(regions):
+                white = torch.from_numpy(np.repeat(region.white[None], len(region), axis=0))
+                rows.append(extractor(torch.from_numpy(region.nails), torch.from_numpy(region.skins), white).numpy())
+                photo_index += [index] * len(region)
+        return np.concatenate(rows).astype(np.float64), np.asarray(photo_index)
+
+    def fit_features(self, X: np.ndarray, photo_index: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None):
+        row_groups = None if groups is None else np.asarray(groups)[photo_index]
+        self.head_ = fit_head(make_head(self.head), X, np.asarray(y, dtype=np.float64)[photo_index], row_groups)
+        return self
+
+    def predict_features(self, X: np.ndarray, photo_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(per-photo median, per-nail predictions)."""
+        per_nail = np.asarray(self.head_.predict(X), dtype=np.float64)
+        return median_by_photo(per_nail, photo_index), per_nail
+
+    def fit(self, regions: list[NailRegions], y, groups=None):
+        X, photo_index = self.transform(regions)
+        return self.fit_features(X, photo_index, y, groups)
+
+    def predict(self, regions: list[NailRegions]) -> np.ndarray:
+        X, photo_index = self.transform(regions)
+        return self.predict_features(X, photo_index)[0]

@@ -20,6 +20,11 @@ def median_by_photo(values: np.ndarray, photo_index: np.ndarray) -> np.ndarray:
     return np.array([np.median(values[photo_index == p]) for p in photos])
 
 
+def mean_by_photo(rows: np.ndarray, photo_index: np.ndarray) -> np.ndarray:
+    photo_index = np.asarray(photo_index)
+    return np.stack([rows[photo_index == p].mean(axis=0) for p in np.unique(photo_index)])
+
+
 @dataclass
 class Aggregate:
     estimate: float

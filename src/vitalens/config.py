@@ -21,6 +21,7 @@ class RunConfig:
     crop_size: int = 32
     backbone: str = "efficientnet_lite0"
     cnn_input_size: int = 96
+    fit_on: str = "photo"
     scheme: str = "loso"
     n_splits: int = 3
     seed: int = 0
@@ -30,7 +31,7 @@ class RunConfig:
     audit_attributes: list[str] = field(default_factory=lambda: ["skin_tone_group"])
 
     def model_params(self) -> dict[str, Any]:
-        return {"features": self.features, "head": self.head, "crop_size": self.crop_size, "backbone": self.backbone, "cnn_input_size": self.cnn_input_size}
+        return {"features": self.features, "head": self.head, "crop_size": self.crop_size, "backbone": self.backbone, "cnn_input_size": self.cnn_input_size, "fit_on": self.fit_on}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

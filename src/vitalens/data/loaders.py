@@ -22,16 +22,16 @@ def register_loader(name: str, loader: Loader) -> None:
 
 
 def load_dataset(path: str | Path, loader: str | None = None, target_names: tuple[str, ...] = ()) -> Dataset:
-    """Any supported layout: a named loader, a manifest CSV, a Yakimov folder, or a folder of images."""
+    """A manifest CSV (or a folder holding manifest.csv), else the named loader, a Yakimov folder, or images."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder; pass a dataset folder, a manifest CSV or images.")
-    if loader and loader in LOADERS and loader != "manifest" and path.is_dir():
-        return LOADERS[loader](path)
     if path.is_file() and path.suffix.lower() == ".csv":
         return load_manifest(path, target_names)
     if path.is_dir() and (path / "manifest.csv").is_file():
         return load_manifest(path / "manifest.csv", target_names)
+    if loader in LOADERS and path.is_dir():
+        return LOADERS[loader](path)
     if path.is_dir() and is_yakimov_layout(path):
         return load_yakimov(path)
     return load_image_folder(path)

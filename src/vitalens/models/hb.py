@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from vitalens.aggregate import median_by_photo
+from vitalens.aggregate import mean_by_photo, median_by_photo
 from vitalens.features import build_extractor
 from vitalens.models.heads import fit_head, make_head
 from vitalens.regions.nails import NailRegions
@@ -15,8 +15,17 @@ from vitalens.regions.nails import NailRegions
 class NailHbRegressor(BaseEstimator, RegressorMixin):
     """scikit-learn style: `fit(regions, y, groups)` / `predict(regions)`, one NailRegions per photo."""
 
-    def __init__(self, features: str = "colour", head: str = "median", crop_size: int = 32, backbone: str = "efficientnet_lite0", cnn_input_size: int = 96):
+    def __init__(
+        self,
+        features: str = "colour",
+        head: str = "median",
+        crop_size: int = 32,
+        backbone: str = "efficientnet_lite0",
+        cnn_input_size: int = 96,
+        fit_on: str = "photo",
+    ):
         self.features = features
+        self.fit_on = fit_on
         self.head = head
         self.crop_size = crop_size
         self.backbone = backbone
@@ -40,8 +49,15 @@ class NailHbRegressor(BaseEstimator, RegressorMixin):
         return np.concatenate(rows).astype(np.float64), np.asarray(photo_index)
 
     def fit_features(self, X: np.ndarray, photo_index: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None):
+        """`fit_on="photo"` fits one row per photo (its nails' mean features); `"nail"` one row per nail."""
+        y = np.asarray(y, dtype=np.float64)
+        if self.fit_on == "photo":
+            X = mean_by_photo(X, photo_index)
+            photo_index = np.arange(len(X))
+        elif self.fit_on != "nail":
+            raise ValueError(f"fit_on must be 'photo' or 'nail', not {self.fit_on!r}")
         row_groups = None if groups is None else np.asarray(groups)[photo_index]
-        self.head_ = fit_head(make_head(self.head), X, np.asarray(y, dtype=np.float64)[photo_index], row_groups)
+        self.head_ = fit_head(make_head(self.head), X, y[photo_index], row_groups)
         return self
 
     def predict_features(self, X: np.ndarray, photo_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

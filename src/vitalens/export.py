@@ -1,0 +1,136 @@
+"""From a trained run to a portable bundle: model.onnx + bundle.json + MODEL_CARD.md (training world).
+
+The ONNX graph is end to end from region pixels: the same torch feature extractor used in training,
+followed by the linear head folded into one matrix product, so no runtime re-implements a feature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import torch
+from torch import nn
+
+from vitalens import DISCLAIMER, __version__
+from vitalens.model_card import render_model_card
+from vitalens.models.heads import linear_parameters
+from vitalens.models.hb import NailHbRegressor
+from vitalens.regions import nails as nail_rules
+from vitalens.runtime.bundle import BUNDLE_FILE, SCHEMA_VERSION
+from vitalens.runs import MODEL_FILE
+
+OPSET = 17
+
+
+class NailHbGraph(nn.Module):
+    """(nails, skins, white) → Hb per nail, in g/dL."""
+
+    def __init__(self, extractor: nn.Module, weights: np.ndarray, bias: float):
+        super().__init__()
+        self.extractor = extractor
+        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32))
+        self.register_buffer("bias", torch.tensor(bias, dtype=torch.float32))
+
+    def forward(self, nails: torch.Tensor, skins: torch.Tensor, white: torch.Tensor) -> torch.Tensor:
+        return self.extractor(nails, skins, white) @ self.weights + self.bias
+
+
+def graph_for(model: NailHbRegressor) -> NailHbGraph:
+    weights, bias = linear_parameters(model.head_)
+    return NailHbGraph(model.extractor(), weights, bias).eval()
+
+
+def export_onnx(graph: nn.Module, path: Path, crop_size: int) -> Path:
+    example = (torch.rand(3, 3, crop_size, crop_size), torch.rand(3, 3, crop_size, crop_size), torch.full((3, 3), 0.9))
+    torch.onnx.export(
+        graph,
+        example,
+        str(path),
+        input_names=["nails", "skins", "white"],
+        output_names=["hb"],
+        dynamic_axes={"nails": {0: "regions"}, "skins": {0: "regions"}, "white": {0: "regions"}, "hb": {0: "regions"}},
+        opset_version=OPSET,
+        dynamo=False,
+    )
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False) -> Path:
+    """Write a bundle folder from a `vitalens train` run folder."""
+    saved = joblib.load(run_dir / MODEL_FILE)
+    report = json.loads((run_dir / "report.json").read_text())
+    model: NailHbRegressor = saved["model"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = export_onnx(graph_for(model), out_dir / "model.onnx", model.crop_size)
+    if quantize:
+        onnx_path = quantize_int8(onnx_path)
+    manifest = bundle_manifest(saved, report, onnx_path)
+    (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
+    (out_dir / "MODEL_CARD.md").write_text(render_model_card(manifest, report))
+    return out_dir
+
+
+def quantize_int8(onnx_path: Path) -> Path:
+    """Dynamic int8 weights via onnxruntime's tools; replaces the float file in the bundle."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantized = onnx_path.with_name("model.int8.onnx")
+    quantize_dynamic(str(onnx_path), str(quantized), weight_type=QuantType.QInt8)
+    shutil.move(quantized, onnx_path)
+    return onnx_path
+
+
+def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
+    config, model = saved["config"], saved["model"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": config["task"],
+        "vitalens_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "disclaimer": DISCLAIMER,
+        "model": {"file": onnx_path.name, "sha256": sha256_of(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
+        "inputs": {
+            "nails": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+            "skins": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+            "white": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the photo's reference white, repeated per region"},
+        },
+        "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},
+        "region": {
+            "finder": "nail-boxes",
+            "box_format": "[ymin, xmin, ymax, xmax] pixels of the upright photo",
+            "crop_size": model.crop_size,
+            "resample": "area (box filter)",
+            "white_reference": {
+                "stride": nail_rules.WHITE_STRIDE,
+                "brightness_percentile": nail_rules.WHITE_BRIGHTNESS_PERCENTILE,
+                "max_saturation": nail_rules.WHITE_MAX_SATURATION,
+                "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
+            },
+        },
+        "aggregation": {"regions_to_photo": "median", "captures_to_person": {"method": "iqr-then-median", "fence": 1.5}},
+        "uncertainty": {
+            "method": "split-conformal on leave-one-session-out residuals",
+            "coverage": report["conformal"]["target_coverage"],
+            "half_width": saved["interval_half_width"],
+            "empirical_coverage_loso": report["conformal"]["empirical_coverage"],
+        },
+        "decision": {"anaemia_threshold_g_dl": config["anaemia_threshold"], "interpretation": "who-2024-anaemia"},
+        "training_data": report.get("data", {}) | {"citation": report.get("citation", "")},
+        "validation": {
+            "scheme": report.get("validation"),
+            "model": report["model"],
+            "mean_predictor": report["mean_predictor"],
+            "anaemia_detection": report["anaemia_detection"]["model"],
+        },
+    }

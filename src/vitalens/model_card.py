@@ -1,0 +1,98 @@
+"""MODEL_CARD.md in the Hugging Face model-card format, generated from the run's own report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+def _row(name: str, model: dict, base: dict, key: str) -> str:
+    return f"| {name} | {model[key]:.2f} | {base[key]:.2f} |"
+
+
+def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
+    validation, uncertainty = manifest["validation"], manifest["uncertainty"]
+    model, base = validation["model"], validation["mean_predictor"]
+    front = {
+        "license": "cc-by-4.0",
+        "library_name": "onnxruntime",
+        "tags": ["vitalens", manifest["task"], "haemoglobin", "anaemia-screening", "research-only", "onnx"],
+        "datasets": ["yakimov2024-fingernails"],
+        "metrics": ["mae", "rmse", "r2"],
+        "model-index": [
+            {
+                "name": f"vitalens-{manifest['task']}",
+                "results": [
+                    {
+                        "task": {"type": "regression", "name": "haemoglobin estimation (g/dL)"},
+                        "dataset": {"name": "Yakimov et al. 2024 fingernail photos (development sessions)", "type": "yakimov2024"},
+                        "metrics": [{"type": k, "value": round(model[k], 3), "name": f"{k} ({validation['scheme']})"} for k in ("mae", "rmse", "r2")],
+                    }
+                ],
+            }
+        ],
+    }
+    lines = [
+        "---",
+        yaml.safe_dump(front, sort_keys=False).strip(),
+        "---",
+        "",
+        f"# vitalens {manifest['task']} — {manifest['model']['features']} features, {manifest['model']['head']} head",
+        "",
+        f"> **{manifest['disclaimer']}**",
+        "",
+        "## Intended use",
+        "Research on non-invasive haemoglobin estimation from smartphone photos of fingernails on a white card; "
+        "benchmarking; teaching. Every estimate comes with a conformal interval and the WHO 2024 band it falls in.",
+        "",
+        "## Out-of-scope use",
+        "Diagnosis, treatment decisions, or screening without laboratory confirmation. Photos unlike the training "
+        "photos (no white card, different lighting, painted nails, other devices) are outside what was validated.",
+        "",
+        "## Training data",
+        f"{manifest['training_data'].get('images', '?')} photos from {manifest['training_data'].get('groups', '?')} measurement sessions. "
+        f"{manifest['training_data'].get('citation', '')}",
+        "",
+        "## Evaluation",
+        f"Validation: {validation['scheme']} — no session on both sides of a split.",
+        "",
+        "| metric | model | mean predictor |",
+        "|---|---|---|",
+        _row("MAE (g/dL)", model, base, "mae"),
+        _row("RMSE (g/dL)", model, base, "rmse"),
+        _row("R²", model, base, "r2"),
+        _row("bias (g/dL)", model, base, "bias"),
+        f"| 95 % limits of agreement | {model['loa_low']:.2f} to {model['loa_high']:.2f} | {base['loa_low']:.2f} to {base['loa_high']:.2f} |",
+        "",
+        f"Conformal {uncertainty['coverage']:.0%} interval: ±{uncertainty['half_width']:.2f} g/dL; "
+        f"empirical coverage under leave-one-session-out calibration {uncertainty['empirical_coverage_loso']:.1%}.",
+        "",
+        f"Anaemia detection at Hb < {manifest['decision']['anaemia_threshold_g_dl']} g/dL: sensitivity "
+        f"{validation['anaemia_detection']['sensitivity']:.2f}, specificity {validation['anaemia_detection']['specificity']:.2f}, "
+        f"ROC AUC {validation['anaemia_detection']['roc_auc']:.2f}.",
+    ]
+    for column, records in report.get("disaggregated", {}).items():
+        lines += ["", f"### By {column} (95 % bootstrap CI)", "", "| group | n | MAE | CI | bias |", "|---|---|---|---|---|"]
+        lines += [f"| {r['group']} | {r['n']} | {r['mae']:.2f} | {r['mae_ci_low']:.2f}–{r['mae_ci_high']:.2f} | {r['bias']:+.2f} |" for r in records]
+    severity = report.get("by_severity", {}).get("model", {})
+    if severity:
+        lines += ["", "### By WHO severity band of the true Hb", "", "| band | n | MAE |", "|---|---|---|"]
+        lines += [f"| {band} | {row['n']} | {row['mae']:.2f} |" if row["mae"] is not None else f"| {band} | 0 | – |" for band, row in severity.items()]
+    lines += [
+        "",
+        "## Bias, risks and limitations",
+        "- The estimate regresses towards the training mean: severe anaemia (Hb < 8 g/dL) is rare in the data and "
+        "is under-estimated least well — see the severity table.",
+        "- Development data: one study, one card, few devices; 16 sessions. Skin-tone groups come from ITA° measured "
+        "on the photo, which depends on lighting; small groups have wide intervals.",
+        "- A mean predictor is not far behind: read the model's advantage in the table above, not in adjectives.",
+        "",
+        "## How to run it",
+        "```bash",
+        "vitalens predict --model <this bundle> --data <photos or a dataset folder with boxes> --out predictions.csv",
+        "```",
+        "Inputs are nail and adjacent-skin crops plus the photo's reference white (see `bundle.json`); the runtime "
+        "needs only numpy, Pillow and onnxruntime.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,92 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from vitalens.aggregate import aggregate_estimates, iqr_inliers
+from vitalens.evaluation.fairness import disaggregate
+from vitalens.evaluation.metrics import anaemia_detection, bland_altman, mae_by_severity, regression_metrics
+from vitalens.evaluation.splits import LeakageError, assert_no_leakage, grouped_splits
+from vitalens.uncertainty import conformal_half_width, loso_conformal_coverage
+
+
+@pytest.mark.parametrize("scheme", ["loso", "kfold"])
+def test_grouped_splits_never_share_a_group(scheme):
+    groups = np.repeat(list("abcdefg"), [3, 5, 2, 4, 6, 1, 3])
+    seen = []
+    for train, test in grouped_splits(groups, scheme, n_splits=3):
+        assert not set(groups[train]) & set(groups[test])
+        seen += list(test)
+    assert sorted(seen) == list(range(len(groups)))
+
+
+def test_leakage_is_detected():
+    groups = np.array(["a", "a", "b"])
+    with pytest.raises(LeakageError):
+        assert_no_leakage(groups, np.array([0]), np.array([1, 2]))
+
+
+def test_regression_metrics_by_hand():
+    y, p = np.array([10.0, 12.0, 14.0, 9.0]), np.array([11.0, 12.0, 11.0, 9.5])
+    m = regression_metrics(y, p)
+    assert m["mae"] == pytest.approx((1 + 0 + 3 + 0.5) / 4)
+    assert m["rmse"] == pytest.approx(np.sqrt((1 + 0 + 9 + 0.25) / 4))
+    assert m["r2"] == pytest.approx(1 - 10.25 / np.sum((y - y.mean()) ** 2))
+    assert m["median_ae"] == pytest.approx(0.75)
+    assert m["within_1"] == pytest.approx(0.75) and m["within_2"] == pytest.approx(0.75)
+    diff = p - y
+    assert m["bias"] == pytest.approx(-0.375)
+    assert m["loa_high"] == pytest.approx(-0.375 + 1.96 * diff.std(ddof=1))
+
+
+def test_bland_altman_of_a_constant_offset():
+    ba = bland_altman([1.0, 2.0, 3.0], [1.5, 2.5, 3.5])
+    assert ba == pytest.approx({"bias": 0.5, "loa_low": 0.5, "loa_high": 0.5})
+
+
+def test_anaemia_detection_by_hand():
+    y = np.array([8.0, 11.0, 13.0, 14.0, 12.5])
+    p = np.array([9.0, 12.5, 11.5, 14.0, 13.0])
+    d = anaemia_detection(y, p, threshold=12.0)
+    assert d["sensitivity"] == pytest.approx(1 / 2)
+    assert d["specificity"] == pytest.approx(2 / 3)
+    assert d["prevalence"] == pytest.approx(2 / 5)
+
+
+def test_mae_by_severity_uses_who_bands():
+    table = mae_by_severity([7.0, 9.0, 11.5, 13.0], [8.0, 9.0, 11.0, 13.0])
+    assert table["severe"] == {"n": 1, "mae": 1.0}
+    assert table["mild"]["mae"] == pytest.approx(0.5) and table["none"]["mae"] == 0.0
+
+
+def test_disaggregate_flags_the_worst_group_with_cis():
+    rng = np.random.default_rng(0)
+    y = rng.normal(12, 2, 200)
+    group = np.where(np.arange(200) < 100, "light", "dark")
+    p = y + np.where(group == "dark", rng.normal(0, 2, 200), rng.normal(0, 0.5, 200))
+    table = disaggregate(y, p, pd.Series(group, name="tone"), n_boot=200)
+    assert table.loc["dark", "worst"] and not table.loc["light", "worst"]
+    assert table.loc["dark", "mae_ci_low"] < table.loc["dark", "mae"] < table.loc["dark", "mae_ci_high"]
+    assert table["n"].tolist() == [100, 100]
+
+
+def test_iqr_rejects_outlying_frames():
+    values = np.array([12.0, 12.2, 11.9, 12.1, 12.0, 3.0, 25.0])
+    assert iqr_inliers(values).tolist() == [True] * 5 + [False, False]
+    result = aggregate_estimates(values)
+    assert result.estimate == pytest.approx(12.0) and result.n_used == 5 and result.rejected == [5, 6]
+
+
+def test_aggregate_ignores_non_finite_and_keeps_small_sets():
+    result = aggregate_estimates([11.0, float("nan"), 13.0])
+    assert result.estimate == 12.0 and result.n_used == 2 and result.n_rejected == 1
+
+
+def test_conformal_coverage_on_held_out_groups():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(20), 25)
+    y = rng.normal(12, 2, len(groups))
+    p = y + rng.normal(0, 1.0, len(groups))
+    result = loso_conformal_coverage(y, p, groups, coverage=0.9)
+    assert 0.85 <= result["empirical_coverage"] <= 0.95
+    assert result["mean_width"] == pytest.approx(2 * 1.645, rel=0.15)
+    assert conformal_half_width(y - p, 0.9) == pytest.approx(1.645, rel=0.15)

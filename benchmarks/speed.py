@@ -1,0 +1,96 @@
+"""Inference speed on this CPU: ONNX Runtime vs PyTorch eager for the same graphs, int8 size/accuracy,
+and a cold `vitalens predict` on one photo (process start included).
+
+    python benchmarks/speed.py [--data ../shared/data/yakimov2024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from vitalens.config import load_config
+from vitalens.export import export_onnx, graph_for, quantize_int8
+from vitalens.models.hb import NailHbRegressor
+from vitalens.runs import prepare
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def median_ms(run, repeats: int = 50) -> float:
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
+
+
+def compare(label: str, features: str, crop: int, data_dir: str, folder: Path) -> None:
+    config = load_config(data=data_dir, features=features, head="ridge", crop_size=crop)
+    data = prepare(config, show_progress=False)
+    model = NailHbRegressor(**config.model_params()).fit(data.regions, data.y, data.groups)
+    graph = graph_for(model)
+    onnx_path = export_onnx(graph, folder / f"{features}.onnx", crop)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    for batch in (3, 96):
+        nails = np.concatenate([r.nails for r in data.regions])[:batch]
+        skins = np.concatenate([r.skins for r in data.regions])[:batch]
+        white = np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions])[:batch]
+        feeds = {"nails": nails, "skins": skins, "white": white}
+        tensors = [torch.from_numpy(a) for a in (nails, skins, white)]
+        with torch.no_grad():
+            eager = median_ms(lambda: graph(*tensors), 20 if features != "colour" else 200)
+        onnx = median_ms(lambda: session.run(None, feeds), 20 if features != "colour" else 200)
+        print(f"{label:22s} batch {batch:3d} nails: eager {eager:8.2f} ms  ORT {onnx:8.2f} ms  speed-up {eager / onnx:5.1f}x  ({batch / onnx * 1000:8.0f} nails/s ORT)")
+    float_size = onnx_path.stat().st_size
+    float_pred = session.run(None, {"nails": np.concatenate([r.nails for r in data.regions]), "skins": np.concatenate([r.skins for r in data.regions]), "white": np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions])})[0]
+    quantized = quantize_int8(export_onnx(graph, folder / f"{features}-q.onnx", crop))
+    q_session = ort.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])
+    q_pred = q_session.run(None, {"nails": np.concatenate([r.nails for r in data.regions]), "skins": np.concatenate([r.skins for r in data.regions]), "white": np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions])})[0]
+    photo = np.concatenate([[i] * len(r) for i, r in enumerate(data.regions)])
+    mae = lambda p: float(np.mean(np.abs(np.array([np.median(p[photo == i]) for i in range(len(data.regions))]) - data.y)))  # noqa: E731
+    print(f"{label:22s} size float32 {float_size / 1e6:.3f} MB, int8 {quantized.stat().st_size / 1e6:.3f} MB; in-sample MAE float {mae(float_pred):.3f} vs int8 {mae(q_pred):.3f} (Δ {mae(q_pred) - mae(float_pred):+.3f})")
+
+
+def cold_predict() -> None:
+    example = REPO / "examples" / "nails" / "yakimov2024_341.png"
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(example), "--out", f"{tmp}/p.csv"], check=False, capture_output=True)
+            timings.append(time.perf_counter() - started)
+    print(f"cold `vitalens predict` on one raw photo (no boxes → refusal path, process start included): median {np.median(timings):.2f} s")
+    manifest_dir = REPO / "examples" / "nails"
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(manifest_dir), "--out", f"{tmp}/p.csv"], check=True, capture_output=True)
+            timings.append(time.perf_counter() - started)
+    print(f"cold `vitalens predict` on the 4 example photos with boxes (process start included): median {np.median(timings):.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "yakimov2024"))
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        compare("colour (shipped)", "colour", 32, args.data, Path(tmp))
+        compare("cnn lite0 @96", "cnn", 96, args.data, Path(tmp))
+    cold_predict()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,12 +1,14 @@
 """Datasets: labelled photos as `Sample`s, from any layout a loader knows.
 
-`load_dataset(path, task)` picks the loader: a task's own layout (e.g. Yakimov for hb-nails), a
+`load_dataset(path, task)` picks the loader: a task's own layout (e.g. Yakimov for hb-nails, labels in
+lip photos' file names for hb-lips), a
 manifest CSV a user writes for their own data, or a plain folder of images for prediction.
 """
 
 from vitalens.data.samples import Box, Dataset, Problem, Sample
 from vitalens.data.loaders import LOADERS, load_dataset, load_image_folder, load_manifest, register_loader
 from vitalens.data.yakimov import load_yakimov
+from vitalens.data.lips import load_lips, parse_lip_filename
 
 __all__ = [
     "Box",
@@ -16,7 +18,9 @@ __all__ = [
     "Sample",
     "load_dataset",
     "load_image_folder",
+    "load_lips",
     "load_manifest",
     "load_yakimov",
+    "parse_lip_filename",
     "register_loader",
 ]

@@ -1,13 +1,14 @@
 """Leave-one-person-out evaluation of lip-colour Hb models on the lips starter set.
 
     PYTHONPATH=src python benchmarks/lips_lopo.py [--data ../shared/data/lips-starter/images]
+        [--contact-sheet /tmp/lips_contact_sheet.png] [--no-permutations]
 
 Every photo of a person is held out together (`Individual02` and its misspelling `Invividual02` are
 one person; each `Random_*` photo is its own). Models: the mean of the training folds; Ridge on raw
 lip colour; Ridge on lip colour normalised against the surrounding skin; the latter plus one-hot
 metadata (skin-tone proxy, framing, device). Prints pooled out-of-fold MAE, RMSE, R2 and Bland-Altman,
 the same disaggregated by device brand, ethnicity cue and skin-tone proxy (n per group), and a
-label-permutation test of the best colour model.
+label-permutation test of both colour models.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from vitalens.camera_metadata import meta_row
 from vitalens.data.lips import load_lips
 from vitalens.imaging import decode_image
 from vitalens.lip_colour import LIP_COLOUR_FEATURES, NORMALISED_FEATURES, RAW_LIP_FEATURES, lip_colour_features
+from vitalens.regions.contact_sheet import contact_sheet
 from vitalens.regions.lips import find_lips
 from vitalens.regression_audit import disaggregate, regression_metrics
 
@@ -138,6 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data_dir())
     parser.add_argument("--permutations", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--contact-sheet", type=Path, help="also draw the lip boxes of every photo into this PNG")
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: not found; pass --data DIR (the lips starter images).")
@@ -152,11 +155,14 @@ def main() -> None:
     print("\nper photo (out-of-fold predictions):")
     print(per_photo.to_string(index=False))
     if args.permutations:
-        name = "ridge lip/skin"
-        cols, make = MODELS[name]
-        observed = float(np.mean(np.abs(predictions[name] - table["hb"])))
-        p_value = permutation_p_value(table, cols, make, observed)
-        print(f"\npermutation test ({PERMUTATIONS} label shuffles), {name}: LOPO MAE {observed:.2f}, p = {p_value:.3f}")
+        print(f"\npermutation test ({PERMUTATIONS} shuffles of Hb across photos; p = share at least as good):")
+        for name in ("ridge raw lip", "ridge lip/skin"):
+            cols, make = MODELS[name]
+            observed = float(np.mean(np.abs(predictions[name] - table["hb"])))
+            print(f"  {name}: LOPO MAE {observed:.2f}, p = {permutation_p_value(table, cols, make, observed):.3f}")
+    if args.contact_sheet:
+        contact_sheet(load_lips(args.data), args.contact_sheet)
+        print(f"\ncontact sheet of lip boxes: {args.contact_sheet} (shows the photos: do not publish it)")
     print(f"\n{DISCLAIMER}")
 
 

@@ -118,8 +118,8 @@ def test_camera_fields_from_exif():
 
 
 def test_camera_buckets_at_their_edges_and_light_from_exposure():
-    fields = camera_fields({"device_brand": "SAMSUNG", "lens_model": "rear wide", "iso": 200, "exposure_time_s": 0.25, "white_balance": 1,
-                            "f_number": 1.8, })
+    exif = {"device_brand": "SAMSUNG", "lens_model": "rear wide", "iso": 200, "exposure_time_s": 0.25, "white_balance": 1, "f_number": 1.8}
+    fields = camera_fields(exif)
     assert fields["device_brand"] == "Samsung" and fields["camera_type"] == "back"
     assert (fields["iso_bucket"], fields["exposure_bucket"], fields["wb_bucket"]) == ("low", "long", "manual")
     # log2(1.8^2 / 0.25) - log2(200 / 100) = 2.7 EV: dim.
@@ -148,10 +148,13 @@ def _face_like(height=300, width=400, lip=LIP, skin=SKIN, seed=0) -> np.ndarray:
     return np.clip(image + noise, 0, 255).astype(np.uint8)
 
 
+def _area(box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
 def _iou(a, b) -> float:
     inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = lambda box: (box[2] - box[0]) * (box[3] - box[1])  # noqa: E731
-    return inter / (area(a) + area(b) - inter)
+    return inter / (_area(a) + _area(b) - inter)
 
 
 def test_finds_a_red_ellipse_on_skin():

@@ -154,5 +154,13 @@ def _print_report(report: dict, run_dir: Path) -> None:
     console.print(f"[bold red]{DISCLAIMER}[/]")
 
 
+def _register_task_commands() -> None:
+    from vitalens.extract import extract_command
+
+    app.command("extract", help="Lip photos: labels.csv, meta.csv and combined_data.csv from file names and EXIF/HEIC metadata.")(extract_command)
+
+
+_register_task_commands()
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""Heads and task models (training world)."""

@@ -7,6 +7,7 @@ manifest CSV a user writes for their own data, or a plain folder of images for p
 from vitalens.data.samples import Box, Dataset, Problem, Sample
 from vitalens.data.loaders import LOADERS, load_dataset, load_image_folder, load_manifest, register_loader
 from vitalens.data.yakimov import load_yakimov
+from vitalens.data.utkface import load_utkface  # registers the "utkface" loader
 
 __all__ = [
     "Box",
@@ -17,6 +18,7 @@ __all__ = [
     "load_dataset",
     "load_image_folder",
     "load_manifest",
+    "load_utkface",
     "load_yakimov",
     "register_loader",
 ]

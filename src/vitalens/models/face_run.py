@@ -83,3 +83,22 @@ def _predictions_frame(dataset, mask, logits, predicted_age) -> pd.DataFrame:
         "logit_male": logits[:, 0],
         "logit_female": logits[:, 1],
     })  # fmt: skip
+
+
+def finish_face_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str | Path | None = None, n_boot: int = 1000) -> dict:
+    """Evaluate a trained run, export its ONNX graphs (bundle and seed-compat) and optionally ship it as a bundle."""
+    from vitalens.evaluation_face import evaluate_face_run
+    from vitalens.models.face import load_face_model
+    from vitalens.models.face_export import export_face_onnx, onnx_torch_gap, write_face_bundle
+
+    run_dir = Path(run_dir)
+    report = evaluate_face_run(run_dir, data_dir, n_boot=n_boot)
+    model, backbone = load_face_model(run_dir / "model.pt")
+    gaps = {}
+    for compat, name in ((False, "model.onnx"), (True, "model_compat.onnx")):
+        gaps[name] = onnx_torch_gap(model, export_face_onnx(model, run_dir / name, compat=compat), compat=compat)
+    report["onnx_max_abs_gap_vs_torch"] = gaps
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2))
+    if bundle_dir:
+        write_face_bundle(model, backbone, report, bundle_dir)
+    return report

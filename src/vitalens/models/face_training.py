@@ -39,10 +39,11 @@ def multitask_loss(gender_logits, age_scaled, gender, age_years, gender_weight: 
     return gender_weight * F.cross_entropy(gender_logits, gender) + age_weight * F.mse_loss(age_scaled, age_years / AGE_SCALE)
 
 
-def as_model_input(batch: np.ndarray, model: FaceNet) -> torch.Tensor:
+def model_outputs(model: FaceNet, batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 NHWC pixels go through the whole network; float arrays are cached stem features."""
     if batch.dtype == np.uint8:
-        return normalise(torch.from_numpy(np.ascontiguousarray(batch)), model.prep)
-    return torch.from_numpy(np.ascontiguousarray(batch)).float()
+        return model(normalise(torch.from_numpy(np.ascontiguousarray(batch)), model.prep))
+    return model.heads(torch.from_numpy(np.ascontiguousarray(batch)).float())
 
 
 @torch.no_grad()
@@ -51,7 +52,7 @@ def predict_arrays(model: FaceNet, inputs: np.ndarray, batch_size: int = 256) ->
     model.eval()
     logits, ages = [], []
     for start in range(0, len(inputs), batch_size):
-        gender_logits, age_scaled = model.heads(as_model_input(inputs[start : start + batch_size], model))
+        gender_logits, age_scaled = model_outputs(model, inputs[start : start + batch_size])
         logits.append(gender_logits.numpy())
         ages.append(age_scaled.numpy() * AGE_SCALE)
     return np.concatenate(logits), np.concatenate(ages)
@@ -112,7 +113,7 @@ class FaceTrainer:
             index = np.sort(order[start : start + self.config.batch_size])
             view = rng.integers(len(views), size=len(index))
             batch = np.stack([views[v][i] for v, i in zip(view, index)])
-            gender_logits, age_scaled = self.model.heads(as_model_input(batch, self.model))
+            gender_logits, age_scaled = model_outputs(self.model, batch)
             loss = multitask_loss(gender_logits, age_scaled, torch.from_numpy(genders[index]).long(),
                                   torch.from_numpy(ages[index]).float(), self.config.gender_weight, self.config.age_weight)  # fmt: skip
             self.optimizer.zero_grad()

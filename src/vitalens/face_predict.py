@@ -30,8 +30,8 @@ class FacePredictor:
         if not card_path.is_file():
             raise FileNotFoundError(f"{card_path}: missing; the face bundle needs bundle.json and model.onnx (train one with `vitalens train --task face-age-gender`).")
         self.card = json.loads(card_path.read_text())
-        self.session = ort.InferenceSession(str(bundle_dir / self.card["model"]), providers=["CPUExecutionProvider"])
-        self.size = int(self.card["input"]["shape"][-1])
+        self.session = ort.InferenceSession(str(bundle_dir / self.card["model"]["file"]), providers=["CPUExecutionProvider"])
+        self.size = int(self.session.get_inputs()[0].shape[-1])
         self.classes = self.card["outputs"]["gender_logits"]["classes"]
         self.temperature = float(self.card.get("temperature", 1.0))
         self.detector = detector

@@ -9,14 +9,16 @@ need to know it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from vitalens import DISCLAIMER
+from vitalens import DISCLAIMER, __version__
 from vitalens.data.utkface import GENDERS
 from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, count_parameters
 
@@ -87,13 +89,17 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         onnx_path.unlink()
         raise ValueError(f"{onnx_path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
     card = {
+        "schema_version": 1,
         "task": "face-age-gender",
-        "backbone": backbone,
-        "parameters": count_parameters(model),
-        "model": "model.onnx",
-        "input": {"name": BUNDLE_INPUT, "shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE], "dtype": "float32",
-                  "preprocessing": "aligned face crop, resized to 112x112 (bilinear), RGB, x / 255; normalisation is inside the graph",
-                  "normalisation_inside_graph": model.prep.as_dict()},  # fmt: skip
+        "vitalens_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "disclaimer": DISCLAIMER,
+        "model": {"file": onnx_path.name, "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(), "backbone": backbone, "parameters": count_parameters(model)},
+        "inputs": {
+            BUNDLE_INPUT: {"shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE], "range": [0, 1], "colour": "sRGB", "layout": "NCHW",
+                           "preprocessing": "aligned face crop (vitalens.regions.faces.find_face), resized to 112x112 bilinear, x / 255",
+                           "normalisation_inside_graph": model.prep.as_dict()},
+        },
         "outputs": {
             "gender_logits": {"shape": ["batch", 2], "classes": list(GENDERS), "unit": "logit", "calibration": "divide by temperature, then softmax"},
             "age_years": {"shape": ["batch"], "unit": "years"},
@@ -107,7 +113,6 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         },  # fmt: skip
         "training_data": "UTKFace (Zhang, Song & Qi, CVPR 2017), non-commercial research use only; the weights inherit that restriction",
         "limitations": [report["limitation"], "trained on aligned, cropped faces: photos need a face detector first (vitalens.regions.faces)"],
-        "disclaimer": DISCLAIMER,
     }  # fmt: skip
     (bundle_dir / "bundle.json").write_text(json.dumps(card, indent=2))
     return bundle_dir

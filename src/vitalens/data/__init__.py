@@ -9,6 +9,7 @@ from vitalens.data.samples import Box, Dataset, Problem, Sample
 from vitalens.data.loaders import LOADERS, load_dataset, load_image_folder, load_manifest, register_loader
 from vitalens.data.yakimov import load_yakimov
 from vitalens.data.lips import load_lips, parse_lip_filename
+from vitalens.data.utkface import load_utkface  # registers the "utkface" loader
 
 __all__ = [
     "Box",
@@ -20,6 +21,7 @@ __all__ = [
     "load_image_folder",
     "load_lips",
     "load_manifest",
+    "load_utkface",
     "load_yakimov",
     "parse_lip_filename",
     "register_loader",

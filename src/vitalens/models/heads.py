@@ -56,7 +56,7 @@ def _median() -> GroupTunedRegressor:
 def _catboost():
     from catboost import CatBoostRegressor
 
-    return CatBoostRegressor(iterations=500, depth=4, learning_rate=0.03, loss_function="MAE", verbose=0, thread_count=2, random_seed=0)
+    return CatBoostRegressor(iterations=500, depth=4, learning_rate=0.03, loss_function="MAE", verbose=0, thread_count=2, random_seed=0, allow_writing_files=False)
 
 
 HEADS: dict[str, Callable[[], BaseEstimator]] = {"ridge": _ridge, "median": _median, "catboost": _catboost}

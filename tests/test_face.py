@@ -1,0 +1,216 @@
+"""Face age + gender: loader names, model contracts, exports, refusals, metrics, a short real run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from vitalens.data.samples import Problem
+from vitalens.data.utkface import age_band, load_utkface, parse_utkface_name, split_of
+from vitalens.regions.faces import FaceRegionError, find_face, looks_like_face_crop
+
+
+def shared_data() -> Path | None:
+    candidates = [os.environ.get("VITALENS_SHARED_DATA"), Path(__file__).resolve().parents[1].parent / "shared" / "data", "/work/shared/data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "utkface" / "images").is_dir():
+            return Path(candidate)
+    return None
+
+
+# ---- loader -----------------------------------------------------------------------------------
+def test_well_formed_name_gives_labels():
+    assert parse_utkface_name("26_1_2_20170116174525125.jpg.chip.jpg") == {"age": 26.0, "gender": "female", "race": "Asian", "age_band": "18-29"}
+
+
+def test_space_before_jpg_is_tolerated():
+    assert parse_utkface_name("24_0_1_20170116220224657 .jpg.chip.jpg")["race"] == "Black"
+
+
+@pytest.mark.parametrize("name", ["39_1_20170116174525125.jpg.chip.jpg", "30_2_0_20170116174525125.jpg.chip.jpg", "30_0_7_2017.jpg.chip.jpg", "notes.jpg"])
+def test_malformed_names_are_problems(name):
+    assert isinstance(parse_utkface_name(name), Problem)
+
+
+def test_age_bands_follow_the_issue():
+    assert [age_band(a) for a in (0, 17, 18, 29, 30, 49, 50, 69, 70, 116)] == ["0-17", "0-17", "18-29", "18-29", "30-49", "30-49", "50-69", "50-69", "70+", "70+"]
+
+
+def test_loader_counts_bad_names_and_keeps_one_group_per_image(tmp_path):
+    for name in ("26_1_2_20170116174525125.jpg.chip.jpg", "24_0_1_20170116220224657 .jpg.chip.jpg", "61_1_20170109142408075.jpg.chip.jpg"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name, format="JPEG")
+    dataset = load_utkface(tmp_path)
+    assert len(dataset) == 2 and len(dataset.problems) == 1 and "61_1_20170109142408075" in dataset.problems[0].source
+    assert dataset.groups() == [s.image_id for s in dataset.samples]
+    assert dataset.samples[0].targets == {"age": 24.0, "gender": "male"}
+
+
+def test_split_is_fixed_by_name_and_near_the_planned_fractions():
+    names = [f"{i % 90}_{i % 2}_{i % 5}_2017{i:09d}.jpg.chip.jpg" for i in range(4000)]
+    splits = pd.Series([split_of(n) for n in names])
+    assert [split_of(n) for n in names] == splits.tolist()
+    assert abs((splits == "test").mean() - 0.15) < 0.03 and abs((splits == "validation").mean() - 0.15) < 0.03
+
+
+# ---- models and exports -----------------------------------------------------------------------
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def seed_model():
+    from vitalens.models.face import build_face_model
+
+    torch.manual_seed(0)
+    return build_face_model("seed-mtl").eval()
+
+
+def test_seed_architecture_matches_the_published_size(seed_model):
+    from vitalens.models.face import count_parameters
+
+    assert 1.0e6 < count_parameters(seed_model) < 1.4e6
+
+
+def test_compat_onnx_has_the_seed_contract(seed_model, tmp_path):
+    import onnxruntime as ort
+    from vitalens.models.face_export import export_face_onnx, onnx_torch_gap
+
+    path = export_face_onnx(seed_model, tmp_path / "compat.onnx", compat=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input"] and session.get_inputs()[0].shape[1:] == [3, 112, 112]
+    assert [o.name for o in session.get_outputs()] == ["output"]
+    (output,) = session.run(None, {"input": np.random.default_rng(0).random((5, 3, 112, 112), dtype=np.float32)})
+    assert output.shape == (5, 3)
+    assert onnx_torch_gap(seed_model, path, compat=True) < 1e-4
+
+
+@pytest.mark.parametrize("backbone", ["seed-mtl", "lite0"])
+def test_bundle_onnx_matches_torch(backbone, tmp_path):
+    from vitalens.models.face import build_face_model
+    from vitalens.models.face_export import export_face_onnx, onnx_torch_gap
+
+    model = build_face_model(backbone, pretrained=False).eval()
+    assert onnx_torch_gap(model, export_face_onnx(model, tmp_path / "model.onnx")) < 1e-3
+
+
+def test_training_checkpoints_and_resumes(tmp_path):
+    from vitalens.models.face import build_face_model
+    from vitalens.models.face_training import FaceTrainer, FaceTrainingConfig
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (16, 112, 112, 3), dtype=np.uint8)
+    ages, genders = rng.uniform(1, 90, 16).astype(np.float32), rng.integers(0, 2, 16)
+    args = ([pixels], ages, genders, pixels[:4], ages[:4], genders[:4])
+    first = FaceTrainer(build_face_model("seed-mtl"), FaceTrainingConfig(epochs=1, batch_size=8), tmp_path, progress=False).fit(*args)
+    resumed = FaceTrainer(build_face_model("seed-mtl"), FaceTrainingConfig(epochs=2, batch_size=8), tmp_path, progress=False).fit(*args)
+    assert len(first.history) == 1 and [h["epoch"] for h in resumed.history] == [1, 2]
+
+
+# ---- refusals (serving world, no torch needed) --------------------------------------------------
+def test_crops_pass_and_photos_do_not_look_like_crops():
+    assert looks_like_face_crop(np.zeros((200, 200, 3), np.uint8))
+    assert not looks_like_face_crop(np.zeros((3024, 4032, 3), np.uint8))
+    assert not looks_like_face_crop(np.zeros((1024, 1024, 3), np.uint8))
+
+
+def test_photo_without_a_detector_is_refused(monkeypatch):
+    monkeypatch.setattr("vitalens.regions.faces.detector_available", lambda: False)
+    with pytest.raises(FaceRegionError, match="no face detector installed: pass an aligned face crop or install vitalens\\[faces\\]"):
+        find_face(np.zeros((480, 640, 3), np.uint8), "party.jpg")
+
+
+@pytest.mark.parametrize("boxes, message", [([], "no face found"), ([(0, 0, 50, 50), (100, 100, 150, 150)], "2 faces found")])
+def test_no_face_or_several_faces_are_refused(boxes, message):
+    with pytest.raises(FaceRegionError, match=message):
+        find_face(np.zeros((480, 640, 3), np.uint8), "party.jpg", detector=lambda rgb: boxes)
+
+
+def test_one_detected_face_is_cropped_square_with_margin():
+    crop = find_face(np.zeros((480, 640, 3), np.uint8), "one.jpg", detector=lambda rgb: [(100, 200, 200, 300)])
+    assert crop.shape == (160, 160, 3)
+
+
+# ---- metrics against hand-computed values --------------------------------------------------------
+def test_expected_calibration_error_by_hand():
+    from vitalens.evaluation_face import expected_calibration_error
+
+    probabilities = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7]])
+    # confidences 0.8, 0.6, 0.7 fall in three bins; correct, wrong, correct: (0.2 + 0.6 + 0.3) / 3
+    assert expected_calibration_error(probabilities, np.array([0, 1, 1])) == pytest.approx(1.1 / 3)
+
+
+def test_age_metrics_by_hand():
+    from vitalens.evaluation_face import age_metrics
+
+    result = age_metrics([10, 20, 40, 80], [12, 30, 41, 70])  # errors 2, 10, 1, 10
+    assert result["mae"] == pytest.approx(5.75) and result["median_ae"] == pytest.approx(6.0)
+    assert result["within_5y"] == 0.5 and result["within_10y"] == 1.0
+    assert {k: v["mae"] for k, v in result["mae_by_age_band"].items()} == {"0-17": 2, "18-29": 10, "30-49": 1, "70+": 10}
+
+
+def test_gender_metrics_by_hand():
+    from vitalens.evaluation_face import gender_metrics
+
+    result = gender_metrics(["male", "male", "female", "female"], ["male", "female", "female", "female"])
+    assert result["accuracy"] == 0.75
+    assert result["per_class"]["male"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "n": 2}
+    assert result["per_class"]["female"]["precision"] == pytest.approx(2 / 3)
+
+
+def test_temperature_scaling_undoes_overconfidence():
+    from vitalens.evaluation_face import fit_temperature
+
+    rng = np.random.default_rng(0)
+    calibrated = rng.normal(0, 2, 4000)
+    labels = (rng.random(4000) < 1 / (1 + np.exp(-calibrated))).astype(int)
+    logits = np.stack([np.zeros(4000), calibrated * 3], axis=1)  # three times too confident
+    assert fit_temperature(logits, labels) == pytest.approx(3.0, rel=0.15)
+
+
+def test_disaggregate_flags_the_worst_group():
+    from vitalens.evaluation_face import absolute_error_mean, disaggregate
+
+    table = disaggregate([0, 0, 0, 0], [1, 1, 5, 3], pd.Series(["a", "a", "b", "b"], name="race"), {"mae": absolute_error_mean}, n_boot=50)
+    assert table.loc["a", "mae"] == 1 and table.loc["b", "mae"] == 4 and table.loc["b", "worst"] and not table.loc["a", "worst"]
+    assert table.loc["b", "mae_ci_low"] >= 3 and table.loc["b", "mae_ci_high"] <= 5
+
+
+# ---- serving path and a short real run ---------------------------------------------------------
+def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monkeypatch):
+    from vitalens.face_predict import COLUMNS, FacePredictor
+    from vitalens.models.face_export import write_face_bundle
+
+    report = {"split": "test", "n_test": 0, "limitation": "none", "calibration": {"temperature": 1.5, "ece_after": 0.0},
+              "gender": {"accuracy": 0.0}, "age": {"mae": 0.0, "median_ae": 0.0}, "baselines": {}}  # fmt: skip
+    bundle = write_face_bundle(seed_model, "seed-mtl", report, tmp_path / "bundle")
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (200, 200), (180, 140, 120)).save(images / "crop.jpg")
+    Image.new("RGB", (640, 480)).save(images / "photo.jpg")
+    monkeypatch.setattr("vitalens.regions.faces.detector_available", lambda: False)
+    rows = {r["image_id"]: r for r in FacePredictor(bundle).predict_folder(images)}
+    assert set(rows["crop.jpg"]) == set(COLUMNS) and rows["crop.jpg"]["predicted_gender"] in ("male", "female") and not rows["crop.jpg"]["problem"]
+    assert rows["photo.jpg"]["predicted_age"] is None and "no face detector installed" in rows["photo.jpg"]["problem"]
+    assert json.loads((bundle / "bundle.json").read_text())["temperature"] == 1.5
+
+
+@pytest.mark.slow
+def test_short_real_training_run(tmp_path):
+    data = shared_data()
+    if data is None:
+        pytest.skip("../shared/data/utkface/images not present")
+    from vitalens.evaluation_face import evaluate_face_run
+    from vitalens.models.face_run import run_face_training
+    from vitalens.models.face_training import FaceTrainingConfig
+
+    torch.set_num_threads(1)
+    run = run_face_training(data / "utkface" / "images", "seed-mtl", tmp_path / "run", FaceTrainingConfig(epochs=1), limit=300, cache_dir=None, progress=False)
+    test = pd.read_csv(run / "predictions_test.csv")
+    assert len(test) > 0 and test["predicted_age"].notna().all()
+    report = evaluate_face_run(run, data / "utkface" / "images", n_boot=20)
+    assert set(report["audit"]) == {"race", "gender", "age_band"} and (run / "confusion_matrix.png").is_file()

@@ -1,0 +1,1 @@
+"""Trainable models (training world: torch allowed)."""

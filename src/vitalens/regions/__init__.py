@@ -1,0 +1,1 @@
+"""Region finders: where in a photo each task looks. Serving world: numpy (and PIL/OpenCV), never torch."""

@@ -178,3 +178,11 @@ def test_exported_detector_finds_three_nails_on_a_real_photo(yakimov_dir):
     sample = load_yakimov(yakimov_dir).samples[0]
     found = OnnxDetector(onnx_path).detect(decode_image(sample.image_path).rgb)
     assert len([d for d in found if d.label == "nail"]) >= 3
+
+
+def test_detections_to_boxes_keeps_confident_ones_as_integer_sample_boxes():
+    from vitalens.regions.detection import detections_to_boxes
+
+    found = [Detection("nail", 0.9, (10.4, 20.6, 30.0, 40.0)), Detection("skin", 0.5, (1.0, 2.0, 3.0, 4.0)),
+             Detection("nail", 0.1, (0.0, 0.0, 5.0, 5.0))]
+    assert detections_to_boxes(found, min_score=0.3) == {"nail": [(10, 21, 30, 40)], "skin": [(1, 2, 3, 4)]}

@@ -176,3 +176,13 @@ class OnnxDetector:
         heatmap, box_maps = self.raw(square)
         return decode_detections(heatmap, box_maps, placement, rgb.shape[:2], score_threshold, iou_threshold,
                                  classes=self.classes)
+
+
+def detections_to_boxes(detections: list[Detection], min_score: float = 0.3) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Detections as `Sample.boxes` ({'nail': [(ymin, xmin, ymax, xmax), ...], ...}), best first, so the
+    second stage crops detected regions exactly as it crops annotated ones."""
+    boxes: dict[str, list[tuple[int, int, int, int]]] = {}
+    for d in detections:
+        if d.score >= min_score:
+            boxes.setdefault(d.label, []).append(tuple(int(round(v)) for v in d.box))
+    return boxes

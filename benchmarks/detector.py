@@ -2,6 +2,7 @@
 
     python benchmarks/detector.py cv    [--epochs 20] [--data ../shared/data/yakimov2024]
     python benchmarks/detector.py final [--epochs 20] [--onnx detector.onnx]
+    python benchmarks/detector.py baseline   (mean-box baseline on the same folds; seconds)
 
 `cv` writes out-of-fold detections (each photo predicted by the fold model that never saw its session)
 to oof_detections.csv and benchmarks/results/detector_oof_detections.csv, and the metrics to
@@ -39,7 +40,7 @@ def run_cv(args, photos) -> None:
     print(f"\nSession-grouped 3-fold CV ({len(photos)} photos, {len({p.group for p in photos})} sessions, "
           f"{args.epochs} epochs/fold), operating score >= 0.3 for P/R, IoU 0.5:")
     print(format_metrics_table(result.fold_metrics, result.pooled_metrics))
-    print("baseline (no detector / majority class 'nothing'): mAP 0, recall 0")
+    print_baseline(photos)
     print(f"training + prediction time, 3 folds: {result.training_seconds / 60:.1f} min")
     csv_path = write_detections_csv(result.out_of_fold, REPO / "oof_detections.csv", result.fold_of)
     results_dir = REPO / "benchmarks" / "results"
@@ -47,6 +48,17 @@ def run_cv(args, photos) -> None:
     (results_dir / "detector_cv.json").write_text(json.dumps(
         {"epochs": args.epochs, "folds": result.fold_metrics, "pooled": result.pooled_metrics,
          "seconds": result.training_seconds}, indent=1))
+
+
+def print_baseline(photos) -> None:
+    from vitalens.training_detector import format_metrics_table, mean_box_baseline
+
+    print("\nbaseline, same folds: every held-out photo gets the training photos' mean boxes (score 1):")
+    print(format_metrics_table(*mean_box_baseline(photos)))
+
+
+def run_baseline(args, photos) -> None:
+    print_baseline(photos)
 
 
 def run_final(args, photos) -> None:
@@ -82,7 +94,7 @@ def run_final(args, photos) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["cv", "final"])
+    parser.add_argument("mode", choices=["cv", "final", "baseline"])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--data")
     parser.add_argument("--onnx", default=str(REPO / "detector.onnx"))
@@ -95,7 +107,7 @@ def main() -> None:
     from vitalens.training_detector import load_detector_photos
 
     photos = load_detector_photos(load_yakimov(_data_dir(args.data)))
-    (run_cv if args.mode == "cv" else run_final)(args, photos)
+    {"cv": run_cv, "final": run_final, "baseline": run_baseline}[args.mode](args, photos)
 
 
 if __name__ == "__main__":

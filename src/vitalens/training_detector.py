@@ -268,3 +268,24 @@ def load_detector_photos(dataset: Dataset) -> list[LabelledPhoto]:
     if missing:
         raise ValueError(f"{dataset.name}: photos {missing[:5]} have no nail boxes; the detector trains on boxed photos only.")
     return load_photos(dataset.samples)
+
+
+def mean_box_baseline(photos: list[LabelledPhoto], n_folds: int = 3, classes: tuple[str, ...] = DETECTOR_CLASSES) -> tuple[list[dict], dict]:
+    """The 'mean predictor' of detection: every held-out photo gets the training folds' average boxes.
+
+    Boxes are matched by rank (sorted top to bottom) and averaged per rank, each with score 1; this
+    shows how much of the score the fixed framing of the photos alone would earn.
+    """
+    fold_metrics, predictions = [], {}
+    for train_index, val_index in session_folds(photos, n_folds):
+        guesses = []
+        for label in classes:
+            per_photo = [photos[i].boxes[label][np.argsort(photos[i].boxes[label][:, 0])] for i in train_index]
+            ranks = min(len(b) for b in per_photo)
+            mean_boxes = np.mean([b[:ranks] for b in per_photo], axis=0)
+            guesses += [(label, 1.0, box) for box in mean_boxes]
+        val = [photos[i] for i in val_index]
+        fold_metrics.append(detection_metrics([guesses] * len(val), [p.boxes for p in val], classes))
+        predictions.update({p.image_id: guesses for p in val})
+    pooled = detection_metrics([predictions[p.image_id] for p in photos], [p.boxes for p in photos], classes)
+    return fold_metrics, pooled

@@ -127,7 +127,7 @@ def decode_detections(
     """One image's detector outputs -> detections in photo pixels, best first.
 
     heatmap: C x H x W class scores in [0, 1]; box_maps: 4 x H x W = (centre_y, centre_x, height,
-    width) in input pixels for each cell. Boxes are clipped to the photo.
+    width) in input pixels for each cell. Boxes are clipped to the photo; boxes wholly in the pad are dropped.
     """
     heatmap = np.asarray(heatmap, dtype=np.float32)
     box_maps = np.asarray(box_maps, dtype=np.float32)
@@ -150,7 +150,8 @@ def decode_detections(
     boxes = placement.to_photo(np.array([c[2] for c in candidates], dtype=np.float32))
     height, width = photo_shape[:2]
     boxes = np.clip(boxes, 0, [height, width, height, width]).astype(np.float32)
-    keep = nms(boxes, scores, labels, iou_threshold)
+    inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])  # a peak in the letterbox pad is no detection
+    keep = [i for i in nms(boxes, scores, labels, iou_threshold) if inside[i]]
     return [Detection(classes[labels[i]], float(scores[i]), tuple(float(v) for v in boxes[i])) for i in keep]
 
 
@@ -175,3 +176,13 @@ class OnnxDetector:
         heatmap, box_maps = self.raw(square)
         return decode_detections(heatmap, box_maps, placement, rgb.shape[:2], score_threshold, iou_threshold,
                                  classes=self.classes)
+
+
+def detections_to_boxes(detections: list[Detection], min_score: float = 0.3) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Detections as `Sample.boxes` ({'nail': [(ymin, xmin, ymax, xmax), ...], ...}), best first, so the
+    second stage crops detected regions exactly as it crops annotated ones."""
+    boxes: dict[str, list[tuple[int, int, int, int]]] = {}
+    for d in detections:
+        if d.score >= min_score:
+            boxes.setdefault(d.label, []).append(tuple(int(round(v)) for v in d.box))
+    return boxes

@@ -89,7 +89,7 @@ def test_compat_onnx_has_the_seed_contract(seed_model, tmp_path):
     assert onnx_torch_gap(seed_model, path, compat=True) < 1e-4
 
 
-@pytest.mark.parametrize("backbone", ["seed-mtl", "lite0"])
+@pytest.mark.parametrize("backbone", ["seed-mtl", "lite0", "seed-mtl+lite0"])
 def test_bundle_onnx_matches_torch(backbone, tmp_path):
     from vitalens.models.face import build_face_model
     from vitalens.models.face_export import export_face_onnx, onnx_torch_gap
@@ -132,7 +132,7 @@ def test_no_face_or_several_faces_are_refused(boxes, message):
 
 def test_one_detected_face_is_cropped_square_with_margin():
     crop = find_face(np.zeros((480, 640, 3), np.uint8), "one.jpg", detector=lambda rgb: [(100, 200, 200, 300)])
-    assert crop.shape == (160, 160, 3)
+    assert crop.shape == (120, 120, 3)
 
 
 # ---- metrics against hand-computed values --------------------------------------------------------
@@ -214,3 +214,28 @@ def test_short_real_training_run(tmp_path):
     assert len(test) > 0 and test["predicted_age"].notna().all()
     report = evaluate_face_run(run, data / "utkface" / "images", n_boot=20)
     assert set(report["audit"]) == {"race", "gender", "age_band"} and (run / "confusion_matrix.png").is_file()
+
+
+def test_shipped_bundle_predicts_the_example_face():
+    from vitalens.face_predict import DEFAULT_BUNDLE, FacePredictor
+
+    if not (DEFAULT_BUNDLE / "bundle.json").is_file():
+        pytest.skip("no face bundle shipped in this checkout")
+    example = Path(__file__).resolve().parents[1] / "examples" / "faces"
+    (row,) = FacePredictor().predict_folder(example)
+    assert row["image_id"] == "astronaut_face.jpg" and not row["problem"]
+    assert 0 < row["predicted_age"] < 116 and row["predicted_gender"] in ("male", "female")
+
+
+def test_ensemble_averages_member_probabilities_and_ages():
+    from vitalens.models.face import build_face_model
+
+    torch.manual_seed(0)
+    ensemble = build_face_model("seed-mtl+seed-mtl", pretrained=False).eval()
+    images = torch.rand(4, 3, 112, 112)
+    with torch.no_grad():
+        outputs = [m((images - 0.5) / 0.5) for m in ensemble.members]
+        log_probabilities, age = ensemble(images)
+    expected = torch.stack([torch.softmax(g, 1) for g, _ in outputs]).mean(0)
+    assert torch.allclose(log_probabilities.exp(), expected, atol=1e-6)
+    assert torch.allclose(age, (outputs[0][1] + outputs[1][1]) / 2, atol=1e-6)

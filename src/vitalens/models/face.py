@@ -128,7 +128,29 @@ BACKBONES: dict[str, Callable[[bool], FaceNet]] = {
 }
 
 
-def build_face_model(name: str, pretrained: bool = True) -> FaceNet:
+class FaceEnsemble(nn.Module):
+    """Members averaged: P(gender) is the mean of their softmaxes, returned as its log (a valid logit
+    pair), and age the mean of their ages. Each member normalises its own input, so the ensemble
+    itself takes RGB scaled to [0, 1] (its `prep` is the identity)."""
+
+    def __init__(self, members: list[FaceNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.prep = Preprocessing(INPUT_SIZE, 0.0, 1.0)
+
+    def forward(self, unit_rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = [member((unit_rgb - member.prep.mean) / member.prep.std) for member in self.members]
+        probabilities = torch.stack([torch.softmax(logits, dim=1) for logits, _ in outputs]).mean(dim=0)
+        return torch.log(probabilities.clamp_min(1e-7)), torch.stack([age for _, age in outputs]).mean(dim=0)
+
+    def heads(self, unit_rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self(unit_rgb)  # no frozen stem to cache: the ensemble only ever sees pixels
+
+
+def build_face_model(name: str, pretrained: bool = True) -> FaceNet | FaceEnsemble:
+    """A registered backbone by name, or an ensemble of them named like "seed-mtl+lite0"."""
+    if "+" in name:
+        return FaceEnsemble([build_face_model(member, pretrained) for member in name.split("+")])
     try:
         builder = BACKBONES[name]
     except KeyError:

@@ -115,3 +115,27 @@ def full_network_gap(model, run_dir: Path, data_dir: str | Path, n: int = 256) -
     logits, ages = predict_arrays(model, cached_face_pixels(subset, INPUT_SIZE, cache_dir=None, progress=False))
     flips = logits.argmax(axis=1) != predicted[["logit_male", "logit_female"]].to_numpy().argmax(axis=1)
     return {"n": len(predicted), "max_age_gap_years": float(np.abs(ages - predicted["predicted_age"]).max()), "gender_flips": int(flips.sum())}
+
+
+def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, run_dir: str | Path) -> Path:
+    """Average trained runs into one model and predict validation and held-out images through the
+    whole float32 network from pixels; writes the same files as run_face_training."""
+    from vitalens.models.face import FaceEnsemble, load_face_model
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    members = [load_face_model(Path(d) / "model.pt") for d in member_run_dirs]
+    ensemble, name = FaceEnsemble([m for m, _ in members]).eval(), "+".join(b for _, b in members)
+    save_face_model(ensemble, name, run_dir / "model.pt")
+    dataset = load_utkface(data_dir)
+    split = np.array([s.attributes["split"] for s in dataset.samples])
+    pixels = cached_face_pixels(dataset, INPUT_SIZE, progress=False)
+    for part in ("validation", "test"):
+        logits, predicted_age = predict_arrays(ensemble, pixels[split == part])
+        _predictions_frame(dataset, split == part, logits, predicted_age).to_csv(run_dir / f"predictions_{part}.csv", index=False)
+    members_info = [json.loads((Path(d) / "training.json").read_text()) for d in member_run_dirs]
+    info = {"backbone": name, "members": [str(d) for d in member_run_dirs], "parameters": count_parameters(ensemble),
+            "trainable_parameters": 0, "history": [], "member_training": members_info,
+            "split_sizes": {part: int((split == part).sum()) for part in SPLITS}}  # fmt: skip
+    (run_dir / "training.json").write_text(json.dumps(info, indent=2))
+    return run_dir

@@ -42,43 +42,45 @@ def compare(label: str, features: str, crop: int, data_dir: str, folder: Path) -
     graph = graph_for(model)
     onnx_path = export_onnx(graph, folder / f"{features}.onnx", crop)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    all_feeds = {
+        "nails": np.concatenate([r.nails for r in data.regions]),
+        "skins": np.concatenate([r.skins for r in data.regions]),
+        "white": np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions]),
+    }
+    repeats = 200 if features == "colour" else 20
     for batch in (3, 96):
-        nails = np.concatenate([r.nails for r in data.regions])[:batch]
-        skins = np.concatenate([r.skins for r in data.regions])[:batch]
-        white = np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions])[:batch]
-        feeds = {"nails": nails, "skins": skins, "white": white}
-        tensors = [torch.from_numpy(a) for a in (nails, skins, white)]
+        feeds = {name: array[:batch] for name, array in all_feeds.items()}
+        tensors = [torch.from_numpy(feeds[name]) for name in ("nails", "skins", "white")]
         with torch.no_grad():
-            eager = median_ms(lambda: graph(*tensors), 20 if features != "colour" else 200)
-        onnx = median_ms(lambda: session.run(None, feeds), 20 if features != "colour" else 200)
+            eager = median_ms(lambda: graph(*tensors), repeats)
+        onnx = median_ms(lambda: session.run(None, feeds), repeats)
         print(f"{label:22s} batch {batch:3d} nails: eager {eager:8.2f} ms  ORT {onnx:8.2f} ms  speed-up {eager / onnx:5.1f}x  ({batch / onnx * 1000:8.0f} nails/s ORT)")
     float_size = onnx_path.stat().st_size
-    float_pred = session.run(None, {"nails": np.concatenate([r.nails for r in data.regions]), "skins": np.concatenate([r.skins for r in data.regions]), "white": np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions])})[0]
+    float_pred = session.run(None, all_feeds)[0]
     quantized = quantize_int8(export_onnx(graph, folder / f"{features}-q.onnx", crop))
     q_session = ort.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])
-    q_pred = q_session.run(None, {"nails": np.concatenate([r.nails for r in data.regions]), "skins": np.concatenate([r.skins for r in data.regions]), "white": np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions])})[0]
+    q_pred = q_session.run(None, all_feeds)[0]
     photo = np.concatenate([[i] * len(r) for i, r in enumerate(data.regions)])
     mae = lambda p: float(np.mean(np.abs(np.array([np.median(p[photo == i]) for i in range(len(data.regions))]) - data.y)))  # noqa: E731
     print(f"{label:22s} size float32 {float_size / 1e6:.3f} MB, int8 {quantized.stat().st_size / 1e6:.3f} MB; in-sample MAE float {mae(float_pred):.3f} vs int8 {mae(q_pred):.3f} (Δ {mae(q_pred) - mae(float_pred):+.3f})")
 
 
+def cold_predict_seconds(data: Path, check: bool) -> float:
+    """Median wall time of three fresh `vitalens predict` processes on `data`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(data), "--out", f"{tmp}/p.csv"], check=check, capture_output=True)
+            timings.append(time.perf_counter() - started)
+    return float(np.median(timings))
+
+
 def cold_predict() -> None:
-    example = REPO / "examples" / "nails" / "yakimov2024_341.png"
-    with tempfile.TemporaryDirectory() as tmp:
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(example), "--out", f"{tmp}/p.csv"], check=False, capture_output=True)
-            timings.append(time.perf_counter() - started)
-    print(f"cold `vitalens predict` on one raw photo (no boxes → refusal path, process start included): median {np.median(timings):.2f} s")
-    manifest_dir = REPO / "examples" / "nails"
-    with tempfile.TemporaryDirectory() as tmp:
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(manifest_dir), "--out", f"{tmp}/p.csv"], check=True, capture_output=True)
-            timings.append(time.perf_counter() - started)
-    print(f"cold `vitalens predict` on the 4 example photos with boxes (process start included): median {np.median(timings):.2f} s")
+    raw = cold_predict_seconds(REPO / "examples" / "nails" / "yakimov2024_341.png", check=False)
+    print(f"cold `vitalens predict` on one raw photo (no boxes → refusal path, process start included): median {raw:.2f} s")
+    with_boxes = cold_predict_seconds(REPO / "examples" / "nails", check=True)
+    print(f"cold `vitalens predict` on the 4 example photos with boxes (process start included): median {with_boxes:.2f} s")
 
 
 def main() -> None:

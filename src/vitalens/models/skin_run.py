@@ -23,6 +23,7 @@ from vitalens.evaluation.splits import assert_no_leakage, stratified_group_holdo
 from vitalens.evaluation_face import fit_temperature
 from vitalens.models.skin import SkinNet, save_skin_model
 from vitalens.models.skin_data import DEFAULT_CACHE_DIR, load_skin_pixels
+from vitalens.regions.centre_crop import centre_crop_resized
 from vitalens.models.skin_training import (
     SkinTrainingConfig, capped_oversampling, fit_head, fit_lighting_head, lower_features, top_outputs, train_calibration, train_top,
 )  # fmt: skip
@@ -35,7 +36,7 @@ TEST_PARTS = 6  # held-out test = 1 of 6 stratified grouped folds (~16.7 %)
 VALIDATION_PARTS = 6  # validation = 1 of 6 folds of the rest (~13.9 % of all)
 SPLIT_SEED = 0
 TEACHER_SIZE, STUDENT_SIZE = 224, 128
-LIGHTING_TRAIN_DEGRADED = 1200
+LIGHTING_TRAIN_DEGRADED = 600
 
 
 def prepare_split(data_dir: str | Path, size: int = TEACHER_SIZE, cache_dir: Path = DEFAULT_CACHE_DIR) -> tuple[pd.DataFrame, np.ndarray, list, dict]:
@@ -123,7 +124,13 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     log(f"phase A: validation top-1 {np.mean(phase_a[va].argmax(1) == y[va]):.3f}")
 
     # Phase B: colour calibration.
-    timings["phase_b"] = train_calibration(model, pixels[tr], y[tr], config, log)
+    phase_b = cache / "phase_b.pt"
+    if phase_b.is_file():
+        state, timings["phase_b"] = torch.load(phase_b, weights_only=False)
+        model.load_state_dict(state)
+    else:
+        timings["phase_b"] = train_calibration(model, pixels[tr], y[tr], config, log)
+        torch.save((model.state_dict(), timings["phase_b"]), phase_b)
     after_b = {k: v.clone() for k, v in model.state_dict().items()}
 
     # Phase C cache: lower features after the learned calibration, plain and mirrored.
@@ -139,8 +146,14 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     for balance in ("class_weights", "oversample"):
         model.load_state_dict(after_b)
         probabilities = capped_oversampling(y[tr], frame["fitzpatrick_group"].to_numpy()[tr], config.oversample_cap) if balance == "oversample" else None
-        log(f"phase C ({balance})")
-        history = train_top(model, views, y[tr], val_lower, y[va], config, sample_probabilities=probabilities, log=log)
+        saved = cache / f"phase_c_{balance}.pt"  # a finished variant survives a crash in a later stage
+        if saved.is_file():
+            state, history = torch.load(saved, weights_only=False)
+            model.load_state_dict(state)
+        else:
+            log(f"phase C ({balance})")
+            history = train_top(model, views, y[tr], val_lower, y[va], config, sample_probabilities=probabilities, log=log)
+            torch.save((model.state_dict(), history), saved)
         val_logits, _, _ = top_outputs(model, val_lower)
         variants[balance] = {"history": history, "val_top1": float(np.mean(val_logits.argmax(1) == y[va])),
                              "state": {k: v.clone() for k, v in model.state_dict().items()}}  # fmt: skip
@@ -253,3 +266,74 @@ def _distil(teacher, data_dir, frame, y, tr, va, te, teacher_views, classes, run
     _write_predictions(run_dir / "predictions_test_student.csv", frame.iloc[te], test_logits, classes)
     save_skin_model(student, classes, temperature, run_dir / "student.pt")
     return {"input_size": STUDENT_SIZE, "history": history, "cache_s": cache_seconds, "temperature": temperature}
+
+
+def finish_skin_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str | Path | None = None, n_boot: int = 1000) -> dict:
+    """Evaluate a trained run, export and check its ONNX graph, draw the Grad-CAM gallery through the
+    exported graph (torch-free path), and optionally ship the bundle."""
+    from vitalens.evaluation_skin import evaluate_skin_run
+    from vitalens.models.skin import load_skin_model
+    from vitalens.models.skin_export import export_skin_onnx, onnx_torch_gap, write_skin_bundle
+
+    run_dir = Path(run_dir)
+    report = evaluate_skin_run(run_dir, n_boot=n_boot)
+    model, saved = load_skin_model(run_dir / "model.pt")
+    onnx_path = export_skin_onnx(model, saved["temperature"], run_dir / "model.onnx")
+    report["onnx"] = {"max_abs_gap_vs_torch": onnx_torch_gap(model, saved["temperature"], onnx_path), "megabytes": onnx_path.stat().st_size / 1e6}
+    if (run_dir / "student.pt").is_file():
+        student, _ = load_skin_model(run_dir / "student.pt")
+        report["student_parameters"] = sum(p.numel() for p in student.parameters())
+    report["teacher_parameters"] = sum(p.numel() for p in model.parameters())
+    (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=float))
+    split = pd.read_csv(run_dir / "split.csv")
+    partitions = dict(zip(split["label"], split["three_partition"]))
+    if bundle_dir:
+        write_skin_bundle(model, saved["classes"], {c: partitions[c] for c in saved["classes"]}, saved["temperature"], saved["lighting_threshold"], report, bundle_dir)
+        gallery(run_dir, data_dir, bundle_dir)
+    return report
+
+
+def gallery(run_dir: Path, data_dir: str | Path, bundle_dir: str | Path, per_kind: int = 8) -> list[Path]:
+    """Heat maps of correct and wrong held-out predictions, computed by the shipped ONNX graph.
+    Written to the run folder only: the photos are CC BY-NC-SA and never go into the repository."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from vitalens.imaging import decode_image
+    from vitalens.runtime.bundle import load_bundle
+    from vitalens.runtime.skin import SkinPredictor
+
+    predictor = SkinPredictor(load_bundle(bundle_dir))
+    test = pd.read_csv(run_dir / "predictions_test.csv").sort_values("image_id")
+    images_dir = Path(data_dir) / "images"
+    results = []
+    for row in test.itertuples():
+        rgb = decode_image(images_dir / f"{row.image_id}.jpg").rgb
+        result = predictor.predict(rgb, row.image_id)
+        results.append((row.label, result, rgb))
+        if sum(r["top"][0]["label"] == t for t, r, _ in results) >= per_kind and sum(r["top"][0]["label"] != t for t, r, _ in results) >= per_kind:
+            break
+    written = []
+    for kind, keep in (("correct", True), ("wrong", False)):
+        chosen = [(t, r, rgb) for t, r, rgb in results if (r["top"][0]["label"] == t) == keep][:per_kind]
+        figure, axes = plt.subplots(2, per_kind, figsize=(2.2 * per_kind, 4.8))
+        for column, (truth, result, rgb) in enumerate(chosen):
+            crop = centre_crop_resized(rgb, predictor.size)
+            heat = np.asarray(Image.fromarray((result["heatmap"] * 255).astype(np.uint8)).resize(crop.shape[:2][::-1], Image.BILINEAR)) / 255.0
+            axes[0, column].imshow(crop)
+            axes[1, column].imshow(crop)
+            axes[1, column].imshow(heat, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+            axes[0, column].set_title(f"true: {truth}", fontsize=6)
+            axes[1, column].set_title(f"{result['top'][0]['label']} {result['top'][0]['probability']:.2f}", fontsize=6)
+            for axis in axes[:, column]:
+                axis.axis("off")
+        figure.suptitle(f"Grad-CAM of the top prediction, {kind} held-out cases (research only, not a diagnosis)", fontsize=9)
+        figure.tight_layout()
+        path = run_dir / f"gallery_{kind}.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written

@@ -30,12 +30,12 @@ from vitalens.models.skin import SkinNet
 @dataclass
 class SkinTrainingConfig:
     head_c: float = 0.5  # phase A: inverse L2 strength of the logistic head
-    calibration_steps: int = 30  # phase B
+    calibration_steps: int = 20  # phase B
     calibration_batch: int = 24
     calibration_lr: float = 3e-3
     calibration_prior: float = 1.0
-    epochs: int = 12  # phase C
-    patience: int = 4
+    epochs: int = 7  # phase C
+    patience: int = 3
     batch_size: int = 32
     lr_top: float = 3e-4
     lr_head: float = 1e-3

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from vitalens import DISCLAIMER
+from vitalens.data.samples import Sample
 from vitalens.regions.centre_crop import centre_crop_resized
 from vitalens.runtime.bundle import Bundle
 from vitalens.skin.lighting import assess_lighting
@@ -21,6 +22,8 @@ CSV_COLUMNS = ("image_id", "label_1", "prob_1", "label_2", "prob_2", "label_3", 
 
 
 class SkinPredictor:
+    display_columns = {"image_id": "photo", "label_1": "most likely", "prob_1": "P", "label_2": "second", "label_3": "third", "lighting": "lighting", "lighting_tip": "tip"}
+
     def __init__(self, bundle: Bundle):
         if bundle.task != "skin-condition":
             raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not skin-condition")
@@ -29,6 +32,21 @@ class SkinPredictor:
         self.size = int(bundle.manifest["inputs"]["image"]["size"])
         self.crop_fraction = float(bundle.manifest["inputs"]["image"]["crop_fraction"])
         self.threshold = float(bundle.manifest["lighting"]["threshold"])
+
+    @property
+    def caveat(self) -> str:
+        metrics = self.bundle.manifest["metrics"]
+        models = metrics["models"]
+        shipped = models[metrics["shipped"]]
+        majority, frozen = models["majority class (train)"], models["frozen Lite0 + logistic"]
+        return (
+            f"On {metrics['n']} held-out clinical photos the top label was right {shipped['top1']:.1%} of the time and the right one was "
+            f"among the three listed {shipped['top3']:.1%} (always the most common condition: {majority['top1']:.1%}; a frozen ImageNet "
+            f"network with a logistic head: {frozen['top1']:.1%}). {DISCLAIMER}"
+        )
+
+    def predict_sample(self, sample: Sample, rgb: np.ndarray, **_population) -> dict[str, Any]:
+        return skin_csv_row(self.predict(rgb, sample.image_id))
 
     def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """[B, S, S, 3] uint8 crops → (probabilities [B, C], P(good lighting) [B], maps [B, C, h, w])."""

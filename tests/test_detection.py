@@ -180,9 +180,20 @@ def test_exported_detector_finds_three_nails_on_a_real_photo(yakimov_dir):
     assert len([d for d in found if d.label == "nail"]) >= 3
 
 
-def test_detections_to_boxes_keeps_confident_ones_as_integer_sample_boxes():
-    from vitalens.regions.detection import detections_to_boxes
+def test_detections_to_regions_keeps_three_best_nails_and_pairs_nearest_skin():
+    from vitalens.regions.detection import detections_to_regions
 
-    found = [Detection("nail", 0.9, (10.4, 20.6, 30.0, 40.0)), Detection("skin", 0.5, (1.0, 2.0, 3.0, 4.0)),
-             Detection("nail", 0.1, (0.0, 0.0, 5.0, 5.0))]
-    assert detections_to_boxes(found, min_score=0.3) == {"nail": [(10, 21, 30, 40)], "skin": [(1, 2, 3, 4)]}
+    found = [
+        Detection("nail", 0.9, (10.4, 20.6, 30.0, 40.0)),
+        Detection("nail", 0.8, (100.0, 20.0, 120.0, 40.0)),
+        Detection("nail", 0.7, (200.0, 20.0, 220.0, 40.0)),
+        Detection("nail", 0.6, (300.0, 20.0, 320.0, 40.0)),  # a fourth nail: the least confident is dropped
+        Detection("nail", 0.1, (0.0, 0.0, 5.0, 5.0)),  # below the score threshold
+        Detection("skin", 0.5, (100.0, 50.0, 120.0, 70.0)),  # nearest to the second nail
+        Detection("skin", 0.9, (10.0, 50.0, 30.0, 70.0)),  # nearest to the first nail
+    ]
+    nails, skins = detections_to_regions(found, min_score=0.3, max_nails=3)
+    assert nails == [(10, 21, 30, 40), (100, 20, 120, 40), (200, 20, 220, 40)]
+    # two detected skins paired by distance; the third nail has none left and gets its adjacent skin
+    assert skins[:2] == [(10, 50, 30, 70), (100, 50, 120, 70)]
+    assert skins[2] == (200, 50, 220, 70)

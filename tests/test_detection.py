@@ -162,22 +162,18 @@ def test_short_training_on_real_photos_gives_well_formed_detections(yakimov_dir)
         assert all(0 <= d.box[0] <= d.box[2] <= height and 0 <= d.box[1] <= d.box[3] <= width for d in found)
 
 
-@pytest.mark.slow
-def test_exported_detector_finds_three_nails_on_a_real_photo(yakimov_dir):
+def test_shipped_detector_finds_the_three_annotated_nails_on_real_photos(yakimov_dir):
     from vitalens.data import load_yakimov
     from vitalens.imaging import decode_image
-    from vitalens.regions.detection import OnnxDetector
-    from conftest import REPO
+    from vitalens.regions.detection import DETECTOR_FILE, OnnxDetector, box_iou
+    from vitalens.runtime import shipped_bundle_path
 
-    import os
-    from pathlib import Path
-
-    onnx_path = Path(os.environ.get("VITALENS_DETECTOR_ONNX", REPO / "detector.onnx"))
-    if not onnx_path.is_file():
-        pytest.skip(f"{onnx_path} not present (run benchmarks/detector.py final)")
-    sample = load_yakimov(yakimov_dir).samples[0]
-    found = OnnxDetector(onnx_path).detect(decode_image(sample.image_path).rgb)
-    assert len([d for d in found if d.label == "nail"]) >= 3
+    detector = OnnxDetector(str(shipped_bundle_path("hb-nails") / DETECTOR_FILE))
+    for sample in load_yakimov(yakimov_dir).samples[::50]:
+        found = detector.detect(decode_image(sample.image_path).rgb)
+        nails = np.array([d.box for d in found if d.label == "nail"])
+        for truth in sample.boxes["nail"]:  # the shipped detector saw these photos in training: a sanity check, not a score
+            assert box_iou(np.asarray(truth, np.float32), nails).max() > 0.5
 
 
 def test_detections_to_regions_keeps_three_best_nails_and_pairs_nearest_skin():

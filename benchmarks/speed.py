@@ -50,13 +50,14 @@ def compare(label: str, features: str, crop: int, data_dir: str, folder: Path) -
     }
     repeats = 200 if features == "colour" else 20
     for batch in (3, 96):
-        feeds = {name: array[:batch] for name, array in all_feeds.items()}
-        tensors = [torch.from_numpy(feeds[name]) for name in ("nails", "skins", "white")]
+        tensors = [torch.from_numpy(all_feeds[name][:batch]) for name in ("nails", "skins", "white")]
+        feeds = {i.name: all_feeds[i.name][:batch] for i in session.get_inputs()}  # the exporter drops unused inputs
         with torch.no_grad():
             eager = median_ms(lambda: graph(*tensors), repeats)
         onnx = median_ms(lambda: session.run(None, feeds), repeats)
         print(f"{label:22s} batch {batch:3d} nails: eager {eager:8.2f} ms  ORT {onnx:8.2f} ms  speed-up {eager / onnx:5.1f}x  ({batch / onnx * 1000:8.0f} nails/s ORT)")
     float_size = onnx_path.stat().st_size
+    all_feeds = {i.name: all_feeds[i.name] for i in session.get_inputs()}
     float_pred = session.run(None, all_feeds)[0]
     quantized = quantize_int8(export_onnx(graph, folder / f"{features}-q.onnx", crop))
     q_session = ort.InferenceSession(str(quantized), providers=["CPUExecutionProvider"])

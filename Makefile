@@ -8,6 +8,7 @@ PIP := $(PY) -m pip install -q -c constraints.txt
 
 demo: $(VENV)/.core
 	$(VENV)/bin/vitalens predict --data examples/nails --out experiments/demo/predictions.csv
+	$(VENV)/bin/vitalens predict --data examples/nails/yakimov2024_65.png --out experiments/demo/raw_photo.csv
 
 test: $(VENV)/.all
 	$(PY) -m pytest -q -ra

@@ -182,18 +182,20 @@ def test_disaggregate_flags_the_worst_group():
 
 # ---- serving path and a short real run ---------------------------------------------------------
 def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monkeypatch):
-    from vitalens.face_predict import COLUMNS, FacePredictor
     from vitalens.models.face_export import write_face_bundle
+    from vitalens.predict import predict_dataset
+    from vitalens.runtime.face_age_gender import COLUMNS
 
     report = {"split": "test", "n_test": 0, "limitation": "none", "calibration": {"temperature": 1.5, "ece_after": 0.0},
-              "gender": {"accuracy": 0.0}, "age": {"mae": 0.0, "median_ae": 0.0}, "baselines": {}}  # fmt: skip
+              "gender": {"accuracy": 0.0}, "age": {"mae": 0.0, "median_ae": 0.0},
+              "baselines": {"majority_gender": "male", "majority_gender_accuracy": 0.5, "mean_age_mae": 15.0}}  # fmt: skip
     bundle = write_face_bundle(seed_model, "seed-mtl", report, tmp_path / "bundle")
     images = tmp_path / "images"
     images.mkdir()
     Image.new("RGB", (200, 200), (180, 140, 120)).save(images / "crop.jpg")
     Image.new("RGB", (640, 480)).save(images / "photo.jpg")
     monkeypatch.setattr("vitalens.regions.faces.detector_available", lambda: False)
-    rows = {r["image_id"]: r for r in FacePredictor(bundle).predict_folder(images)}
+    rows = {r["image_id"]: r for r in predict_dataset(images, bundle, "face-age-gender").rows}
     assert set(rows["crop.jpg"]) == set(COLUMNS) and rows["crop.jpg"]["predicted_gender"] in ("male", "female") and not rows["crop.jpg"]["problem"]
     assert rows["photo.jpg"]["predicted_age"] is None and "no face detector installed" in rows["photo.jpg"]["problem"]
     assert json.loads((bundle / "bundle.json").read_text())["temperature"] == 1.5
@@ -217,12 +219,12 @@ def test_short_real_training_run(tmp_path):
 
 
 def test_shipped_bundle_predicts_the_example_face():
-    from vitalens.face_predict import DEFAULT_BUNDLE, FacePredictor
+    from vitalens.predict import predict_dataset
 
-    if not (DEFAULT_BUNDLE / "bundle.json").is_file():
-        pytest.skip("no face bundle shipped in this checkout")
     example = Path(__file__).resolve().parents[1] / "examples" / "faces"
-    (row,) = FacePredictor().predict_folder(example)
+    run = predict_dataset(example, None, "face-age-gender")
+    (row,) = run.rows
+    assert not run.problems and "gender accuracy" in run.caveat
     assert row["image_id"] == "astronaut_face.jpg" and not row["problem"]
     assert 0 < row["predicted_age"] < 116 and row["predicted_gender"] in ("male", "female")
 

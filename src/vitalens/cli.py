@@ -77,16 +77,61 @@ def train(
     console.print(f"model saved in [bold]{run_dir}[/]; make a bundle with `vitalens export --run {run_dir} --out BUNDLE_DIR`")
 
 
+def _detector_photos(data: Path, limit: Optional[int]):
+    from vitalens.data import load_dataset
+    from vitalens.training_detector import load_detector_photos
+
+    dataset = load_dataset(data)
+    for problem in dataset.problems:
+        console.print(f"[yellow]skipped[/] {problem.source}: {problem.reason}")
+    samples = dataset.samples[:limit] if limit else dataset.samples
+    return load_detector_photos(type(dataset)(dataset.name, dataset.root, samples, dataset.problems))
+
+
+@app.command("evaluate-detector")
+def evaluate_detector(
+    data: Path = typer.Option(..., help="photos with nail/skin boxes (Yakimov folder or manifest CSV)"),
+    folds: int = typer.Option(3, help="session-grouped folds"),
+    epochs: int = typer.Option(20),
+    run_name: str = typer.Option("nail-detector-cv", help="writes experiments/<run_name>/"),
+    limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
+) -> None:
+    """Session-grouped CV of the nail/skin detector: mAP50, mAP50-95, precision, recall per class."""
+    from vitalens.training_detector import DetectorTrainingConfig, evaluate_detector_run
+
+    run_dir = Path("experiments") / run_name
+    evaluate_detector_run(_detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs), run_dir, folds)
+    console.print(f"report, per-fold metrics and out-of-fold detections in [bold]{run_dir}[/]")
+
+
+@app.command("train-detector")
+def train_detector(
+    data: Path = typer.Option(..., help="photos with nail/skin boxes (Yakimov folder or manifest CSV)"),
+    out: Path = typer.Option(Path("experiments/nail-detector"), help="run folder for detector.onnx and detector.json"),
+    epochs: int = typer.Option(20),
+    cv: bool = typer.Option(False, "--cv", help="first measure it with session-grouped 3-fold CV (3x the time)"),
+    limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
+) -> None:
+    """Train the nail/skin detector on every photo; add it to a bundle with `vitalens export --detector`."""
+    from vitalens.training_detector import DetectorTrainingConfig, evaluate_detector_run, train_detector_run
+
+    photos, config = _detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs)
+    validation = evaluate_detector_run(photos, config, out / "cv") if cv else None
+    onnx_path = train_detector_run(photos, config, out, validation)
+    console.print(f"detector written to [bold]{onnx_path}[/]; add it with `vitalens export --run RUN --detector {out} --out BUNDLE`")
+
+
 @app.command()
 def export(
     run: Path = typer.Option(..., help="a run folder made by `vitalens train`"),
     out: Path = typer.Option(..., help="bundle folder to write"),
+    detector: Optional[Path] = typer.Option(None, help="a `vitalens train-detector` folder (or its detector.onnx): raw photos then need no boxes"),
     int8: bool = typer.Option(False, help="quantise weights to int8"),
 ) -> None:
-    """Export a trained run to a bundle (model.onnx, bundle.json, MODEL_CARD.md)."""
+    """Export a trained run to a bundle (model.onnx, detector.onnx, bundle.json, MODEL_CARD.md)."""
     from vitalens.export import export_bundle
 
-    bundle = export_bundle(run, out, quantize=int8)
+    bundle = export_bundle(run, out, quantize=int8, detector=detector)
     console.print(f"bundle written to [bold]{bundle}[/]")
 
 
@@ -99,21 +144,16 @@ def predict(
     age: Optional[float] = typer.Option(None, help="age in years, for the WHO band"),
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
 ) -> None:
-    """Estimates with intervals and WHO severity bands; bad files are skipped and counted."""
+    """One row per photo (estimate, interval and WHO band for Hb; refusals with their reason); bad files are skipped and counted."""
     from vitalens.predict import predict_dataset
 
-    rows, problems, caveat = predict_dataset(data, model, task, age_years=age, sex=sex)
-    _write_rows(out, rows)
-    table = Table("image", "Hb g/dL", "90 % interval", "WHO band", "nails", "status")
-    for row in rows:
-        interval = f"{row['interval_low']:.1f}–{row['interval_high']:.1f}" if row["status"] == "ok" else "–"
-        hb = f"{row['predicted_hgb']:.1f}" if row["status"] == "ok" else "–"
-        table.add_row(row["image_id"], hb, interval, row["who_severity"], str(row["n_nails"]), row["status"] if row["status"] == "ok" else row["message"])
-    console.print(table)
-    for problem in problems:
+    run = predict_dataset(data, model, task, age_years=age, sex=sex)
+    _write_rows(out, run.rows)
+    _print_rows(run.rows, run.display_columns)
+    for problem in run.problems:
         console.print(f"[yellow]skipped[/] {problem.source}: {problem.reason}")
-    console.print(f"{len(rows)} photos estimated or refused, {len(problems)} skipped; written to [bold]{out}[/]")
-    console.print(f"[italic]{caveat}[/]")
+    console.print(f"{len(run.rows)} photos estimated or refused, {len(run.problems)} skipped; written to [bold]{out}[/]")
+    console.print(f"[italic]{run.caveat}[/]")
     console.print(f"[bold red]{DISCLAIMER}[/]")
 
 
@@ -141,6 +181,13 @@ def _write_rows(out: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _print_rows(rows: list[dict], columns: dict[str, str]) -> None:
+    table = Table(*columns.values())
+    for row in rows:
+        table.add_row(*(f"{row[c]:.1f}" if isinstance(row[c], float) else str(row[c] if row[c] is not None else "–") for c in columns))
+    console.print(table)
 
 
 def _print_report(report: dict, run_dir: Path) -> None:

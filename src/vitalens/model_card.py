@@ -11,6 +11,23 @@ def _row(name: str, model: dict, base: dict, key: str) -> str:
     return f"| {name} | {model[key]:.2f} | {base[key]:.2f} |"
 
 
+def _detector_section(detector: dict[str, Any] | None) -> list[str]:
+    if detector is None:
+        return ["", "### Nail detection", "", "No detector stage: photos need annotated nail boxes."]
+    training, validation = detector.get("training", {}), detector.get("validation")
+    lines = ["", "### Nail detection (first stage)", "",
+             f"`{detector['file']}`: nail and finger-skin detector, {detector['input']['size']}×{detector['input']['size']} letterboxed input, "
+             f"trained on {training.get('photos', '?')} photos from {training.get('sessions', '?')} sessions; the {detector['max_nails']} most "
+             f"confident nails scoring ≥ {detector['score_threshold']} are used. A photo that fails the quality gate or shows no confident "
+             "nail is refused with a tip, never estimated."]
+    if isinstance(validation, dict):
+        lines += ["", f"Validation: {validation['scheme']} (IoU 0.5 for precision and recall).", "",
+                  "| class | mAP50 | mAP50-95 | precision | recall |", "|---|---|---|---|---|"]
+        lines += [f"| {label} | {m['mAP50']:.3f} | {m['mAP50-95']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} |"
+                  for label, m in validation["pooled"].items()]
+    return lines
+
+
 def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
     validation, uncertainty = manifest["validation"], manifest["uncertainty"]
     model, base = validation["model"], validation["mean_predictor"]
@@ -75,6 +92,7 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
     for column, records in report.get("disaggregated", {}).items():
         lines += ["", f"### By {column} (95 % bootstrap CI)", "", "| group | n | MAE | CI | bias |", "|---|---|---|---|---|"]
         lines += [f"| {r['group']} | {r['n']} | {r['mae']:.2f} | {r['mae_ci_low']:.2f}–{r['mae_ci_high']:.2f} | {r['bias']:+.2f} |" for r in records]
+    lines += _detector_section(manifest.get("detector"))
     severity = report.get("by_severity", {}).get("model", {})
     if severity:
         lines += ["", "### By WHO severity band of the true Hb", "", "| band | n | MAE |", "|---|---|---|"]
@@ -90,9 +108,9 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
         "",
         "## How to run it",
         "```bash",
-        "vitalens predict --model <this bundle> --data <photos or a dataset folder with boxes> --out predictions.csv",
+        "vitalens predict --model <this bundle> --data <raw photos, or a dataset folder with boxes> --out predictions.csv",
         "```",
-        "Inputs are nail and adjacent-skin crops plus the photo's reference white (see `bundle.json`); the runtime "
+        "The regressor's inputs are nail and adjacent-skin crops plus the photo's reference white (see `bundle.json`); the runtime "
         "needs only numpy, Pillow and onnxruntime.",
     ]
     return "\n".join(lines) + "\n"

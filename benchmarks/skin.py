@@ -37,10 +37,11 @@ def lighting_statistics(run_dir: Path, data: Path) -> None:
 
     from vitalens.data.fitzpatrick import load_fitzpatrick17k
     from vitalens.models.skin_data import load_skin_pixels
+    from vitalens.models.skin_run import TEACHER_SIZE
     from vitalens.skin.lighting import LightingThresholds, measure_lighting
 
     split = pd.read_csv(run_dir / "split.csv")
-    loaded = load_skin_pixels(load_fitzpatrick17k(data), 224, progress=False)
+    loaded = load_skin_pixels(load_fitzpatrick17k(data), TEACHER_SIZE, progress=False)
     train = set(split.loc[split["split"] == "train", "image_id"])
     rows = []
     for sample, pixels in zip(loaded.dataset.samples, loaded.pixels):

@@ -2,6 +2,10 @@
 phases A-C (class weights, and the oversampling ablation) → lighting head → temperature →
 distilled student → predictions and models in `experiments/<run>/`.
 
+Phases run A → C → B: phase B (the colour layer) is the only one that needs backprop through the whole
+network, so it runs last with the top frozen, and one cached pass of the frozen lower network serves
+the frozen baseline, phase A and phase C (see `vitalens.models.skin_training`).
+
 The held-out test split (1/6 of the photos, stratified by diagnosis, whole near-duplicate groups) is
 only ever predicted: choices (C of the baseline, epochs, class weights vs oversampling, temperature,
 lighting threshold) are made on the validation part (1/6 of the rest).
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from vitalens.data.fitzpatrick import load_fitzpatrick17k
@@ -35,8 +40,8 @@ from vitalens.skin.tone import ita_group, measure_ita
 TEST_PARTS = 6  # held-out test = 1 of 6 stratified grouped folds (~16.7 %)
 VALIDATION_PARTS = 6  # validation = 1 of 6 folds of the rest (~13.9 % of all)
 SPLIT_SEED = 0
-TEACHER_SIZE, STUDENT_SIZE = 224, 128
-LIGHTING_TRAIN_DEGRADED = 600
+TEACHER_SIZE, STUDENT_SIZE = 192, 128
+LIGHTING_TRAIN_DEGRADED = 400
 
 
 def prepare_split(data_dir: str | Path, size: int = TEACHER_SIZE, cache_dir: Path = DEFAULT_CACHE_DIR) -> tuple[pd.DataFrame, np.ndarray, list, dict]:
@@ -111,40 +116,28 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     log(f"data: {summary['split_sizes']}, near-duplicate groups {summary['near_duplicate_groups']}")
     timings: dict = {}
 
-    # Phase A and the frozen baseline: pooled ImageNet features with the identity colour layer.
+    # One pass of the frozen lower network (identity colour layer) serves the frozen baseline, phase A
+    # and phase C: plain photos and mirrored training photos.
     model = SkinNet(len(classes), input_size=TEACHER_SIZE)
     started = time.monotonic()
-    frozen_lower = _cached(cache / "lower_identity.npy", lambda: lower_features(model, pixels))
-    _, _, frozen = top_outputs(model, frozen_lower)
-    del frozen_lower
-    timings["frozen_features_s"] = time.monotonic() - started
+    identity = _cached(cache / "lower_identity.npy", lambda: lower_features(model, pixels))
+    views = [identity[tr], _cached(cache / "lower_train_hflip.npy", lambda: lower_features(model, pixels[tr], flip="horizontal"))]
+    val_lower, test_lower = identity[va], identity[te]
+    timings["lower_cache_s"] = time.monotonic() - started
+    log(f"lower-network cache: {len(identity) + len(tr)} photos in {timings['lower_cache_s']:.0f} s")
+
+    # Phase A and the frozen baseline: pooled ImageNet features.
+    _, _, frozen = top_outputs(model, identity)
     baseline = _frozen_logistic_baseline(frozen, y, tr, va, log)
     fit_head(model, frozen[tr], y[tr], config.head_c)
     phase_a = model.diagnosis_head(torch.from_numpy(frozen)).detach().numpy()
     log(f"phase A: validation top-1 {np.mean(phase_a[va].argmax(1) == y[va]):.3f}")
+    after_a = {k: v.clone() for k, v in model.state_dict().items()}
 
-    # Phase B: colour calibration.
-    phase_b = cache / "phase_b.pt"
-    if phase_b.is_file():
-        state, timings["phase_b"] = torch.load(phase_b, weights_only=False)
-        model.load_state_dict(state)
-    else:
-        timings["phase_b"] = train_calibration(model, pixels[tr], y[tr], config, log)
-        torch.save((model.state_dict(), timings["phase_b"]), phase_b)
-    after_b = {k: v.clone() for k, v in model.state_dict().items()}
-
-    # Phase C cache: lower features after the learned calibration, plain and mirrored.
-    started = time.monotonic()
-    views = [_cached(cache / "lower_train.npy", lambda: lower_features(model, pixels[tr])),
-             _cached(cache / "lower_train_hflip.npy", lambda: lower_features(model, pixels[tr], flip="horizontal"))]  # fmt: skip
-    val_lower = _cached(cache / "lower_validation.npy", lambda: lower_features(model, pixels[va]))
-    test_lower = _cached(cache / "lower_test.npy", lambda: lower_features(model, pixels[te]))
-    timings["phase_c_cache_s"] = time.monotonic() - started
-    log(f"phase C cache: {sum(len(v) for v in views) + len(va) + len(te)} photos in {timings['phase_c_cache_s']:.0f} s")
-
+    # Phase C: top ~40 % of the backbone + head on the cache; class weights vs capped oversampling.
     variants = {}
     for balance in ("class_weights", "oversample"):
-        model.load_state_dict(after_b)
+        model.load_state_dict(after_a)
         probabilities = capped_oversampling(y[tr], frame["fitzpatrick_group"].to_numpy()[tr], config.oversample_cap) if balance == "oversample" else None
         saved = cache / f"phase_c_{balance}.pt"  # a finished variant survives a crash in a later stage
         if saved.is_file():
@@ -162,12 +155,25 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
         _write_predictions(run_dir / f"predictions_validation_{balance}.csv", frame.iloc[va], val_logits, classes)
     chosen = max(variants, key=lambda name: variants[name]["val_top1"])
     model.load_state_dict(variants[chosen]["state"])
+    teacher_logits = [top_outputs(model, v)[0] for v in views] if student else None
     log(f"chosen on validation: {chosen} ({ {k: round(v['val_top1'], 3) for k, v in variants.items()} })")
 
-    # Lighting head on plain and degraded photos (degradation labels re-measured, never assumed).
-    lighting = _lighting(model, pixels, frame, tr, va, te, views[0], val_lower, test_lower, cache, config, log)
-
+    # Phase B: the colour calibration layer (and the head) through the whole network, top frozen.
+    phase_b = cache / "phase_b.pt"
+    if phase_b.is_file():
+        state, timings["phase_b"] = torch.load(phase_b, weights_only=False)
+        model.load_state_dict(state)
+    else:
+        timings["phase_b"] = train_calibration(model, pixels[tr], y[tr], config, log)
+        torch.save((model.state_dict(), timings["phase_b"]), phase_b)
+    val_lower = _cached(cache / "lower_validation_calibrated.npy", lambda: lower_features(model, pixels[va]))
+    test_lower = _cached(cache / "lower_test_calibrated.npy", lambda: lower_features(model, pixels[te]))
     val_logits, _, _ = top_outputs(model, val_lower)
+    log(f"after phase B: validation top-1 {np.mean(val_logits.argmax(1) == y[va]):.3f}")
+
+    # Lighting head on plain and degraded photos (degradation labels re-measured, never assumed).
+    lighting = _lighting(model, pixels, frame, tr, va, te, val_lower, test_lower, cache, config, log)
+
     temperature = fit_temperature(val_logits, y[va])
     test_logits, _, _ = top_outputs(model, test_lower)
     _write_predictions(run_dir / "predictions_test.csv", frame.iloc[te], test_logits, classes, lighting["test_plain"])
@@ -176,13 +182,14 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
         _write_predictions(run_dir / f"predictions_{name}_frozen_logistic.csv", frame.iloc[idx], baseline[name], classes)
     save_skin_model(model, classes, temperature, run_dir / "model.pt", lighting_threshold=lighting["threshold"])
     info = {"config": config.__dict__, "data": summary, "classes": classes, "chosen_balance": chosen, "temperature": temperature,
-            "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
+            "input_size": TEACHER_SIZE, "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
             "timings": timings, "baseline_c": baseline["c"], "lighting": {k: v for k, v in lighting.items() if not k.endswith("_plain")},
             "calibration_layer": {"matrix": model.calibration.matrix.tolist(), "bias": model.calibration.bias.tolist()},
             "torch_threads": torch.get_num_threads()}  # fmt: skip
-    if student:
-        info["student"] = _distil(model, data_dir, frame, y, tr, va, te, views, classes, run_dir, config, log)
     (run_dir / "training.json").write_text(json.dumps(info, indent=2, default=float))
+    if student:
+        info["student"] = _distil(model, teacher_logits, data_dir, frame, y, tr, va, te, classes, run_dir, config, log)
+        (run_dir / "training.json").write_text(json.dumps(info, indent=2, default=float))
     return run_dir
 
 
@@ -199,7 +206,7 @@ def _frozen_logistic_baseline(features, y, tr, va, log) -> dict:
     return {"c": best, "validation": fits[best].decision_function(scaled[va]), "test": fits[best].decision_function(scaled[test_mask])}
 
 
-def _lighting(model, pixels, frame, tr, va, te, train_lower, val_lower, test_lower, cache, config, log) -> dict:
+def _lighting(model, pixels, frame, tr, va, te, val_lower, test_lower, cache, config, log) -> dict:
     rng = np.random.default_rng(config.seed)
     subset = np.sort(rng.choice(tr, min(LIGHTING_TRAIN_DEGRADED, len(tr)), replace=False))
     good = frame["lighting_good"].to_numpy()
@@ -207,14 +214,14 @@ def _lighting(model, pixels, frame, tr, va, te, train_lower, val_lower, test_low
     for name, idx, plain_lower, seed in (("train", subset, None, 1), ("validation", va, val_lower, 2), ("test", te, test_lower, 3)):
         degraded, kinds[name] = degrade_each(pixels[idx], seed)
         degraded_lower = _cached(cache / f"lower_{name}_degraded.npy", lambda: lower_features(model, degraded))
-        plain = plain_lower if plain_lower is not None else train_lower[np.searchsorted(tr, idx)]
+        plain = plain_lower if plain_lower is not None else _cached(cache / "lower_train_lighting.npy", lambda: lower_features(model, pixels[idx]))
         _, _, plain_embedding = top_outputs(model, plain)
         _, _, degraded_embedding = top_outputs(model, degraded_lower)
         embeddings[name] = np.concatenate([plain_embedding, degraded_embedding])
         labels[name] = np.concatenate([good[idx], [lighting_label(p) for p in degraded]])
     fit_lighting_head(model, embeddings["train"], labels["train"])
     weight, bias = model.lighting_head.weight.detach().numpy()[0], float(model.lighting_head.bias)
-    probability = {name: 1 / (1 + np.exp(-(e @ weight + bias))) for name, e in embeddings.items()}
+    probability = {name: expit(e @ weight + bias) for name, e in embeddings.items()}
     # Threshold on P(good) that maximises balanced accuracy on validation.
     candidates = np.linspace(0.05, 0.95, 91)
     def balanced(threshold, name="validation"):
@@ -240,9 +247,9 @@ def _write_predictions(path: Path, rows: pd.DataFrame, logits: np.ndarray, class
     pd.concat([frame, logit_frame], axis=1).to_csv(path, index=False)
 
 
-def _distil(teacher, data_dir, frame, y, tr, va, te, teacher_views, classes, run_dir, config, log) -> dict:
-    """Student: the same architecture at STUDENT_SIZE px (about 3x less compute), inheriting the
-    teacher's colour layer, trained on the teacher's soft labels (phases A and C)."""
+def _distil(teacher, teacher_logits, data_dir, frame, y, tr, va, te, classes, run_dir, config, log) -> dict:
+    """Student: the same architecture at STUDENT_SIZE px (about 2.3x less compute), inheriting the
+    teacher's colour layer, trained (phases A and C) on the soft labels of the teacher after phase C."""
     loaded = load_skin_pixels(load_fitzpatrick17k(data_dir), STUDENT_SIZE)
     assert [s.image_id for s in loaded.dataset.samples] == list(frame["image_id"]), "student and teacher photos differ"
     small = loaded.pixels
@@ -257,7 +264,6 @@ def _distil(teacher, data_dir, frame, y, tr, va, te, teacher_views, classes, run
     cache_seconds = time.monotonic() - started
     _, _, embeddings = top_outputs(student, views[0])
     fit_head(student, embeddings, y[tr], config.head_c)
-    teacher_logits = [top_outputs(teacher, v)[0] for v in teacher_views]
     log("student phase C (distillation)")
     history = train_top(student, views, y[tr], val_lower, y[va], config, teacher_logits=teacher_logits, log=log)
     val_logits, _, _ = top_outputs(student, val_lower)

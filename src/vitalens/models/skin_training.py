@@ -1,13 +1,15 @@
 """Phased training of the skin network on CPU, with cached intermediate features.
 
 A  heads only: the diagnosis head is a class-weighted logistic regression on frozen, pooled
-   ImageNet features (cached once), copied into the linear head.
-B  + colour calibration: a few steps through the whole frozen network train the 3x3 colour matrix
-   (with its L2 prior towards the identity) and the head; the only phase that pays full backprop.
-C  top of the backbone: the frozen lower part's output, *after* the learned calibration, is cached
-   once per image and fixed augmented copy; the top blocks and head train on that cache.
-D  (full unfreeze at a tiny learning rate) is not run: one epoch of full backprop costs ~12 minutes
-   on one CPU thread here, and phase C already trains 84 % of the parameters.
+   ImageNet features, copied into the linear head.
+C  top of the backbone: the frozen lower part's output (blocks 0-9) is cached once per photo and per
+   fixed augmented copy (mirror); blocks 10-15, the head convolution and the head train on that cache.
+B  colour calibration: a bounded number of steps through the whole network train the 3x3 colour
+   matrix (with its L2 prior towards the identity) and the head, everything else frozen. It is the
+   only phase that pays backprop through the full network (~5 s per 24 photos on one CPU thread), so
+   it runs after C: running it before C would force a second cached pass over every training photo.
+D  (full unfreeze at a tiny learning rate) is not run: one epoch of full backprop would cost ~10
+   minutes on one CPU thread here, and phase C already trains 84 % of the parameters.
 Imbalance: class weights in the loss (default) or capped oversampling by (diagnosis x tone group).
 The lighting head is a logistic regression on the final pooled features of plain and degraded photos.
 """
@@ -109,7 +111,7 @@ def fit_head(model: SkinNet, embeddings: np.ndarray, labels: np.ndarray, c: floa
 
 
 def train_calibration(model: SkinNet, pixels: np.ndarray, labels: np.ndarray, config: SkinTrainingConfig, log=print) -> dict:
-    """Phase B: colour calibration + diagnosis head through the frozen network, a bounded number of steps."""
+    """Phase B: colour calibration + diagnosis head through the otherwise frozen network, a bounded number of steps."""
     model.eval()  # frozen batch-norm statistics and no dropout while the colour matrix settles
     trainable = list(model.calibration.parameters()) + list(model.diagnosis_head.parameters())
     for parameter in model.parameters():
@@ -128,7 +130,7 @@ def train_calibration(model: SkinNet, pixels: np.ndarray, labels: np.ndarray, co
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     seconds = time.monotonic() - started
     log(f"phase B: {config.calibration_steps} steps x {config.calibration_batch} photos in {seconds:.0f} s; loss {losses[0]:.3f} -> {np.mean(losses[-5:]):.3f}")
     return {"seconds": seconds, "losses": losses, "matrix": model.calibration.matrix.detach().tolist(), "bias": model.calibration.bias.detach().tolist()}
@@ -179,7 +181,7 @@ def train_top(model: SkinNet, train_views: list[np.ndarray], labels: np.ndarray,
             loss.backward()
             optimiser.step()
             scheduler.step()
-            total += float(loss) * len(chosen)
+            total += loss.item() * len(chosen)
         val_logits, _, _ = top_outputs(model, val_lower)
         val_top1 = float((val_logits.argmax(1) == val_labels).mean())
         seconds = time.monotonic() - started

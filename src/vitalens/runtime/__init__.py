@@ -13,10 +13,12 @@ from typing import Any, Callable
 from vitalens.runtime.bundle import Bundle, BundleError, load_bundle, shipped_bundle_path
 from vitalens.runtime.face_age_gender import FacePredictor
 from vitalens.runtime.hb_nails import NailHbPredictor
+from vitalens.runtime.skin import SkinPredictor
 
 PREDICTORS: dict[str, Callable[[Bundle], Any]] = {
     "hb-nails": NailHbPredictor,
     "face-age-gender": FacePredictor,
+    "skin-condition": SkinPredictor,
 }
 
 

@@ -42,7 +42,7 @@ class SkinPredictor:
         return (
             f"On {metrics['n']} held-out clinical photos the top label was right {shipped['top1']:.1%} of the time and the right one was "
             f"among the three listed {shipped['top3']:.1%} (always the most common condition: {majority['top1']:.1%}; a frozen ImageNet "
-            f"network with a logistic head: {frozen['top1']:.1%}). {DISCLAIMER}"
+            f"network with a logistic head: {frozen['top1']:.1%})."
         )
 
     def predict_sample(self, sample: Sample, rgb: np.ndarray, **_population) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def glare(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def blur(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Camera shake or missed focus: Gaussian blur, radius 2.5-5 px at 224 px."""
+    """Camera shake or missed focus: Gaussian blur, radius 2.5-5 px on the network-size crop."""
     return np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(rng.uniform(2.5, 5.0))), dtype=np.uint8)
 
 

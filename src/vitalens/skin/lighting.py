@@ -2,7 +2,8 @@
 
 Numpy only (serving world). These rules *define* the lighting labels the model's lighting head is
 trained on, so labels are reproducible from the pixels alone. Measured on the network's input: the
-centre crop resized to the bundle's input size (224 px), where the thresholds below were set.
+centre crop resized to the bundle's input size (192 px); the thresholds were set on that crop at 224 px
+and checked at 192 px (benchmarks/skin.py prints the percentiles at the size used).
 
 Thresholds (LightingThresholds) were set on the Fitzpatrick17k-AJL training photos, just outside the
 range most real clinical photos span (see benchmarks/skin.py, "lighting statistics", for the
@@ -43,7 +44,7 @@ class LightingThresholds:
     min_mean_a: float = -2.0  # skin is red-ish; a green cast pushes a* below zero
     min_mean_b: float = -2.0  # skin is yellow-ish; a blue cast pushes b* below zero
     max_chroma: float = 45.0  # an orange/red cast over-saturates the whole photo
-    min_sharpness: float = 15.0  # Laplacian variance at 224 px
+    min_sharpness: float = 15.0  # Laplacian variance of luma on the network-size crop
 
 
 @dataclass

@@ -40,7 +40,8 @@ def test_onnx_outputs_follow_the_contract(predictor):
     assert probabilities.shape == (2, 21) and np.allclose(probabilities.sum(1), 1, atol=1e-4)
     assert lighting.shape == (2,) and ((lighting >= 0) & (lighting <= 1)).all()
     assert cam.shape[:2] == (2, 21) and cam.min() >= 0 and cam.max() <= 1 + 1e-5
-    assert np.allclose(cam.max(axis=(2, 3)), 1, atol=1e-3) | np.isclose(cam.max(axis=(2, 3)), 0)
+    peaks = cam.max(axis=(2, 3))
+    assert (np.isclose(peaks, 1, atol=1e-3) | np.isclose(peaks, 0)).all()  # each map scaled to its own maximum
 
 
 def test_predict_gives_top3_lighting_tip_and_disclaimer(predictor):

@@ -21,7 +21,6 @@ from sklearn.metrics import (average_precision_score, cohen_kappa_score, confusi
 from vitalens import DISCLAIMER
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation_face import expected_calibration_error
-from vitalens.skin.tone import ITA_GROUPS
 
 AUDIT_ATTRIBUTES = ("fitzpatrick_group", "ita_group")
 HEADLINE = ("top1", "top3", "macro_recall", "macro_f1", "three_partition_accuracy")
@@ -174,7 +173,6 @@ def ita_agreement(split: pd.DataFrame) -> dict:
         "quadratic_kappa": float(cohen_kappa_score(known["fitzpatrick_group"].map(order.index), mapped.map(order.index), weights="quadratic")),
         "confusion": json.loads(table.to_json(orient="index")),
         "median_ita_by_type": {int(t): float(g["ita"].median()) for t, g in known.groupby("fitzpatrick")},
-        "ita_categories_present": sorted(set(ITA_GROUPS.values())),
     }
 
 

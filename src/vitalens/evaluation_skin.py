@@ -56,6 +56,13 @@ def with_bootstrap(labels, scores, partition_of_class, partitions, n_boot: int =
     return {name: {"value": point[name], "ci": [float(np.percentile([d[name] for d in draws], q)) for q in (2.5, 97.5)]} for name in point}
 
 
+def _recall_ci(hits: np.ndarray, n_boot: int, seed: int = 0) -> list[float]:
+    if not len(hits):
+        return [float("nan"), float("nan")]
+    draws = np.random.default_rng(seed).choice(hits, (n_boot, len(hits))).mean(1)
+    return [float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))]
+
+
 def _accuracy(y_true, y_pred) -> float:
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
 
@@ -111,7 +118,8 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000) -> dict:
     }  # fmt: skip
     predicted = scores.argmax(1)
     recall = recall_score(labels, predicted, labels=np.arange(len(classes)), average=None, zero_division=0)
-    report["per_class"] = {c: {"n": int((labels == i).sum()), "recall": float(recall[i]), "train_n": int(frequency[i])} for i, c in enumerate(classes)}
+    report["per_class"] = {c: {"n": int((labels == i).sum()), "recall": float(recall[i]), "recall_ci": _recall_ci(predicted[labels == i] == i, n_boot),
+                               "train_n": int(frequency[i])} for i, c in enumerate(classes)}  # fmt: skip
     matrix = confusion_matrix(labels, predicted, labels=np.arange(len(classes)))
     pd.DataFrame(matrix, index=classes, columns=classes).to_csv(run_dir / "confusion_matrix.csv")
     raw = _scores(test, classes)
@@ -123,8 +131,14 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000) -> dict:
     report["audit"] = {}
     for attribute in AUDIT_ATTRIBUTES:
         table = audit(test, labels, scores, attribute, n_boot)
+        for name, other in list(models.items())[1:]:  # every comparison model's top-1 in the same groups, beside
+            hits = pd.Series(other.argmax(1) == labels).groupby(test[attribute].fillna("unknown").to_numpy()).mean()
+            table[f"top1 {name}"] = hits.reindex(table.index).to_numpy()
         table.to_csv(run_dir / f"audit_{attribute}.csv")
         report["audit"][attribute] = json.loads(table.to_json(orient="index"))
+    known = {g: r["top1"] for g, r in report["audit"]["fitzpatrick_group"].items() if g != "unknown"}
+    report["fitzpatrick_top1_gap"] = {"best": max(known, key=known.get), "worst": min(known, key=known.get),
+                                      "gap_points": 100 * (max(known.values()) - min(known.values()))}  # fmt: skip
     report["lighting"] = lighting_metrics(pd.read_csv(run_dir / "lighting_test.csv"), info["lighting"]["threshold"])
     report["ita_vs_fitzpatrick"] = ita_agreement(split)
     report["training"] = {"chosen_balance": info["chosen_balance"], "variants_val_top1": {k: v["val_top1"] for k, v in info["variants"].items()},
@@ -216,13 +230,18 @@ def markdown(report: dict) -> str:
     c = report["calibration"]
     lines += ["", f"Calibration: ECE {c['ece_before']:.3f} before, {c['ece_after']:.3f} after temperature scaling (T = {c['temperature']:.2f}, fitted on validation).", ""]
     for attribute, table in report["audit"].items():
-        lines += [f"## By {attribute}", "", "| group | n | top-1 (CI) | top-3 (CI) | worst |", "|---|---|---|---|---|"]
+        others = [k for k in next(iter(table.values())) if k.startswith("top1 ")]
+        lines += [f"## By {attribute} (shipped model with 95 % CI; other models' top-1 beside)", "",
+                  "| group | n | top-1 (CI) | top-3 (CI) | worst | " + " | ".join(others) + " |", "|---" * (5 + len(others)) + "|"]  # fmt: skip
         for group, row in table.items():
             lines.append(f"| {group} | {row['n']} | {row['top1'] * 100:.1f} ({row['top1_ci_low'] * 100:.1f}–{row['top1_ci_high'] * 100:.1f}) | "
-                         f"{row['top3'] * 100:.1f} ({row['top3_ci_low'] * 100:.1f}–{row['top3_ci_high'] * 100:.1f}) | {'⚠' if row['worst'] else ''} |")  # fmt: skip
+                         f"{row['top3'] * 100:.1f} ({row['top3_ci_low'] * 100:.1f}–{row['top3_ci_high'] * 100:.1f}) | {'⚠' if row['worst'] else ''} | "
+                         + " | ".join(f"{row[k] * 100:.1f}" for k in others) + " |")  # fmt: skip
         lines.append("")
-    lines += ["## Per class (held-out recall)", "", "| class | n test | n train | recall |", "|---|---|---|---|"]
-    lines += [f"| {c} | {r['n']} | {r['train_n']} | {r['recall'] * 100:.0f} |" for c, r in report["per_class"].items()]
+    gap = report["fitzpatrick_top1_gap"]
+    lines += [f"Fitzpatrick groups (unknown left out): worst {gap['worst']}, best {gap['best']}, top-1 gap {gap['gap_points']:.1f} points.", ""]
+    lines += ["## Per class (held-out recall, 95 % bootstrap CI)", "", "| class | n test | n train | recall | CI |", "|---|---|---|---|---|"]
+    lines += [f"| {c} | {r['n']} | {r['train_n']} | {r['recall'] * 100:.0f} | {r['recall_ci'][0] * 100:.0f}–{r['recall_ci'][1] * 100:.0f} |" for c, r in report["per_class"].items()]
     light = report["lighting"]
     lines += ["", "## Lighting head (held-out photos plus one degraded copy each)", "",
               f"accuracy {light['accuracy']:.3f} (majority {light['majority_accuracy']:.3f}), balanced accuracy {light['balanced_accuracy']:.3f}, "

@@ -161,7 +161,11 @@ def train_top(model: SkinNet, train_views: list[np.ndarray], labels: np.ndarray,
     for epoch in range(config.epochs):
         started = time.monotonic()
         model.train()
-        model.lower_part.eval()
+        # Batch-norm keeps its ImageNet running statistics: with batches of 32 clinical photos, batch
+        # statistics shift every feature at once and the phase-A head starts from garbage (loss ~7).
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
         order = rng.choice(len(labels), len(labels), p=sample_probabilities) if sample_probabilities is not None else rng.permutation(len(labels))
         view_of = rng.integers(len(train_views), size=len(labels))
         total = 0.0

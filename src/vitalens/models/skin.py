@@ -67,7 +67,7 @@ class SkinNet(nn.Module):
     """[B, 3, S, S] RGB in [0, 1] → diagnosis logits [B, C], lighting logit [B], feature map [B, K, h, w]."""
 
     def __init__(self, n_classes: int, backbone: str = "efficientnet_lite0", input_size: int = 224,
-                 frozen_blocks: int = FROZEN_BLOCKS, pretrained: bool = True, dropout: float = 0.3):  # fmt: skip
+                 frozen_blocks: int = FROZEN_BLOCKS, pretrained: bool = True, dropout: float = 0.2):  # fmt: skip
         super().__init__()
         pooled = build_backbone(backbone, pretrained=pretrained)
         self.backbone_name, self.input_size, self.frozen_blocks = backbone, input_size, frozen_blocks
@@ -75,6 +75,10 @@ class SkinNet(nn.Module):
         self.lower_part = _Lower(pooled.trunk, frozen_blocks)
         self.top = _Top(pooled.trunk, frozen_blocks)
         self.dropout = nn.Dropout(dropout)
+        # Pooled features are standardised with fixed training statistics (set in phase A), so the head
+        # weights live on one scale and Adam's uniform steps do not wreck the phase-A solution.
+        self.register_buffer("embedding_mean", torch.zeros(pooled.embedding_size))
+        self.register_buffer("embedding_std", torch.ones(pooled.embedding_size))
         self.diagnosis_head = nn.Linear(pooled.embedding_size, n_classes)
         self.lighting_head = nn.Linear(pooled.embedding_size, 1)
 
@@ -86,7 +90,12 @@ class SkinNet(nn.Module):
         return (*self.heads(feature_map.mean(dim=(2, 3))), feature_map)
 
     def heads(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.diagnosis_head(self.dropout(embedding)), self.lighting_head(embedding).squeeze(1)
+        standard = (embedding - self.embedding_mean) / self.embedding_std
+        return self.diagnosis_head(self.dropout(standard)), self.lighting_head(standard).squeeze(1)
+
+    def cam_weights(self) -> torch.Tensor:
+        """d logit_c / d mean(A_k) for the diagnosis head on standardised pooled features: w_ck / std_k."""
+        return self.diagnosis_head.weight / self.embedding_std
 
     def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.from_lower(self.lower(rgb))
@@ -99,7 +108,8 @@ class SkinNet(nn.Module):
 def class_activation_maps(feature_map: torch.Tensor, head_weight: torch.Tensor) -> torch.Tensor:
     """Grad-CAM for every class, [B, C, h, w] in [0, 1].
 
-    With global average pooling and a linear head, d logit_c / d A_k(i, j) = w_ck / (h w), so
+    With global average pooling and a linear head, d logit_c / d A_k(i, j) = w_ck / (h w) (w_ck =
+    `SkinNet.cam_weights()`, which folds in the fixed feature standardisation), so
     Grad-CAM's channel weights are the head's weights (up to a positive constant) and
     ReLU(sum_k w_ck A_k) is exactly Grad-CAM (Selvaraju et al. 2017; CAM, Zhou et al. 2016). No
     gradient is needed, so the maps live inside the ONNX graph. Each map is scaled to its own maximum.

@@ -36,7 +36,7 @@ class SkinGraph(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         logits, lighting, feature_map = self.model(image)
-        cam = class_activation_maps(feature_map, self.model.diagnosis_head.weight)
+        cam = class_activation_maps(feature_map, self.model.cam_weights())
         return torch.softmax(logits / self.temperature, dim=1), torch.sigmoid(lighting), cam
 
 

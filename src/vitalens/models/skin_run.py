@@ -130,7 +130,9 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     _, _, frozen = top_outputs(model, identity)
     baseline = _frozen_logistic_baseline(frozen, y, tr, va, log)
     fit_head(model, frozen[tr], y[tr], config.head_c)
-    phase_a = model.diagnosis_head(torch.from_numpy(frozen)).detach().numpy()
+    model.eval()
+    with torch.no_grad():
+        phase_a = model.heads(torch.from_numpy(frozen))[0].numpy()
     log(f"phase A: validation top-1 {np.mean(phase_a[va].argmax(1) == y[va]):.3f}")
     after_a = {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -220,8 +222,8 @@ def _lighting(model, pixels, frame, tr, va, te, val_lower, test_lower, cache, co
         embeddings[name] = np.concatenate([plain_embedding, degraded_embedding])
         labels[name] = np.concatenate([good[idx], [lighting_label(p) for p in degraded]])
     fit_lighting_head(model, embeddings["train"], labels["train"])
-    weight, bias = model.lighting_head.weight.detach().numpy()[0], float(model.lighting_head.bias)
-    probability = {name: expit(e @ weight + bias) for name, e in embeddings.items()}
+    with torch.no_grad():
+        probability = {name: expit(model.heads(torch.from_numpy(e))[1].numpy()) for name, e in embeddings.items()}
     # Threshold on P(good) that maximises balanced accuracy on validation.
     candidates = np.linspace(0.05, 0.95, 91)
     def balanced(threshold, name="validation"):

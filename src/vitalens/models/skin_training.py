@@ -39,10 +39,10 @@ class SkinTrainingConfig:
     epochs: int = 7  # phase C
     patience: int = 3
     batch_size: int = 32
-    lr_top: float = 3e-4
-    lr_head: float = 1e-3
+    lr_top: float = 1e-4
+    lr_head: float = 1e-4
     weight_decay: float = 1e-4
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.05
     balance: str = "class_weights"  # or "oversample"
     oversample_cap: float = 3.0
     distill_temperature: float = 2.0
@@ -100,14 +100,20 @@ def capped_oversampling(labels: np.ndarray, tone_groups: np.ndarray, cap: float)
 
 
 def fit_head(model: SkinNet, embeddings: np.ndarray, labels: np.ndarray, c: float) -> LogisticRegression:
-    """Phase A: class-weighted multinomial logistic regression on standardised features, folded into the head."""
-    mean, std = embeddings.mean(0), embeddings.std(0) + 1e-6
-    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=300).fit((embeddings - mean) / std, labels)
-    weight = logistic.coef_ / std
+    """Phase A: fix the embedding standardisation from these (training) features, then fit a
+    class-weighted multinomial logistic regression on the standardised features as the head."""
     with torch.no_grad():
-        model.diagnosis_head.weight.copy_(torch.from_numpy(weight).float())
-        model.diagnosis_head.bias.copy_(torch.from_numpy(logistic.intercept_ - weight @ mean).float())
+        model.embedding_mean.copy_(torch.from_numpy(embeddings.mean(0)).float())
+        model.embedding_std.copy_(torch.from_numpy(embeddings.std(0) + 1e-6).float())
+    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=300).fit(_standardised(model, embeddings), labels)
+    with torch.no_grad():
+        model.diagnosis_head.weight.copy_(torch.from_numpy(logistic.coef_).float())
+        model.diagnosis_head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
     return logistic
+
+
+def _standardised(model: SkinNet, embeddings: np.ndarray) -> np.ndarray:
+    return (embeddings - model.embedding_mean.numpy()) / model.embedding_std.numpy()
 
 
 def train_calibration(model: SkinNet, pixels: np.ndarray, labels: np.ndarray, config: SkinTrainingConfig, log=print) -> dict:
@@ -203,10 +209,8 @@ def train_top(model: SkinNet, train_views: list[np.ndarray], labels: np.ndarray,
 
 
 def fit_lighting_head(model: SkinNet, embeddings: np.ndarray, good: np.ndarray, c: float = 0.05) -> None:
-    """Lighting head: logistic regression (balanced) on pooled features, folded into the linear head."""
-    mean, std = embeddings.mean(0), embeddings.std(0) + 1e-6
-    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=500).fit((embeddings - mean) / std, good)
-    weight = logistic.coef_[0] / std
+    """Lighting head: logistic regression (balanced) on the model's standardised pooled features."""
+    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=500).fit(_standardised(model, embeddings), good)
     with torch.no_grad():
-        model.lighting_head.weight.copy_(torch.from_numpy(weight[None]).float())
-        model.lighting_head.bias.copy_(torch.tensor([logistic.intercept_[0] - weight @ mean]).float())
+        model.lighting_head.weight.copy_(torch.from_numpy(logistic.coef_).float())
+        model.lighting_head.bias.copy_(torch.from_numpy(logistic.intercept_).float())

@@ -140,8 +140,10 @@ def test_class_activation_maps_shape_range_and_equal_grad_cam():
     torch = pytest.importorskip("torch")
     from vitalens.models.skin import class_activation_maps
 
-    feature_map = torch.rand(2, 16, 7, 7, requires_grad=True)
-    weight = torch.randn(5, 16)
+    generator = torch.Generator().manual_seed(0)
+    feature_map = torch.rand(2, 16, 7, 7, generator=generator).requires_grad_(True)
+    weight = torch.randn(5, 16, generator=generator)
+    weight[3] = weight[3].abs()  # class 3 surely has a positive map to compare with autograd
     maps = class_activation_maps(feature_map, weight)
     assert maps.shape == (2, 5, 7, 7) and float(maps.min()) >= 0 and float(maps.max()) <= 1 + 1e-6
     # Grad-CAM by autograd for class 3 of photo 0 gives the same map.

@@ -47,7 +47,7 @@ def evaluate(
     config: Optional[Path] = typer.Option(None, help="YAML config (defaults in code)"),
     scheme: Optional[str] = typer.Option(None, help="loso or kfold"),
     n_splits: Optional[int] = typer.Option(None, help="folds for kfold"),
-    features: Optional[str] = typer.Option(None, help="colour, cnn or hybrid"),
+    features: Optional[str] = typer.Option(None, help="colour, colour_red, cnn or hybrid"),
     head: Optional[str] = typer.Option(None, help="median, ridge or catboost"),
     run_name: Optional[str] = typer.Option(None),
 ) -> None:

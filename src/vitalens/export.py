@@ -30,16 +30,17 @@ OPSET = 17
 
 
 class NailHbGraph(nn.Module):
-    """(nails, skins, white) → Hb per nail, in g/dL."""
+    """(nails, skins, white[, red]) → Hb per nail, in g/dL; the inputs are the extractor's `inputs`."""
 
     def __init__(self, extractor: nn.Module, weights: np.ndarray, bias: float):
         super().__init__()
         self.extractor = extractor
+        self.inputs = tuple(extractor.inputs)
         self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32))
         self.register_buffer("bias", torch.tensor(bias, dtype=torch.float32))
 
-    def forward(self, nails: torch.Tensor, skins: torch.Tensor, white: torch.Tensor) -> torch.Tensor:
-        return self.extractor(nails, skins, white) @ self.weights + self.bias
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.extractor(*inputs) @ self.weights + self.bias
 
 
 def graph_for(model: NailHbRegressor) -> NailHbGraph:
@@ -47,15 +48,20 @@ def graph_for(model: NailHbRegressor) -> NailHbGraph:
     return NailHbGraph(model.extractor(), weights, bias).eval()
 
 
-def export_onnx(graph: nn.Module, path: Path, crop_size: int) -> Path:
-    example = (torch.rand(3, 3, crop_size, crop_size), torch.rand(3, 3, crop_size, crop_size), torch.full((3, 3), 0.9))
+def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
+    examples = {
+        "nails": torch.rand(3, 3, crop_size, crop_size),
+        "skins": torch.rand(3, 3, crop_size, crop_size),
+        "white": torch.full((3, 3), 0.9),
+        "red": torch.tensor([[0.85, 0.29, 0.27]] * 3),
+    }
     torch.onnx.export(
         graph,
-        example,
+        tuple(examples[name] for name in graph.inputs),
         str(path),
-        input_names=["nails", "skins", "white"],
+        input_names=list(graph.inputs),
         output_names=["hb"],
-        dynamic_axes={"nails": {0: "regions"}, "skins": {0: "regions"}, "white": {0: "regions"}, "hb": {0: "regions"}},
+        dynamic_axes={name: {0: "regions"} for name in (*graph.inputs, "hb")},
         opset_version=OPSET,
         dynamo=False,
     )
@@ -100,24 +106,9 @@ def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Pa
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "disclaimer": DISCLAIMER,
         "model": {"file": onnx_path.name, "sha256": sha256_of(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
-        "inputs": {
-            "nails": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
-            "skins": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
-            "white": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the photo's reference white, repeated per region"},
-        },
+        "inputs": _graph_inputs(model),
         "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},
-        "region": {
-            "finder": "nail-boxes",
-            "box_format": "[ymin, xmin, ymax, xmax] pixels of the upright photo",
-            "crop_size": model.crop_size,
-            "resample": "area (box filter)",
-            "white_reference": {
-                "stride": nail_rules.WHITE_STRIDE,
-                "brightness_percentile": nail_rules.WHITE_BRIGHTNESS_PERCENTILE,
-                "max_saturation": nail_rules.WHITE_MAX_SATURATION,
-                "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
-            },
-        },
+        "region": _region_rules(model),
         "aggregation": {"regions_to_photo": "median", "captures_to_person": {"method": "iqr-then-median", "fence": 1.5}},
         "uncertainty": {
             "method": "split-conformal on leave-one-session-out residuals",
@@ -134,3 +125,40 @@ def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Pa
             "anaemia_detection": report["anaemia_detection"]["model"],
         },
     }
+
+
+def _graph_inputs(model: NailHbRegressor) -> dict[str, Any]:
+    described = {
+        "nails": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+        "skins": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+        "white": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the photo's reference white, repeated per region"},
+        "red": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the card's red mark, repeated per region"},
+    }
+    return {name: described[name] for name in model.extractor().inputs}
+
+
+def _region_rules(model: NailHbRegressor) -> dict[str, Any]:
+    rules = {
+        "finder": "nail-boxes",
+        "box_format": "[ymin, xmin, ymax, xmax] pixels of the upright photo",
+        "crop_size": model.crop_size,
+        "resample": "area (box filter)",
+        "white_reference": {
+            "stride": nail_rules.WHITE_STRIDE,
+            "brightness_percentile": nail_rules.WHITE_BRIGHTNESS_PERCENTILE,
+            "max_saturation": nail_rules.WHITE_MAX_SATURATION,
+            "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
+        },
+        "red_reference": {
+            "min_red_excess": nail_rules.RED_MIN_EXCESS,
+            "max_green_blue_gap": nail_rules.RED_MAX_GREEN_BLUE_GAP,
+            "min_area_fraction": nail_rules.RED_MIN_AREA_FRACTION,
+            "statistic": "per-channel median of the largest 8-connected blob with red - max(green, blue) > min_red_excess and "
+            "|green - blue| < max_green_blue_gap, eroded by a 3x3 square; when none covers min_area_fraction of the photo, "
+            "white x relative_when_missing",
+            "relative_when_missing": list(nail_rules.RED_MARK_RELATIVE),
+        },
+    }
+    if "red" not in model.extractor().inputs:
+        del rules["red_reference"]
+    return rules

@@ -10,7 +10,7 @@ import numpy as np
 from vitalens import DISCLAIMER
 from vitalens.data.samples import Box
 from vitalens.interpretation import interpret_hb
-from vitalens.regions.nails import nail_regions
+from vitalens.regions.nails import nail_regions, region_inputs
 from vitalens.runtime.bundle import Bundle
 
 MEAN_PREDICTOR_CAVEAT = (
@@ -57,8 +57,9 @@ class NailHbPredictor:
 
     def per_nail(self, rgb: np.ndarray, nail_boxes: list[Box], skin_boxes: list[Box]) -> tuple[np.ndarray, list[Box]]:
         regions = nail_regions(rgb, nail_boxes, skin_boxes, self.crop_size)
-        white = np.repeat(regions.white[None], len(regions), axis=0)
-        (hb,) = self.bundle.session().run(None, {"nails": regions.nails, "skins": regions.skins, "white": white})
+        session = self.bundle.session()
+        feeds = region_inputs(regions)
+        (hb,) = session.run(None, {graph_input.name: feeds[graph_input.name] for graph_input in session.get_inputs()})
         return hb.astype(np.float64), regions.skin_boxes
 
     def predict(self, rgb: np.ndarray, nail_boxes: list[Box] | None, skin_boxes: list[Box] | None = None, image_id: str = "", **population) -> HbResult:

@@ -174,6 +174,27 @@ def interpret(
     console.print_json(json.dumps(result.to_dict()))
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 to serve the local network)"),
+    port: int = typer.Option(8000),
+    max_concurrent: int = typer.Option(2, help="inferences at once; further requests wait"),
+    max_upload_mb: float = typer.Option(20.0, help="largest accepted photo, in MB"),
+    max_images: int = typer.Option(10, help="most photos in one request"),
+    max_megapixels: float = typer.Option(40.0, help="largest accepted photo, in megapixels"),
+) -> None:
+    """The HTTP API (/v1/predict, /v1/models, /healthz, /docs) and the offline browser app at /."""
+    import uvicorn
+
+    from vitalens.service import ServiceLimits, create_app
+
+    limits = ServiceLimits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_images=max_images,
+                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent)
+    console.print(f"vitalens app on [bold]http://{host}:{port}/[/], API docs at http://{host}:{port}/docs")
+    console.print(f"[bold red]{DISCLAIMER}[/]")
+    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
+
+
 def _write_rows(out: Path, rows: list[dict]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     columns = list(rows[0]) if rows else ["image_id", "predicted_hgb"]

@@ -172,12 +172,18 @@ def test_temperature_scaling_undoes_overconfidence():
     assert fit_temperature(logits, labels) == pytest.approx(3.0, rel=0.15)
 
 
-def test_disaggregate_flags_the_worst_group():
-    from vitalens.evaluation_face import absolute_error_mean, disaggregate
+def test_audit_table_flags_highest_age_error_and_lowest_gender_accuracy():
+    from vitalens.evaluation_face import audit_table
 
-    table = disaggregate([0, 0, 0, 0], [1, 1, 5, 3], pd.Series(["a", "a", "b", "b"], name="race"), {"mae": absolute_error_mean}, n_boot=50)
-    assert table.loc["a", "mae"] == 1 and table.loc["b", "mae"] == 4 and table.loc["b", "worst"] and not table.loc["a", "worst"]
-    assert table.loc["b", "mae_ci_low"] >= 3 and table.loc["b", "mae_ci_high"] <= 5
+    frame = pd.DataFrame({
+        "race": ["a", "a", "b", "b"], "age": [20.0, 40.0, 20.0, 40.0], "predicted_age": [20.0, 40.0, 30.0, 30.0],
+        "gender": ["male", "female", "male", "female"], "predicted_gender": ["female", "female", "male", "female"],
+    })  # fmt: skip
+    table = audit_table(frame, "race", n_boot=50, mean_age=30.0)
+    assert table.loc["a", "age_mae"] == 0 and table.loc["b", "age_mae"] == 10 and table.loc["b", "worst_age_mae"]
+    assert table.loc["a", "gender_accuracy"] == 0.5 and table.loc["b", "gender_accuracy"] == 1.0
+    assert table.loc["a", "worst_gender_accuracy"] and not table.loc["b", "worst_gender_accuracy"]
+    assert table["mean_age_baseline_mae"].tolist() == [10.0, 10.0] and table["n"].tolist() == [2, 2]
 
 
 # ---- serving path and a short real run ---------------------------------------------------------

@@ -247,3 +247,11 @@ def test_ensemble_averages_member_probabilities_and_ages():
     expected = torch.stack([torch.softmax(g, 1) for g, _ in outputs]).mean(0)
     assert torch.allclose(log_probabilities.exp(), expected, atol=1e-6)
     assert torch.allclose(age, (outputs[0][1] + outputs[1][1]) / 2, atol=1e-6)
+
+
+def test_task_declares_images_as_validation_groups():
+    from vitalens.tasks import get_task
+
+    task = get_task("face-age-gender")
+    assert task.group_by == "image" and "no person id" in task.description
+    assert task.audit_attributes == ("race", "gender", "age_band")

@@ -92,8 +92,8 @@ def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, ou
     """Predict every held-out UTKFace crop with an ONNX bundle through the serving runtime (no torch)
     and write report.json, predictions.csv, audit CSVs and figures to out_dir.
 
-    `bundle_dir=None` evaluates the bundle shipped for face-age-gender; `limit` keeps the first N
-    held-out images (smoke runs only: the report then says so).
+    `bundle_dir=None` evaluates the bundle shipped for face-age-gender; `limit` keeps N held-out images
+    spread over the folder (smoke runs only: report["data"]["limited_to"] says so).
     """
     from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
     from vitalens.runtime.face_age_gender import FacePredictor
@@ -102,7 +102,9 @@ def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, ou
     bundle = load_bundle(bundle_dir if bundle_dir is not None else shipped_bundle_path("face-age-gender"))
     predictor = FacePredictor(bundle)
     dataset = load_utkface(data_dir)
-    held_out = [s for s in dataset.samples if s.attributes["split"] == "test"][:limit]
+    held_out = [s for s in dataset.samples if s.attributes["split"] == "test"]
+    if limit:  # spread over the folder: file names sort by age, so the first N would all be young
+        held_out = held_out[:: max(1, len(held_out) // limit)][:limit]
     if not held_out:
         raise ValueError(f"{data_dir}: no held-out UTKFace images (split_of == 'test') here; pass the UTKFace images folder.")
     logits, ages = [], []

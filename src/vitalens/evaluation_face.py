@@ -204,13 +204,16 @@ def write_figures(frame: pd.DataFrame, run_dir: Path) -> None:
     figure.savefig(run_dir / "age_predicted_vs_true.png", dpi=120, bbox_inches="tight")
     plt.close(figure)
 
-    figure, axes = plt.subplots(1, len(AUDIT_ATTRIBUTES), figsize=(4 * len(AUDIT_ATTRIBUTES), 3.5))
-    for axis, attribute in zip(axes, AUDIT_ATTRIBUTES):
+    metrics = (("age_mae", "age MAE", "years"), ("gender_accuracy", "gender accuracy", "fraction correct"))
+    figure, axes = plt.subplots(len(metrics), len(AUDIT_ATTRIBUTES), figsize=(4 * len(AUDIT_ATTRIBUTES), 3.5 * len(metrics)), squeeze=False)
+    for column, attribute in enumerate(AUDIT_ATTRIBUTES):
         table = pd.read_csv(run_dir / f"audit_{attribute}.csv", index_col=0)
-        errors = [table["age_mae"] - table["age_mae_ci_low"], table["age_mae_ci_high"] - table["age_mae"]]
-        axis.bar(table.index.astype(str), table["age_mae"], yerr=errors, capsize=3)
-        axis.set(title=f"age MAE by {attribute}", ylabel="years")
-        axis.tick_params(axis="x", rotation=45)
+        for row, (metric, name, unit) in enumerate(metrics):
+            errors = [table[metric] - table[f"{metric}_ci_low"], table[f"{metric}_ci_high"] - table[metric]]
+            axis = axes[row, column]
+            axis.bar(table.index.astype(str), table[metric], yerr=errors, capsize=3)
+            axis.set(title=f"{name} by {attribute} (95 % CI)", ylabel=unit)
+            axis.tick_params(axis="x", rotation=45)
     figure.tight_layout()
     figure.savefig(run_dir / "error_by_group.png", dpi=120)
     plt.close(figure)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
@@ -115,17 +116,19 @@ def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, ou
         ages.append(batch_ages)
     test = truth_frame(held_out).assign(predicted_age=np.concatenate(ages))
     test[["logit_male", "logit_female"]] = np.concatenate(logits)
-    report = write_face_report(test, predictor.temperature, "validation split, at training time (bundle.json)", data_dir, out_dir, n_boot)
-    report["model"] = {"bundle": str(bundle.path), **{k: bundle.manifest["model"][k] for k in ("backbone", "parameters", "sha256")}}
-    report["data"] = {"held_out_images": len(held_out), "skipped_files": len(dataset.problems), "limited_to": limit}
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    return report
+    about = {
+        "model": {"bundle": str(bundle.path), **{k: bundle.manifest["model"][k] for k in ("backbone", "parameters", "sha256")}},
+        "data": {"held_out_images": len(held_out), "skipped_files": len(dataset.problems), "limited_to": limit},
+    }
+    return write_face_report(test, predictor.temperature, "validation split, at training time (bundle.json)", data_dir, out_dir, n_boot, about)
 
 
 def write_face_report(test: pd.DataFrame, temperature: float, temperature_source: str, data_dir: str | Path,
-                      out_dir: Path, n_boot: int = 1000) -> dict:  # fmt: skip
+                      out_dir: str | Path, n_boot: int = 1000, about: dict | None = None) -> dict:  # fmt: skip
     """The full held-out report for one model's test predictions (truth columns, predicted_age and
-    gender logits), with the training split's majority-gender and mean-age baselines beside it."""
+    gender logits), with the training split's majority-gender and mean-age baselines beside it;
+    `about` (what was evaluated) is added to report.json as it is."""
+    out_dir = Path(out_dir)
     test = with_gender_predictions(test, temperature)
     train = [s for s in load_utkface(data_dir).samples if s.attributes["split"] == "train"]
     majority = pd.Series([s.targets["gender"] for s in train]).mode()[0]
@@ -152,6 +155,7 @@ def write_face_report(test: pd.DataFrame, temperature: float, temperature_source
             "mean_age_mae_by_age_band": age_metrics(test["age"], np.full(len(test), mean_age))["mae_by_age_band"],
         },
         "audit": {},
+        **(about or {}),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     test.to_csv(out_dir / "predictions.csv", index=False)

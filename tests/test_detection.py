@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vitalens.detection_metrics import detection_metrics
+from vitalens.evaluation.detection import detection_metrics
 from vitalens.regions.detection import (
     DETECTOR_INPUT_SIZE,
     PAD_VALUE,

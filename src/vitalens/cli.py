@@ -50,8 +50,17 @@ def evaluate(
     features: Optional[str] = typer.Option(None, help="colour, cnn or hybrid"),
     head: Optional[str] = typer.Option(None, help="median, ridge or catboost"),
     run_name: Optional[str] = typer.Option(None),
+    model: Optional[Path] = typer.Option(None, help="face-age-gender: bundle to evaluate (default: the shipped one)"),
+    limit: Optional[int] = typer.Option(None, help="face-age-gender: only the first N held-out images (smoke runs)"),
+    card: bool = typer.Option(False, "--card", help="face-age-gender: rewrite the bundle's MODEL_CARD.md from this evaluation"),
 ) -> None:
-    """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures."""
+    """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures.
+    For face-age-gender: the bundle on UTKFace's fixed held-out split (no torch)."""
+    if task == "face-age-gender":
+        from vitalens.face_commands import DEFAULT_EVALUATION_DIR, evaluate_face
+
+        evaluate_face(data, model, Path("experiments") / run_name if run_name else DEFAULT_EVALUATION_DIR, console, limit, card)
+        return
     from vitalens import runs
 
     cfg = _config(task, data, config, scheme=scheme, n_splits=n_splits, features=features, head=head, run_name=run_name)
@@ -67,8 +76,18 @@ def train(
     config: Optional[Path] = typer.Option(None, help="YAML config (defaults in code)"),
     features: Optional[str] = typer.Option(None),
     head: Optional[str] = typer.Option(None),
+    backbone: str = typer.Option("seed-mtl", help="face-age-gender: seed-mtl or lite0"),
+    epochs: Optional[int] = typer.Option(None, help="face-age-gender: most epochs (early stopping on validation)"),
+    limit: Optional[int] = typer.Option(None, help="face-age-gender: use only N images, spread over the folder (smoke runs)"),
+    cache_dir: Optional[Path] = typer.Option(None, help="face-age-gender: decoded-crop cache (default /tmp/vitalens-face-cache)"),
 ) -> None:
-    """Grouped CV for the report and the interval, then the final model on all the data."""
+    """Grouped CV for the report and the interval, then the final model on all the data.
+    For face-age-gender: train on UTKFace's training split, then evaluate on its held-out split."""
+    if task == "face-age-gender":
+        from vitalens.face_commands import train_face
+
+        train_face(data, out or Path("experiments") / f"face-{backbone}", backbone, epochs, limit, console, cache_dir)
+        return
     from vitalens import runs
 
     cfg = _config(task, data, config, features=features, head=head, run_name=out.name if out else None)
@@ -130,8 +149,9 @@ def export(
 ) -> None:
     """Export a trained run to a bundle (model.onnx, detector.onnx, bundle.json, MODEL_CARD.md)."""
     from vitalens.export import export_bundle
+    from vitalens.face_commands import export_face_run, is_face_run
 
-    bundle = export_bundle(run, out, quantize=int8, detector=detector)
+    bundle = export_face_run(run, out, int8, detector) if is_face_run(run) else export_bundle(run, out, quantize=int8, detector=detector)
     console.print(f"bundle written to [bold]{bundle}[/]")
 
 

@@ -2,7 +2,7 @@
 
 `cross_validate_detector` trains one model per GroupKFold fold (sessions never on both sides, asserted),
 predicts each held-out photo with the fold model that never saw its session, and scores them with
-`vitalens.detection_metrics`. `train_detector` fits a model on every photo (for export).
+`vitalens.evaluation.detection`. `train_detector` fits a model on every photo (for export).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from sklearn.model_selection import GroupKFold
 
 from vitalens.data import Dataset, Sample
-from vitalens.detection_metrics import detection_metrics
+from vitalens.evaluation.detection import detection_metrics
 from vitalens.imaging import decode_image
 from vitalens.models.detector import OUTPUT_STRIDE, NailDetector
 from vitalens.regions.detection import (

@@ -94,7 +94,10 @@ class NailHbPredictor:
     def per_nail(self, rgb: np.ndarray, nail_boxes: list[Box], skin_boxes: list[Box]) -> tuple[np.ndarray, list[Box]]:
         regions = nail_regions(rgb, nail_boxes, skin_boxes, self.crop_size)
         white = np.repeat(regions.white[None], len(regions), axis=0)
-        (hb,) = self.bundle.session().run(None, {"nails": regions.nails, "skins": regions.skins, "white": white})
+        session = self.bundle.session()
+        arrays = {"nails": regions.nails, "skins": regions.skins, "white": white}
+        # the exporter drops graph inputs a feature set does not use (a CNN bundle never reads the skin crops)
+        (hb,) = session.run(None, {i.name: arrays[i.name] for i in session.get_inputs()})
         return hb.astype(np.float64), regions.skin_boxes
 
     def predict_sample(self, sample: Sample, rgb: np.ndarray, **population) -> dict[str, Any]:

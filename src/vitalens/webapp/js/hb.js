@@ -44,11 +44,13 @@ async function regress({ manifest, sessions, Tensor }, image, nailBoxes, skinBox
   const n = nailBoxes.length, size = manifest.region.crop_size;
   const white = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) white.set(regions.white, i * 3);
-  const feeds = {
-    nails: new Tensor('float32', regions.nails, [n, 3, size, size]),
-    skins: new Tensor('float32', regions.skins, [n, 3, size, size]),
-    white: new Tensor('float32', white, [n, 3]),
+  const arrays = {
+    nails: () => new Tensor('float32', regions.nails, [n, 3, size, size]),
+    skins: () => new Tensor('float32', regions.skins, [n, 3, size, size]),
+    white: () => new Tensor('float32', white, [n, 3]),
   };
+  // a bundle's graph declares the inputs it reads (a CNN bundle has no skin input), as the Python runtime feeds it
+  const feeds = Object.fromEntries(sessions.model.inputNames.map((name) => [name, arrays[name]()]));
   const outputs = await sessions.model.run(feeds);
   return { hb: Array.from(outputs[sessions.model.outputNames[0]].data), skinBoxes: regions.skinBoxes };
 }

@@ -38,13 +38,15 @@ export function measureQuality(image) {
   const step = Math.max(1, Math.ceil(Math.max(image.height, image.width) / ANALYSIS_LONG_SIDE));
   const rows = Math.ceil(image.height / step), cols = Math.ceil(image.width / step);
   const luma = new Float32Array(rows * cols);
-  let clipped = 0, highlights = 0, skin = 0, total = 0;
-  for (let y = 0, i = 0; y < image.height; y += step) {
-    for (let x = 0; x < image.width; x += step, i++) {
-      const p = (y * image.width + x) * 3;
+  let total = 0, clipped = 0, highlights = 0, skin = 0, sampled = 0;
+  for (let row = 0, i = 0; row < rows; row++) {
+    for (let col = 0; col < cols; col++, i++) {
+      const p = (row * step * image.width + col * step) * 3;
       const r = image.data[p], g = image.data[p + 1], b = image.data[p + 2];
       luma[i] = f32(f32(f32(r * LUMA[0]) + f32(g * LUMA[1])) + f32(b * LUMA[2]));
       total += luma[i];
+      if (row % 2 || col % 2) continue; // fractions use every other analysed pixel in each axis, as Python does
+      sampled++;
       const high = (r >= 250) + (g >= 250) + (b >= 250);
       clipped += high > 0; highlights += high === 3;
       const [L, A, B] = srgbToLab(f32(r / 255), f32(g / 255), f32(b / 255));
@@ -56,10 +58,10 @@ export function measureQuality(image) {
     mean_brightness: total / n,
     dark_percentile: percentile(luma, 5),
     bright_percentile: percentile(luma, 95),
-    clipped_fraction: clipped / n,
-    highlight_fraction: highlights / n,
+    clipped_fraction: clipped / sampled,
+    highlight_fraction: highlights / sampled,
     sharpness: laplacianVariance(luma, rows, cols),
-    skin_fraction: skin / n,
+    skin_fraction: skin / sampled,
   };
 }
 

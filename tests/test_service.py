@@ -105,6 +105,17 @@ def test_a_request_over_the_size_limit_is_refused_before_it_is_read():
     assert response.status_code == 413 and "larger than" in response.json()["detail"]
 
 
+def test_a_streamed_upload_over_the_limit_is_cut_off_with_413():
+    """A chunked upload has no Content-Length: the limit is enforced while the body streams in."""
+    small = TestClient(create_app(ServiceLimits(max_upload_bytes=10_000, max_images=1)))
+    boundary = "vitalens-test"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n").encode() + PHOTOS[0].read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    chunks = (body[i : i + 16384] for i in range(0, len(body), 16384))
+    response = small.post("/v1/predict", content=chunks, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 413 and "larger than" in response.json()["detail"]
+
+
 def test_too_many_images_in_one_request():
     small = TestClient(create_app(ServiceLimits(max_images=2)))
     small_photo = [("image", ("x.png", b"\x89PNG", "image/png"))] * 3

@@ -41,25 +41,30 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send)
         seen = 0
-        response_started = False
+        too_large = refused = False
 
         async def counted_receive():
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
+                too_large = True
                 raise RequestTooLarge
             return message
 
-        async def tracked_send(message):
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message):
+            # The framework may turn the interrupted read into its own error response; send the 413 instead.
+            nonlocal refused
+            if not too_large:
+                return await send(message)
+            if not refused:
+                refused = True
+                await self._refuse(send)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
+            await self.app(scope, counted_receive, guarded_send)
         except RequestTooLarge:
-            if not response_started:
+            if not refused:
                 await self._refuse(send)
 
     async def _refuse(self, send):

@@ -21,6 +21,7 @@ from vitalens.service.local_server import local_server  # noqa: E402
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png"))
+FACE = REPO / "examples" / "faces" / "astronaut_face.jpg"
 SCREENSHOT = REPO / "experiments" / "app" / "screenshot.png"
 CAMERA_FRAMES = 6
 HB_TOLERANCE = 0.05  # g/dL
@@ -64,7 +65,7 @@ def browser_run(tmp_path_factory):
     _write_y4m(decode_image(PHOTOS[0]).rgb, folder / "camera.y4m")
     with local_server() as base:
         config = {"base": base, "chromium": chromium, "photos": [str(p) for p in PHOTOS], "screenshot": str(SCREENSHOT),
-                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES}
+                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES, "facePhoto": str(FACE)}
         (folder / "config.json").write_text(json.dumps(config))
         done = subprocess.run([node, str(REPO / "tests" / "js" / "browser_app.mjs"), str(folder / "config.json")],
                               cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -114,6 +115,14 @@ def test_camera_mode_reads_frames_and_takes_the_iqr_median(browser_run):
     assert summary["used"] >= 1 and summary["method"] == "iqr-then-median"
     low, high = summary["interval"]
     assert low < summary["hb"] < high and summary["interpretation"]["severity"] in ("none", "mild", "moderate", "severe")
+
+
+def test_face_mode_matches_the_python_runtime(browser_run):
+    expected = load_predictor(None, "face-age-gender").predict_crops([decode_image(FACE).rgb])[0]
+    face = browser_run["face"]
+    assert face["status"] == "ok", face["text"]
+    assert face["result"]["predicted_age"] == pytest.approx(expected["predicted_age"], abs=0.1)
+    assert face["result"]["probability_female"] == pytest.approx(expected["probability_female"], abs=1e-3)
 
 
 def test_no_errors_in_the_page_and_a_screenshot(browser_run):

@@ -52,6 +52,18 @@ try {
   const offline = { photo: config.photos[0], ...(await predict(config.photos[0])) };
   await context.setOffline(false);
 
+  let face = null;
+  if (config.facePhoto) {
+    await page.selectOption('#task', 'face-age-gender');
+    await page.waitForSelector('body[data-ready="face-age-gender"]', { timeout: TIMEOUT });
+    await page.setInputFiles('#face-photo', config.facePhoto);
+    await page.waitForFunction(() => ['ok', 'refused'].includes(document.getElementById('face-result').dataset.status), null, { timeout: TIMEOUT });
+    face = await page.evaluate(() => ({ status: document.getElementById('face-result').dataset.status, result: window.vitalensFace,
+      text: document.getElementById('face-result').innerText }));
+    await page.selectOption('#task', 'hb-nails');
+    await page.waitForSelector('body[data-ready="hb-nails"]', { timeout: TIMEOUT });
+  }
+
   let camera = null;
   if (config.fakeVideo) {
     await page.click('#panel-hb-nails .tabs button[data-mode="camera"]');
@@ -62,7 +74,7 @@ try {
     camera = await page.evaluate(() => ({ status: document.getElementById('result').dataset.status, result: window.vitalensResult,
       text: document.getElementById('result').innerText }));
   }
-  console.log(JSON.stringify({ online, offline, controlled, apiOffline, camera, problems }));
+  console.log(JSON.stringify({ online, offline, controlled, apiOffline, face, camera, problems }));
 } finally {
   await browser.close();
 }

@@ -1,4 +1,5 @@
-// Age and gender from an aligned face crop, on the device (vitalens/runtime/face_age_gender.py).
+// Age and gender from an aligned face crop, on the device (vitalens/runtime/face_age_gender.py). The
+// result is also left on window.vitalensFace for the browser tests.
 import { resize } from './resample.js';
 import { imageFromFile } from './photo.js';
 
@@ -34,6 +35,7 @@ async function run(file) {
     const classes = manifest.outputs.gender_logits.classes;
     const probabilities = exps.map((v) => v / total);
     const age = outputs.age_years.data[0];
+    window.vitalensFace = { predicted_age: age, probability_female: probabilities[classes.indexOf('female')] };
     out.dataset.status = 'ok';
     out.innerHTML = `<div class="hb">age ≈ ${age.toFixed(0)} years</div>
       <p>${classes[probabilities.indexOf(Math.max(...probabilities))]} (P(female) = ${probabilities[classes.indexOf('female')].toFixed(2)})</p>

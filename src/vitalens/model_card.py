@@ -28,14 +28,14 @@ def _detector_section(detector: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
-    validation, uncertainty = manifest["validation"], manifest["uncertainty"]
-    model, base = validation["model"], validation["mean_predictor"]
+def hb_front_matter(manifest: dict[str, Any], dataset_id: str, dataset_name: str, dataset_type: str, tags: list[str]) -> list[str]:
+    """The Hugging Face card's YAML header for a haemoglobin bundle: licence, tags, dataset, validated metrics."""
+    validation = manifest["validation"]
     front = {
         "license": "cc-by-4.0",
         "library_name": "onnxruntime",
-        "tags": ["vitalens", manifest["task"], "haemoglobin", "anaemia-screening", "research-only", "onnx"],
-        "datasets": ["yakimov2024-fingernails"],
+        "tags": ["vitalens", manifest["task"], "haemoglobin", "anaemia-screening", "research-only", "onnx", *tags],
+        "datasets": [dataset_id],
         "metrics": ["mae", "rmse", "r2"],
         "model-index": [
             {
@@ -43,17 +43,34 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
                 "results": [
                     {
                         "task": {"type": "regression", "name": "haemoglobin estimation (g/dL)"},
-                        "dataset": {"name": "Yakimov et al. 2024 fingernail photos (development sessions)", "type": "yakimov2024"},
-                        "metrics": [{"type": k, "value": round(model[k], 3), "name": f"{k} ({validation['scheme']})"} for k in ("mae", "rmse", "r2")],
+                        "dataset": {"name": dataset_name, "type": dataset_type},
+                        "metrics": [{"type": k, "value": round(validation["model"][k], 3), "name": f"{k} ({validation['scheme']})"} for k in ("mae", "rmse", "r2")],
                     }
                 ],
             }
         ],
     }
+    return ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---"]
+
+
+def model_vs_mean_table(model: dict, base: dict) -> list[str]:
+    """Markdown rows: the model beside the mean predictor on the validation metrics."""
+    return [
+        "| metric | model | mean predictor |",
+        "|---|---|---|",
+        _row("MAE (g/dL)", model, base, "mae"),
+        _row("RMSE (g/dL)", model, base, "rmse"),
+        _row("R²", model, base, "r2"),
+        _row("bias (g/dL)", model, base, "bias"),
+        f"| 95 % limits of agreement | {model['loa_low']:.2f} to {model['loa_high']:.2f} | {base['loa_low']:.2f} to {base['loa_high']:.2f} |",
+    ]
+
+
+def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
+    validation, uncertainty = manifest["validation"], manifest["uncertainty"]
+    model, base = validation["model"], validation["mean_predictor"]
     lines = [
-        "---",
-        yaml.safe_dump(front, sort_keys=False).strip(),
-        "---",
+        *hb_front_matter(manifest, "yakimov2024-fingernails", "Yakimov et al. 2024 fingernail photos (development sessions)", "yakimov2024", []),
         "",
         f"# vitalens {manifest['task']} — {manifest['model']['features']} features, {manifest['model']['head']} head",
         "",
@@ -74,13 +91,7 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
         "## Evaluation",
         f"Validation: {validation['scheme']} — no session on both sides of a split.",
         "",
-        "| metric | model | mean predictor |",
-        "|---|---|---|",
-        _row("MAE (g/dL)", model, base, "mae"),
-        _row("RMSE (g/dL)", model, base, "rmse"),
-        _row("R²", model, base, "r2"),
-        _row("bias (g/dL)", model, base, "bias"),
-        f"| 95 % limits of agreement | {model['loa_low']:.2f} to {model['loa_high']:.2f} | {base['loa_low']:.2f} to {base['loa_high']:.2f} |",
+        *model_vs_mean_table(model, base),
         "",
         f"Conformal {uncertainty['coverage']:.0%} interval: ±{uncertainty['half_width']:.2f} g/dL; "
         f"empirical coverage under leave-one-session-out calibration {uncertainty['empirical_coverage_loso']:.1%}.",

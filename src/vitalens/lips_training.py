@@ -174,6 +174,6 @@ def train_lips(config: RunConfig, run_dir: Path, fit_final: bool = True, permuta
     )
     write_run(run_dir, config, report, predictions, folds)
     if fit_final:
-        model = make_lip_model().fit(table[list(LIP_MODEL_FEATURES)], table["hb_true"].to_numpy())
+        model = make_lip_model().fit(table[list(LIP_MODEL_FEATURES)].to_numpy(), table["hb_true"].to_numpy())  # the runtime feeds arrays
         joblib.dump({"model": model, "features": list(LIP_MODEL_FEATURES), "config": config.to_dict(), "interval_half_width": conformal["half_width_all"]}, run_dir / MODEL_FILE)
     return run_dir, report

@@ -76,10 +76,20 @@ def test_face_task(client):
     assert result["status"] == "ok" and 0 < result["predicted_age"] < 120 and 0 <= result["probability_female"] <= 1
 
 
+def test_lips_task_answers_like_the_python_runtime(client):
+    body = client.post("/v1/predict", files=[("image", (FACE.name, FACE.read_bytes(), "image/jpeg"))] * 2, data={"task": "hb-lips"}).json()
+    expected = load_predictor(None, "hb-lips").predict(decode_image(FACE).rgb, image_id=FACE.name)
+    result = body["results"][0]
+    assert result["status"] == expected["status"] and result["predicted_hgb"] == expected["predicted_hgb"]
+    if result["status"] == "ok":
+        assert result["interpretation"]["severity"] == expected["who_severity"] and body["aggregate"]["n_used"] == 2
+    assert "mean" in body["caveat"] and body["disclaimer"] == DISCLAIMER
+
+
 def test_models_health_openapi_and_the_app_files(client):
     models = client.get("/v1/models").json()
     tasks = {m["task"]: m for m in models["models"]}
-    assert {"hb-nails", "face-age-gender"} <= set(tasks)
+    assert {"hb-nails", "face-age-gender", "hb-lips"} <= set(tasks)
     assert "not a medical device" in tasks["hb-nails"]["card"] + models["disclaimer"]
     for url in tasks["hb-nails"]["browser_files"]:
         assert client.get(url).status_code == 200, url

@@ -80,6 +80,8 @@ def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector
     """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
     when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
     saved = joblib.load(run_dir / MODEL_FILE)
+    if saved["config"]["task"] == "hb-lips":
+        return _lip_bundle(run_dir, out_dir, quantize, detector)
     report = json.loads((run_dir / "report.json").read_text())
     model: NailHbRegressor = saved["model"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,14 @@ def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector
     (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
     (out_dir / "MODEL_CARD.md").write_text(render_model_card(manifest, report))
     return out_dir
+
+
+def _lip_bundle(run_dir: Path, out_dir: Path, quantize: bool, detector: Path | None) -> Path:
+    if quantize or detector is not None:
+        raise ValueError(f"{run_dir}: an hb-lips run exports a 6-weight linear head; --int8 and --detector apply to hb-nails only.")
+    from vitalens.lips_export import export_lip_bundle
+
+    return export_lip_bundle(run_dir, out_dir)
 
 
 def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """MODEL_CARD.md in the Hugging Face model-card format, generated from the run's own report.
 
 `render_card` is the shared shape (YAML front matter, title, disclaimer, `## sections`); each task
-supplies its own front matter and sections (the nail card here, the face card in `face_model_card`).
+supplies its own front matter and sections (the nail card here, the face card in `face_model_card`,
+the lip card in `lips_model_card`).
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ def _detector_section(detector: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
-    validation, uncertainty = manifest["validation"], manifest["uncertainty"]
-    model, base = validation["model"], validation["mean_predictor"]
-    front = {
+def hb_front_matter(manifest: dict[str, Any], dataset_id: str, dataset_name: str, dataset_type: str, tags: list[str]) -> dict[str, Any]:
+    """The Hugging Face card's YAML header for a haemoglobin bundle: licence, tags, dataset, validated metrics."""
+    validation = manifest["validation"]
+    return {
         "license": "cc-by-4.0",
         "library_name": "onnxruntime",
-        "tags": ["vitalens", manifest["task"], "haemoglobin", "anaemia-screening", "research-only", "onnx"],
-        "datasets": ["yakimov2024-fingernails"],
+        "tags": ["vitalens", manifest["task"], "haemoglobin", "anaemia-screening", "research-only", "onnx", *tags],
+        "datasets": [dataset_id],
         "metrics": ["mae", "rmse", "r2"],
         "model-index": [
             {
@@ -56,16 +57,18 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
                 "results": [
                     {
                         "task": {"type": "regression", "name": "haemoglobin estimation (g/dL)"},
-                        "dataset": {"name": "Yakimov et al. 2024 fingernail photos (development sessions)", "type": "yakimov2024"},
-                        "metrics": [{"type": k, "value": round(model[k], 3), "name": f"{k} ({validation['scheme']})"} for k in ("mae", "rmse", "r2")],
+                        "dataset": {"name": dataset_name, "type": dataset_type},
+                        "metrics": [{"type": k, "value": round(validation["model"][k], 3), "name": f"{k} ({validation['scheme']})"} for k in ("mae", "rmse", "r2")],
                     }
                 ],
             }
         ],
     }
-    evaluation = [
-        f"Validation: {validation['scheme']} — no session on both sides of a split.",
-        "",
+
+
+def model_vs_mean_table(model: dict, base: dict) -> list[str]:
+    """Markdown rows: the model beside the mean predictor on the validation metrics."""
+    return [
         "| metric | model | mean predictor |",
         "|---|---|---|",
         _row("MAE (g/dL)", model, base, "mae"),
@@ -73,6 +76,17 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
         _row("R²", model, base, "r2"),
         _row("bias (g/dL)", model, base, "bias"),
         f"| 95 % limits of agreement | {model['loa_low']:.2f} to {model['loa_high']:.2f} | {base['loa_low']:.2f} to {base['loa_high']:.2f} |",
+    ]
+
+
+def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
+    validation, uncertainty = manifest["validation"], manifest["uncertainty"]
+    model, base = validation["model"], validation["mean_predictor"]
+    front = hb_front_matter(manifest, "yakimov2024-fingernails", "Yakimov et al. 2024 fingernail photos (development sessions)", "yakimov2024", [])
+    evaluation = [
+        f"Validation: {validation['scheme']} — no session on both sides of a split.",
+        "",
+        *model_vs_mean_table(model, base),
         "",
         f"Conformal {uncertainty['coverage']:.0%} interval: ±{uncertainty['half_width']:.2f} g/dL; "
         f"empirical coverage under leave-one-session-out calibration {uncertainty['empirical_coverage_loso']:.1%}.",

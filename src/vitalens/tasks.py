@@ -65,7 +65,7 @@ HB_LIPS = Task(
     region_finder="lip-colour",
     targets=(Target("hb", "regression", unit="g/dL"),),
     group_by="person",
-    audit_attributes=("device_brand", "ethnicity", "skin_tone_ita"),
+    audit_attributes=("device_brand", "ethnicity", "skin_tone_group"),
     interpretation="who-2024-anaemia",
     description="Haemoglobin (g/dL) from the lips in a smartphone face photo, with camera metadata.",
     default_loader="lips-filenames",

@@ -26,7 +26,21 @@ def hb_nails(predictor, images: Images, population: dict[str, Any]) -> dict[str,
         result = predictor.predict(image.rgb, image_id=filename, **population).to_dict()
         result["quality"] = {"ok": result["status"] == "ok", "reasons": result["reasons"], "tips": result["tips"]}
         results.append({**_image_fields(filename, image), **result})
-    return {"results": results, "aggregate": _hb_aggregate(predictor, results, population) if len(results) > 1 else None}
+    return {"results": results, "aggregate": _hb_aggregate(predictor.half_width, results, population) if len(results) > 1 else None}
+
+
+def hb_lips(predictor, images: Images, population: dict[str, Any]) -> dict[str, Any]:
+    """The lip model's predictions.csv row per photo, plus the fields every Hb answer has (hb, interval, interpretation)."""
+    _check_population(population)
+    results = []
+    for filename, image in images:
+        row = predictor.predict(image.rgb, image_id=filename, **population)
+        ok = row["status"] == "ok"
+        hb = float(row["predicted_hgb"]) if ok else None
+        results.append({**_image_fields(filename, image), **row, "hb": hb,
+                        "interval": [row["interval_low"], row["interval_high"]] if ok else None,
+                        "interpretation": interpret_hb(min(max(hb, 0.5), 25.0), **population).to_dict() if ok else None})
+    return {"results": results, "aggregate": _hb_aggregate(predictor.half_width, results, population) if len(results) > 1 else None}
 
 
 def _check_population(population: dict[str, Any]) -> None:
@@ -37,7 +51,7 @@ def _check_population(population: dict[str, Any]) -> None:
         raise RequestRejected(422, str(error)) from None
 
 
-def _hb_aggregate(predictor, results: list[dict], population: dict[str, Any]) -> dict[str, Any] | None:
+def _hb_aggregate(half_width: float, results: list[dict], population: dict[str, Any]) -> dict[str, Any] | None:
     estimated = [i for i, r in enumerate(results) if r["status"] == "ok"]
     if not estimated:
         return None
@@ -46,7 +60,7 @@ def _hb_aggregate(predictor, results: list[dict], population: dict[str, Any]) ->
     return {
         "method": "iqr-then-median",
         "hb": hb,
-        "interval": [hb - predictor.half_width, hb + predictor.half_width],
+        "interval": [hb - half_width, hb + half_width],
         "n_images": len(results),
         "n_refused": len(results) - len(estimated),
         "n_used": summary.n_used,
@@ -68,4 +82,5 @@ def face_age_gender(predictor, images: Images, _population: dict[str, Any]) -> d
 RESPONDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "hb-nails": hb_nails,
     "face-age-gender": face_age_gender,
+    "hb-lips": hb_lips,
 }

@@ -140,3 +140,18 @@ def test_shipped_bundle_predicts_examples_without_importing_torch(tmp_path):
     for row in rows[1:]:
         hb = float(row.split(",")[1])
         assert 4 < hb < 20
+
+
+def test_cnn_bundle_round_trip_runs_on_the_same_runtime(synthetic_dataset, tmp_path):
+    """A CNN bundle's graph has no skin input; the runtime feeds each graph only what it declares."""
+    config = load_config(data=str(synthetic_dataset), features="cnn", crop_size=32, head="ridge", n_boot=20,
+                         experiments_dir=str(tmp_path), run_name="cnn")
+    run_dir, _ = runs.train(config, show_progress=False)
+    bundle = load_bundle(export_bundle(run_dir, tmp_path / "bundle"))
+    rgb = decode_image(synthetic_dataset / "p0.png").rgb
+    onnx_per_nail, _ = NailHbPredictor(bundle).per_nail(rgb, NAILS, SKINS)
+    saved = __import__("joblib").load(run_dir / "model.joblib")
+    from vitalens.regions.nails import nail_regions
+
+    sklearn_per_nail = saved["model"].predict_features(*saved["model"].transform([nail_regions(rgb, NAILS, SKINS, 32)]))[1]
+    assert np.allclose(onnx_per_nail, sklearn_per_nail, atol=1e-2)

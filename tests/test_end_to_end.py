@@ -29,6 +29,7 @@ def test_real_data_train_evaluate_predict(yakimov_dir, tmp_path):
     assert len(rows) == saved["data"]["images"] and {r["fold"] for r in rows} == {"0", "1", "2"}
 
     bundle = export_bundle(run_dir, tmp_path / "bundle")
-    predictions, problems, _ = predict_dataset(yakimov_dir, bundle, "hb-nails")
+    run = predict_dataset(yakimov_dir, bundle, "hb-nails")
+    predictions, problems = run.rows, run.problems
     assert not problems and len(predictions) == saved["data"]["images"]
     assert all(row["status"] == "ok" and row["n_nails"] == 3 for row in predictions)

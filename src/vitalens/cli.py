@@ -50,8 +50,17 @@ def evaluate(
     features: Optional[str] = typer.Option(None, help="colour, colour_red, cnn or hybrid"),
     head: Optional[str] = typer.Option(None, help="median, ridge or catboost"),
     run_name: Optional[str] = typer.Option(None),
+    model: Optional[Path] = typer.Option(None, help="face-age-gender: bundle to evaluate (default: the shipped one)"),
+    limit: Optional[int] = typer.Option(None, help="face-age-gender: only the first N held-out images (smoke runs)"),
+    card: bool = typer.Option(False, "--card", help="face-age-gender: rewrite the bundle's MODEL_CARD.md from this evaluation"),
 ) -> None:
-    """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures."""
+    """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures.
+    For face-age-gender: the bundle on UTKFace's fixed held-out split (no torch)."""
+    if task == "face-age-gender":
+        from vitalens.face_commands import DEFAULT_EVALUATION_DIR, evaluate_face
+
+        evaluate_face(data, model, Path("experiments") / run_name if run_name else DEFAULT_EVALUATION_DIR, console, limit, card)
+        return
     from vitalens import runs
 
     cfg = _config(task, data, config, scheme=scheme, n_splits=n_splits, features=features, head=head, run_name=run_name)
@@ -67,8 +76,18 @@ def train(
     config: Optional[Path] = typer.Option(None, help="YAML config (defaults in code)"),
     features: Optional[str] = typer.Option(None),
     head: Optional[str] = typer.Option(None),
+    backbone: str = typer.Option("seed-mtl", help="face-age-gender: seed-mtl or lite0"),
+    epochs: Optional[int] = typer.Option(None, help="face-age-gender: most epochs (early stopping on validation)"),
+    limit: Optional[int] = typer.Option(None, help="face-age-gender: use only N images, spread over the folder (smoke runs)"),
+    cache_dir: Optional[Path] = typer.Option(None, help="face-age-gender: decoded-crop cache (default /tmp/vitalens-face-cache)"),
 ) -> None:
-    """Grouped CV for the report and the interval, then the final model on all the data."""
+    """Grouped CV for the report and the interval, then the final model on all the data.
+    For face-age-gender: train on UTKFace's training split, then evaluate on its held-out split."""
+    if task == "face-age-gender":
+        from vitalens.face_commands import train_face
+
+        train_face(data, out or Path("experiments") / f"face-{backbone}", backbone, epochs, limit, console, cache_dir)
+        return
     from vitalens import runs
 
     cfg = _config(task, data, config, features=features, head=head, run_name=out.name if out else None)
@@ -77,16 +96,62 @@ def train(
     console.print(f"model saved in [bold]{run_dir}[/]; make a bundle with `vitalens export --run {run_dir} --out BUNDLE_DIR`")
 
 
+def _detector_photos(data: Path, limit: Optional[int]):
+    from vitalens.data import load_dataset
+    from vitalens.training_detector import load_detector_photos
+
+    dataset = load_dataset(data)
+    for problem in dataset.problems:
+        console.print(f"[yellow]skipped[/] {problem.source}: {problem.reason}")
+    samples = dataset.samples[:limit] if limit else dataset.samples
+    return load_detector_photos(type(dataset)(dataset.name, dataset.root, samples, dataset.problems))
+
+
+@app.command("evaluate-detector")
+def evaluate_detector(
+    data: Path = typer.Option(..., help="photos with nail/skin boxes (Yakimov folder or manifest CSV)"),
+    folds: int = typer.Option(3, help="session-grouped folds"),
+    epochs: int = typer.Option(20),
+    run_name: str = typer.Option("nail-detector-cv", help="writes experiments/<run_name>/"),
+    limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
+) -> None:
+    """Session-grouped CV of the nail/skin detector: mAP50, mAP50-95, precision, recall per class."""
+    from vitalens.training_detector import DetectorTrainingConfig, evaluate_detector_run
+
+    run_dir = Path("experiments") / run_name
+    evaluate_detector_run(_detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs), run_dir, folds)
+    console.print(f"report, per-fold metrics and out-of-fold detections in [bold]{run_dir}[/]")
+
+
+@app.command("train-detector")
+def train_detector(
+    data: Path = typer.Option(..., help="photos with nail/skin boxes (Yakimov folder or manifest CSV)"),
+    out: Path = typer.Option(Path("experiments/nail-detector"), help="run folder for detector.onnx and detector.json"),
+    epochs: int = typer.Option(20),
+    cv: bool = typer.Option(False, "--cv", help="first measure it with session-grouped 3-fold CV (3x the time)"),
+    limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
+) -> None:
+    """Train the nail/skin detector on every photo; add it to a bundle with `vitalens export --detector`."""
+    from vitalens.training_detector import DetectorTrainingConfig, evaluate_detector_run, train_detector_run
+
+    photos, config = _detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs)
+    validation = evaluate_detector_run(photos, config, out / "cv") if cv else None
+    onnx_path = train_detector_run(photos, config, out, validation)
+    console.print(f"detector written to [bold]{onnx_path}[/]; add it with `vitalens export --run RUN --detector {out} --out BUNDLE`")
+
+
 @app.command()
 def export(
     run: Path = typer.Option(..., help="a run folder made by `vitalens train`"),
     out: Path = typer.Option(..., help="bundle folder to write"),
+    detector: Optional[Path] = typer.Option(None, help="a `vitalens train-detector` folder (or its detector.onnx): raw photos then need no boxes"),
     int8: bool = typer.Option(False, help="quantise weights to int8"),
 ) -> None:
-    """Export a trained run to a bundle (model.onnx, bundle.json, MODEL_CARD.md)."""
+    """Export a trained run to a bundle (model.onnx, detector.onnx, bundle.json, MODEL_CARD.md)."""
     from vitalens.export import export_bundle
+    from vitalens.face_commands import export_face_run, is_face_run
 
-    bundle = export_bundle(run, out, quantize=int8)
+    bundle = export_face_run(run, out, int8, detector) if is_face_run(run) else export_bundle(run, out, quantize=int8, detector=detector)
     console.print(f"bundle written to [bold]{bundle}[/]")
 
 
@@ -99,21 +164,16 @@ def predict(
     age: Optional[float] = typer.Option(None, help="age in years, for the WHO band"),
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
 ) -> None:
-    """Estimates with intervals and WHO severity bands; bad files are skipped and counted."""
+    """One row per photo (estimate, interval and WHO band for Hb; refusals with their reason); bad files are skipped and counted."""
     from vitalens.predict import predict_dataset
 
-    rows, problems, caveat = predict_dataset(data, model, task, age_years=age, sex=sex)
-    _write_rows(out, rows)
-    table = Table("image", "Hb g/dL", "90 % interval", "WHO band", "nails", "status")
-    for row in rows:
-        interval = f"{row['interval_low']:.1f}–{row['interval_high']:.1f}" if row["status"] == "ok" else "–"
-        hb = f"{row['predicted_hgb']:.1f}" if row["status"] == "ok" else "–"
-        table.add_row(row["image_id"], hb, interval, row["who_severity"], str(row["n_nails"]), row["status"] if row["status"] == "ok" else row["message"])
-    console.print(table)
-    for problem in problems:
+    run = predict_dataset(data, model, task, age_years=age, sex=sex)
+    _write_rows(out, run.rows)
+    _print_rows(run.rows, run.display_columns)
+    for problem in run.problems:
         console.print(f"[yellow]skipped[/] {problem.source}: {problem.reason}")
-    console.print(f"{len(rows)} photos estimated or refused, {len(problems)} skipped; written to [bold]{out}[/]")
-    console.print(f"[italic]{caveat}[/]")
+    console.print(f"{len(run.rows)} photos estimated or refused, {len(run.problems)} skipped; written to [bold]{out}[/]")
+    console.print(f"[italic]{run.caveat}[/]")
     console.print(f"[bold red]{DISCLAIMER}[/]")
 
 
@@ -134,6 +194,27 @@ def interpret(
     console.print_json(json.dumps(result.to_dict()))
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 to serve the local network)"),
+    port: int = typer.Option(8000),
+    max_concurrent: int = typer.Option(2, help="inferences at once; further requests wait"),
+    max_upload_mb: float = typer.Option(20.0, help="largest accepted photo, in MB"),
+    max_images: int = typer.Option(10, help="most photos in one request"),
+    max_megapixels: float = typer.Option(40.0, help="largest accepted photo, in megapixels"),
+) -> None:
+    """The HTTP API (/v1/predict, /v1/models, /healthz, /docs) and the offline browser app at /."""
+    import uvicorn
+
+    from vitalens.service import ServiceLimits, create_app
+
+    limits = ServiceLimits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_images=max_images,
+                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent)
+    console.print(f"vitalens app on [bold]http://{host}:{port}/[/], API docs at http://{host}:{port}/docs")
+    console.print(f"[bold red]{DISCLAIMER}[/]")
+    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
+
+
 def _write_rows(out: Path, rows: list[dict]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     columns = list(rows[0]) if rows else ["image_id", "predicted_hgb"]
@@ -141,6 +222,13 @@ def _write_rows(out: Path, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _print_rows(rows: list[dict], columns: dict[str, str]) -> None:
+    table = Table(*columns.values())
+    for row in rows:
+        table.add_row(*(f"{row[c]:.1f}" if isinstance(row[c], float) else str(row[c] if row[c] is not None else "–") for c in columns))
+    console.print(table)
 
 
 def _print_report(report: dict, run_dir: Path) -> None:

@@ -23,6 +23,16 @@ from vitalens.model_card import render_model_card
 from vitalens.models.heads import linear_parameters
 from vitalens.models.hb import NailHbRegressor
 from vitalens.regions import nails as nail_rules
+from vitalens.regions.detection import (
+    DETECTOR_CLASSES,
+    DETECTOR_FILE,
+    DETECTOR_INPUT_SIZE,
+    DETECTOR_IOU_THRESHOLD,
+    DETECTOR_MAX_NAILS,
+    DETECTOR_SCORE_THRESHOLD,
+    DETECTOR_SUMMARY_FILE,
+    PAD_VALUE,
+)
 from vitalens.runtime.bundle import BUNDLE_FILE, SCHEMA_VERSION
 from vitalens.runs import MODEL_FILE
 
@@ -72,9 +82,12 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False) -> Path:
-    """Write a bundle folder from a `vitalens train` run folder."""
+def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector: Path | None = None) -> Path:
+    """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
+    when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
     saved = joblib.load(run_dir / MODEL_FILE)
+    if saved["config"]["task"] == "hb-lips":
+        return _lip_bundle(run_dir, out_dir, quantize, detector)
     report = json.loads((run_dir / "report.json").read_text())
     model: NailHbRegressor = saved["model"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -82,9 +95,43 @@ def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False) -> Path:
     if quantize:
         onnx_path = quantize_int8(onnx_path)
     manifest = bundle_manifest(saved, report, onnx_path)
+    if detector is not None:
+        manifest["detector"] = detector_stage(detector, out_dir)
+        manifest["region"]["finder"] = "nail-detector, or the photo's annotated nail boxes when given"
     (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
     (out_dir / "MODEL_CARD.md").write_text(render_model_card(manifest, report))
     return out_dir
+
+
+def _lip_bundle(run_dir: Path, out_dir: Path, quantize: bool, detector: Path | None) -> Path:
+    if quantize or detector is not None:
+        raise ValueError(f"{run_dir}: an hb-lips run exports a 6-weight linear head; --int8 and --detector apply to hb-nails only.")
+    from vitalens.lips_export import export_lip_bundle
+
+    return export_lip_bundle(run_dir, out_dir)
+
+
+def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:
+    """Copy the detector into the bundle and describe how every runtime must feed and decode it."""
+    source = detector / DETECTOR_FILE if detector.is_dir() else detector
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no detector ONNX here; train one with `vitalens train-detector`.")
+    target = out_dir / DETECTOR_FILE
+    if source.resolve() != target.resolve():
+        shutil.copyfile(source, target)
+    summary = source.with_name(DETECTOR_SUMMARY_FILE)
+    return {
+        "file": DETECTOR_FILE,
+        "sha256": sha256_of(target),
+        "input": {"size": DETECTOR_INPUT_SIZE, "layout": "NCHW", "letterbox_pad": PAD_VALUE, "normalisation": "(pixel - 127) / 128"},
+        "classes": list(DETECTOR_CLASSES),
+        "score_threshold": DETECTOR_SCORE_THRESHOLD,
+        "iou_threshold": DETECTOR_IOU_THRESHOLD,
+        "max_nails": DETECTOR_MAX_NAILS,
+        "decoding": "3x3 peak picking on the heatmap, box = (centre_y, centre_x, height, width) maps, class-wise NMS, letterbox undone",
+        "skin_pairing": "each nail takes the nearest unused detected skin box by centre distance, else its adjacent skin box",
+        **(json.loads(summary.read_text()) if summary.is_file() else {}),
+    }
 
 
 def quantize_int8(onnx_path: Path) -> Path:

@@ -1,20 +1,28 @@
-"""Batch prediction over a folder or dataset with a bundle (serving world: no torch)."""
+"""Batch prediction over a folder, an image or a dataset with a bundle (serving world: no torch)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vitalens.data import Problem, load_dataset
 from vitalens.imaging import ImageDecodeError, decode_image
-from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
-from vitalens.runtime.hb_nails import HbResult, NailHbPredictor
+from vitalens.runtime import load_predictor
 
 
-def predict_dataset(data: Path, model: Path | None, task: str, **population: Any) -> tuple[list[dict], list[Problem], str]:
-    """Rows for predictions.csv (`image_id,predicted_hgb,...`), the skipped files, and the baseline caveat."""
-    bundle = load_bundle(model or shipped_bundle_path(task))
-    predictor = NailHbPredictor(bundle)
+@dataclass
+class PredictionRun:
+    rows: list[dict]  # one per photo, refusals included with their reason: the lines of predictions.csv
+    problems: list[Problem]  # files that could not be read, skipped and counted
+    caveat: str  # how the model compared with the trivial baseline in validation
+    display_columns: dict[str, str]  # column -> short heading, the ones worth showing on a terminal
+
+
+def predict_dataset(data: Path, model: Path | None, task: str, **population: Any) -> PredictionRun:
+    """Run a bundle (the one shipped for `task` unless `model` is given) over a folder, an image or a
+    dataset; a dataset with boxes uses its boxes."""
+    predictor = load_predictor(model, task)
     dataset = load_dataset(data)
     rows, problems = [], list(dataset.problems)
     for sample in dataset.samples:
@@ -23,21 +31,5 @@ def predict_dataset(data: Path, model: Path | None, task: str, **population: Any
         except ImageDecodeError as error:
             problems.append(Problem(str(sample.image_path), str(error)))
             continue
-        result = predictor.predict(rgb, sample.boxes.get("nail"), sample.boxes.get("skin"), sample.image_id, **population)
-        rows.append(result_row(result))
-    return rows, problems, predictor.caveat
-
-
-def result_row(result: HbResult) -> dict[str, Any]:
-    ok = result.status == "ok"
-    return {
-        "image_id": result.image_id,
-        "predicted_hgb": round(result.hb, 3) if ok else "",
-        "interval_low": round(result.interval[0], 3) if ok else "",
-        "interval_high": round(result.interval[1], 3) if ok else "",
-        "who_severity": result.interpretation["severity"] if ok else "",
-        "n_nails": len(result.nails),
-        "per_nail_hgb": ";".join(f"{n.hb:.2f}" for n in result.nails),
-        "status": result.status,
-        "message": "; ".join(result.reasons + result.tips),
-    }
+        rows.append(predictor.predict_sample(sample, rgb, **population))
+    return PredictionRun(rows, problems, predictor.caveat, predictor.display_columns)

@@ -2,28 +2,32 @@
 
 `cross_validate_detector` trains one model per GroupKFold fold (sessions never on both sides, asserted),
 predicts each held-out photo with the fold model that never saw its session, and scores them with
-`vitalens.detection_metrics`. `train_detector` fits a model on every photo (for export).
+`vitalens.evaluation.detection`. `train_detector` fits a model on every photo (for export).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.model_selection import GroupKFold
 
 from vitalens.data import Dataset, Sample
-from vitalens.detection_metrics import detection_metrics
+from vitalens.evaluation.detection import detection_metrics
 from vitalens.imaging import decode_image
 from vitalens.models.detector import OUTPUT_STRIDE, NailDetector
 from vitalens.regions.detection import (
     DETECTOR_CLASSES,
+    DETECTOR_FILE,
     DETECTOR_INPUT_SIZE,
+    DETECTOR_SUMMARY_FILE,
     Detection,
     Placement,
     decode_detections,
@@ -289,3 +293,47 @@ def mean_box_baseline(photos: list[LabelledPhoto], n_folds: int = 3, classes: tu
         predictions.update({p.image_id: guesses for p in val})
     pooled = detection_metrics([predictions[p.image_id] for p in photos], [p.boxes for p in photos], classes)
     return fold_metrics, pooled
+
+
+# --- command-line runs --------------------------------------------------------------------------
+
+def detector_summary(photos: list[LabelledPhoto], config: DetectorTrainingConfig, validation: dict | None) -> dict:
+    """What bundle.json says about the detector: its training data, schedule and session-grouped CV."""
+    return {
+        "training": {"photos": len(photos), "sessions": len({p.group for p in photos}), "epochs": config.epochs,
+                     "input_size": DETECTOR_INPUT_SIZE, "classes": list(config.classes)},
+        "validation": validation or "not cross-validated (train with --cv to measure it)",
+    }
+
+
+def cross_validation_record(result: CrossValidationResult, n_folds: int) -> dict:
+    return {"scheme": f"session-grouped {n_folds}-fold", "pooled": result.pooled_metrics, "folds": result.fold_metrics,
+            "seconds": round(result.training_seconds, 1)}
+
+
+def evaluate_detector_run(photos: list[LabelledPhoto], config: DetectorTrainingConfig, run_dir: Path, n_folds: int = 3) -> dict:
+    """Session-grouped CV into a run folder: config.yaml, report.json, metrics.csv, predictions.csv (out-of-fold detections)."""
+    import yaml
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = cross_validate_detector(photos, config, n_folds)
+    record = cross_validation_record(result, n_folds)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()}))
+    (run_dir / "report.json").write_text(json.dumps(record | {"baseline_mean_boxes": mean_box_baseline(photos, n_folds)[1]}, indent=1))
+    rows = [{"fold": fold, "class": label, **metrics[label]} for fold, metrics in enumerate(result.fold_metrics) for label in metrics]
+    pd.DataFrame(rows).to_csv(run_dir / "metrics.csv", index=False)
+    write_detections_csv(result.out_of_fold, run_dir / "predictions.csv", result.fold_of)
+    print(format_metrics_table(result.fold_metrics, result.pooled_metrics))
+    return record
+
+
+def train_detector_run(photos: list[LabelledPhoto], config: DetectorTrainingConfig, run_dir: Path, validation: dict | None = None) -> Path:
+    """Fit on every photo and write detector.onnx + detector.json (+ the torch weights) into the run folder."""
+    from vitalens.models.detector import export_detector_onnx
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model = train_detector(photos, config)
+    torch.save(model.state_dict(), run_dir / "detector.pt")
+    onnx_path = export_detector_onnx(model, run_dir / DETECTOR_FILE)
+    (run_dir / DETECTOR_SUMMARY_FILE).write_text(json.dumps(detector_summary(photos, config, validation), indent=1))
+    return onnx_path

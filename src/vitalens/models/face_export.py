@@ -20,6 +20,7 @@ from torch import nn
 
 from vitalens import DISCLAIMER, __version__
 from vitalens.data.utkface import GENDERS
+from vitalens.face_model_card import write_face_model_card
 from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, count_parameters
 
 BUNDLE_INPUT, BUNDLE_OUTPUTS = "image", ("gender_logits", "age_years")
@@ -81,7 +82,8 @@ def onnx_torch_gap(model: FaceNet, path: str | Path, compat: bool = False, batch
 
 
 def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: str | Path) -> Path:
-    """model.onnx (refused over MAX_BUNDLED_MB) plus a bundle.json draft for the common bundle format."""
+    """model.onnx (refused over MAX_BUNDLED_MB), bundle.json and MODEL_CARD.md from the run's held-out report
+    (`vitalens.evaluation_face.evaluate_face_run`)."""
     bundle_dir = Path(bundle_dir)
     onnx_path = export_face_onnx(model, bundle_dir / "model.onnx")
     megabytes = onnx_path.stat().st_size / 1e6
@@ -115,4 +117,5 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         "limitations": [report["limitation"], "trained on aligned, cropped faces: photos need a face detector first (vitalens.regions.faces)"],
     }  # fmt: skip
     (bundle_dir / "bundle.json").write_text(json.dumps(card, indent=2))
+    write_face_model_card(bundle_dir, report)
     return bundle_dir

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from vitalens.imaging import decode_image
+from vitalens.export import red_reference_rules
 from vitalens.interpretation import interpret_hb, load_rules
 from vitalens.quality import assess_photo
 from vitalens.regions.detection import decode_detections, detections_to_regions, letterbox
-from vitalens.regions.nails import nail_regions
+from vitalens.regions.nails import nail_regions, reference_red
 from vitalens.runtime import load_predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,8 +62,11 @@ def steps(tmp_path_factory):
         cases.append({"name": name, "height": rgb.shape[0], "width": rgb.shape[1], "map_height": heatmap.shape[1], "map_width": heatmap.shape[2],
                       **{key: f"{name}.{key}.bin" for key in files}})
         expected[name] = {"placement": placement, "detections": detections, "nails": nails, "skins": skins,
-                          "white": regions.white if regions is not None else None, "quality": assess_photo(rgb)}
-    (folder / "cases.json").write_text(json.dumps({"manifest": predictor.bundle.manifest, "cases": cases}))
+                          "white": regions.white if regions is not None else None, "red": regions.red if regions is not None else None,
+                          "red_mark": reference_red(rgb), "quality": assess_photo(rgb)}
+    manifest = json.loads(json.dumps(predictor.bundle.manifest))
+    manifest["region"]["red_reference"] = red_reference_rules()  # as a colour_red bundle carries them
+    (folder / "cases.json").write_text(json.dumps({"manifest": manifest, "cases": cases}))
     return {c["name"]: c for c in _node("pipeline_steps.mjs", str(folder))}, expected
 
 
@@ -116,6 +120,18 @@ def test_crops_and_white_reference_match(steps):
             continue
         assert case["nailsMaxDiff"] == 0 and case["skinsMaxDiff"] == 0, name
         np.testing.assert_allclose(case["white"], expected[name]["white"], atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(case["red"], expected[name]["red"], atol=1e-6, err_msg=name)
+
+
+def test_red_mark_reference_matches(steps):
+    got, expected = steps
+    assert sum(expected[name]["red_mark"] is not None for name in got) >= len(PHOTOS)
+    for name, case in got.items():
+        want = expected[name]["red_mark"]
+        if want is None:
+            assert case["redMark"] is None, name
+        else:
+            np.testing.assert_allclose(case["redMark"], want, atol=1e-6, err_msg=name)
 
 
 def test_quality_gate_matches(steps):

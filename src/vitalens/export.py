@@ -196,16 +196,20 @@ def _region_rules(model: NailHbRegressor) -> dict[str, Any]:
             "max_saturation": nail_rules.WHITE_MAX_SATURATION,
             "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
         },
-        "red_reference": {
-            "min_red_excess": nail_rules.RED_MIN_EXCESS,
-            "max_green_blue_gap": nail_rules.RED_MAX_GREEN_BLUE_GAP,
-            "min_area_fraction": nail_rules.RED_MIN_AREA_FRACTION,
-            "statistic": "per-channel median of the largest 8-connected blob with red - max(green, blue) > min_red_excess and "
-            "|green - blue| < max_green_blue_gap, eroded by a 3x3 square; when none covers min_area_fraction of the photo, "
-            "white x relative_when_missing",
-            "relative_when_missing": list(nail_rules.RED_MARK_RELATIVE),
-        },
     }
-    if "red" not in model.extractor().inputs:
-        del rules["red_reference"]
+    if "red" in model.extractor().inputs:
+        rules["red_reference"] = red_reference_rules()
     return rules
+
+
+def red_reference_rules() -> dict[str, Any]:
+    """How every runtime finds the card's red mark (`vitalens.regions.nails.reference_red`)."""
+    return {
+        "min_red_excess": nail_rules.RED_MIN_EXCESS,
+        "max_green_blue_gap": nail_rules.RED_MAX_GREEN_BLUE_GAP,
+        "min_area_fraction": nail_rules.RED_MIN_AREA_FRACTION,
+        "statistic": "per-channel median of the largest 8-connected blob with red - max(green, blue) > min_red_excess and "
+        "|green - blue| < max_green_blue_gap, eroded by a 3x3 square (outside the photo counts as inside); when none covers "
+        "min_area_fraction of the photo, white x relative_when_missing",
+        "relative_when_missing": list(nail_rules.RED_MARK_RELATIVE),
+    }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rgbImage } from '../../src/vitalens/webapp/js/image.js';
 import { decodeDetections, detectionsToRegions, letterbox } from '../../src/vitalens/webapp/js/detection.js';
-import { nailRegions } from '../../src/vitalens/webapp/js/nails.js';
+import { nailRegions, referenceRed } from '../../src/vitalens/webapp/js/nails.js';
 import { assessPhoto } from '../../src/vitalens/webapp/js/quality.js';
 
 const dir = process.argv[2];
@@ -22,12 +22,12 @@ const out = cases.map((c) => {
   for (let i = 0; i < expectedSquare.length; i++) squareMismatches += square.data[i] !== expectedSquare[i];
   const detections = decodeDetections(floats(c.heatmap), floats(c.box_maps), c.map_height, c.map_width, placement, c.height, c.width, rules);
   const regions = detectionsToRegions(detections, rules.score_threshold, rules.max_nails);
-  const result = { name: c.name, placement, squareMismatches, detections, regions, quality: assessPhoto(image) };
+  const result = { name: c.name, placement, squareMismatches, detections, regions, quality: assessPhoto(image), redMark: referenceRed(image, manifest.region.red_reference) };
   if (regions.nailBoxes.length) {
     const crops = nailRegions(image, regions.nailBoxes, regions.skinBoxes, manifest.region);
     const expectedNails = floats(c.nails), expectedSkins = floats(c.skins);
     const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), a.length === b.length ? 0 : Infinity);
-    Object.assign(result, { nailsMaxDiff: maxDiff(crops.nails, expectedNails), skinsMaxDiff: maxDiff(crops.skins, expectedSkins), white: crops.white });
+    Object.assign(result, { nailsMaxDiff: maxDiff(crops.nails, expectedNails), skinsMaxDiff: maxDiff(crops.skins, expectedSkins), white: crops.white, red: crops.red });
   }
   return result;
 });

@@ -42,12 +42,16 @@ export async function predictHb(model, image, population = {}, imageId = '') {
 async function regress({ manifest, sessions, Tensor }, image, nailBoxes, skinBoxes) {
   const regions = nailRegions(image, nailBoxes, skinBoxes, manifest.region);
   const n = nailBoxes.length, size = manifest.region.crop_size;
-  const white = new Float32Array(n * 3);
-  for (let i = 0; i < n; i++) white.set(regions.white, i * 3);
+  const perRegion = (colour) => {
+    const repeated = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) repeated.set(colour, i * 3);
+    return new Tensor('float32', repeated, [n, 3]);
+  };
   const arrays = {
     nails: () => new Tensor('float32', regions.nails, [n, 3, size, size]),
     skins: () => new Tensor('float32', regions.skins, [n, 3, size, size]),
-    white: () => new Tensor('float32', white, [n, 3]),
+    white: () => perRegion(regions.white),
+    red: () => perRegion(regions.red),
   };
   // a bundle's graph declares the inputs it reads (a CNN bundle has no skin input), as the Python runtime feeds it
   const feeds = Object.fromEntries(sessions.model.inputNames.map((name) => [name, arrays[name]()]));

@@ -1,4 +1,4 @@
-// Nail and skin regions and the photo's white reference, as vitalens/regions/nails.py and the
+// Nail and skin regions and the photo's white (and red-mark) reference, as vitalens/regions/nails.py and the
 // bundle's "region" rules: crops resized with Pillow's BOX filter, float32 in [0, 1], NCHW.
 import { crop } from './image.js';
 import { resize } from './resample.js';
@@ -60,6 +60,61 @@ export function referenceWhite(image, rules) {
   return channels.map((values) => Math.min(Math.max(medianFloat32(chosen.map((i) => values[i])), f32(1e-3)), 1));
 }
 
+// The card's red mark (vitalens/regions/nails.py reference_red): median colour of the largest 8-connected
+// pure-red blob, eroded by a 3x3 square (pixels outside the photo count as inside, as OpenCV's erode);
+// null when there is none or it covers less than min_area_fraction of the photo.
+export function referenceRed(image, rules) {
+  const { min_red_excess: minExcess, max_green_blue_gap: maxGap, min_area_fraction: minFraction } = rules;
+  const { width, height, data } = image, n = width * height;
+  const excess = f32(minExcess), gap = f32(maxGap);
+  const mask = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = f32(data[i * 3] / 255), g = f32(data[i * 3 + 1] / 255), b = f32(data[i * 3 + 2] / 255);
+    mask[i] = f32(r - Math.max(g, b)) > excess && Math.abs(f32(g - b)) < gap ? 1 : 0;
+  }
+  const blob = largestComponent(mask, width, height);
+  if (blob.length === 0 || blob.length < minFraction * n) return null;
+  const inBlob = new Uint8Array(n);
+  for (const i of blob) inBlob[i] = 1;
+  const core = blob.filter((i) => {
+    const y = Math.floor(i / width), x = i % width;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const yy = y + dy, xx = x + dx;
+        if (yy >= 0 && yy < height && xx >= 0 && xx < width && !inBlob[yy * width + xx]) return false;
+      }
+    }
+    return true;
+  });
+  const chosen = core.length ? core : blob;
+  return [0, 1, 2].map((c) => Math.min(Math.max(medianFloat32(chosen.map((i) => f32(data[i * 3 + c] / 255))), f32(1e-3)), 1));
+}
+
+// Pixel indices of the largest 8-connected component (the first found, in raster order, on a tie).
+function largestComponent(mask, width, height) {
+  const seen = new Uint8Array(mask.length);
+  let best = [];
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || seen[start]) continue;
+    const component = [start];
+    seen[start] = 1;
+    for (let k = 0; k < component.length; k++) {
+      const y = Math.floor(component[k] / width), x = component[k] % width;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = y + dy, xx = x + dx, j = yy * width + xx;
+          if (yy >= 0 && yy < height && xx >= 0 && xx < width && mask[j] && !seen[j]) {
+            seen[j] = 1;
+            component.push(j);
+          }
+        }
+      }
+    }
+    if (component.length > best.length) best = component;
+  }
+  return best;
+}
+
 function percentileFloat32(values, q) {
   const sorted = Float32Array.from(values).sort();
   const position = (sorted.length - 1) * (q / 100);
@@ -78,10 +133,17 @@ export function nailRegions(image, nailBoxes, skinBoxes, region) {
   if (!nailBoxes.length) throw new Error('no nail boxes: the detector found no nails');
   if (skinBoxes.length !== nailBoxes.length) skinBoxes = nailBoxes.map(adjacentSkinBox);
   const size = region.crop_size;
+  const white = referenceWhite(image, region.white_reference);
+  // only bundles whose graph reads the red mark carry its rules; without a mark the red is white x the expected ratio
+  const redRules = region.red_reference;
+  const found = redRules ? referenceRed(image, redRules) : null;
+  const red = found ?? (redRules ? white.map((w, c) => f32(w * f32(redRules.relative_when_missing[c]))) : null);
   return {
     nails: cropRegions(image, nailBoxes, size),
     skins: cropRegions(image, skinBoxes, size),
-    white: referenceWhite(image, region.white_reference),
+    white,
+    red,
+    redFound: found !== null,
     skinBoxes,
   };
 }

@@ -20,9 +20,9 @@ from vitalens.training import cross_validate
 
 CONFIGURATIONS = [
     ("colour + ridge", {"features": "colour", "head": "ridge"}),
-    ("colour + median (shipped)", {"features": "colour", "head": "median"}),
+    ("colour + median", {"features": "colour", "head": "median"}),
     ("colour_red + ridge", {"features": "colour_red", "head": "ridge"}),
-    ("colour_red + median", {"features": "colour_red", "head": "median"}),
+    ("colour_red + median (shipped)", {"features": "colour_red", "head": "median"}),
     ("cnn + ridge", {"features": "cnn", "head": "ridge", "crop_size": 96}),
     ("hybrid + catboost", {"features": "hybrid", "head": "catboost", "crop_size": 96}),
 ]

@@ -6,10 +6,8 @@ followed by the linear head folded into one matrix product, so no runtime re-imp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from vitalens import DISCLAIMER, __version__
 from vitalens.model_card import render_model_card
 from vitalens.models.heads import linear_parameters
 from vitalens.models.hb import NailHbRegressor
@@ -33,7 +30,7 @@ from vitalens.regions.detection import (
     DETECTOR_SUMMARY_FILE,
     PAD_VALUE,
 )
-from vitalens.runtime.bundle import BUNDLE_FILE, SCHEMA_VERSION
+from vitalens.runtime.bundle import BUNDLE_FILE, file_sha256, manifest_header
 from vitalens.runs import MODEL_FILE
 
 OPSET = 17
@@ -78,10 +75,6 @@ def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector: Path | None = None) -> Path:
     """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
     when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
@@ -122,7 +115,7 @@ def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:
     summary = source.with_name(DETECTOR_SUMMARY_FILE)
     return {
         "file": DETECTOR_FILE,
-        "sha256": sha256_of(target),
+        "sha256": file_sha256(target),
         "input": {"size": DETECTOR_INPUT_SIZE, "layout": "NCHW", "letterbox_pad": PAD_VALUE, "normalisation": "(pixel - 127) / 128"},
         "classes": list(DETECTOR_CLASSES),
         "score_threshold": DETECTOR_SCORE_THRESHOLD,
@@ -147,12 +140,8 @@ def quantize_int8(onnx_path: Path) -> Path:
 def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
     config, model = saved["config"], saved["model"]
     return {
-        "schema_version": SCHEMA_VERSION,
-        "task": config["task"],
-        "vitalens_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "disclaimer": DISCLAIMER,
-        "model": {"file": onnx_path.name, "sha256": sha256_of(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
+        **manifest_header(config["task"]),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
         "inputs": _graph_inputs(model),
         "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},
         "region": _region_rules(model),

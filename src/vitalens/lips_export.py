@@ -8,9 +8,7 @@ converter for scikit-learn pipelines) is not a vitalens dependency for the sake 
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +17,13 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from vitalens import DISCLAIMER, __version__
+from vitalens import __version__
 from vitalens.lip_colour import MIN_PIXELS
 from vitalens.lips_model_card import render_lip_model_card
 from vitalens.lips_training import FEATURES_NAME, MODEL_FILE, RIDGE_ALPHA
 from vitalens.models.heads import linear_parameters
 from vitalens.regions import lips as lip_rules
-from vitalens.runtime.bundle import BUNDLE_FILE, SCHEMA_VERSION
+from vitalens.runtime.bundle import BUNDLE_FILE, file_sha256, manifest_header
 
 OPSET = 17
 ONNX_FILE = "model.onnx"
@@ -69,12 +67,8 @@ def export_lip_bundle(run_dir: Path, out_dir: Path) -> Path:
 def lip_bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
     config, features, data, conformal = saved["config"], saved["features"], report["data"], report["conformal"]
     return {
-        "schema_version": SCHEMA_VERSION,
-        "task": config["task"],
-        "vitalens_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "disclaimer": DISCLAIMER,
-        "model": {"file": onnx_path.name, "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(), "features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"},
+        **manifest_header(config["task"]),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"},
         "inputs": {
             "features": {
                 "shape": ["photos", len(features)],

@@ -68,7 +68,7 @@ def lip_run(synthetic_lips_dir, tmp_path_factory):
 
 def test_lips_run_reports_model_beside_the_mean_predictor(lip_run):
     run_dir, report, _ = lip_run
-    for name in ("report.json", "report.md", "predictions.csv", "metrics.csv", "model.joblib"):
+    for name in ("report.json", "report.md", "predictions.csv", "metrics.csv", "model.joblib", "figures/lip_boxes_contact_sheet.png"):
         assert (run_dir / name).is_file(), name
     assert report["validation"].startswith("leave-one-person-out (8 persons")
     assert report["data"]["skipped"] == 0 and report["data"]["images"] == 16

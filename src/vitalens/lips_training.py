@@ -31,6 +31,7 @@ from vitalens.camera_metadata import meta_row, skin_tone_group, skin_tone_ita
 from vitalens.config import RunConfig
 from vitalens.data import Dataset, Problem, load_dataset
 from vitalens.evaluation.report import regression_report, write_run
+from vitalens.regions.contact_sheet import contact_sheet
 from vitalens.evaluation.splits import grouped_splits
 from vitalens.imaging import ImageDecodeError, decode_image
 from vitalens.lip_colour import LIP_COLOUR_FEATURES, RAW_LIP_FEATURES, measure_lips
@@ -148,11 +149,13 @@ def cross_validate_lips(table: pd.DataFrame, config: RunConfig) -> tuple[pd.Data
 
 
 def train_lips(config: RunConfig, run_dir: Path, fit_final: bool = True, permutations: int = PERMUTATIONS) -> tuple[Path, dict]:
-    """LOPO report (model vs mean predictor, permutation test, conformal interval) into `run_dir`, then,
+    """LOPO report (model vs mean predictor, permutation test, conformal interval) and a contact sheet of
+    the lip boxes into `run_dir`, then,
     with `fit_final`, the model fitted on every usable photo as `run_dir/model.joblib`."""
     started = time.perf_counter()
     config = lips_config(config)
-    table, problems = lip_feature_table(load_dataset(config.data, HB_LIPS.default_loader, ("hb",)))
+    dataset = load_dataset(config.data, HB_LIPS.default_loader, ("hb",))
+    table, problems = lip_feature_table(dataset)
     n_groups = table["group"].nunique() if len(table) else 0
     if n_groups < MIN_GROUPS:
         skipped = [f"{p.source}: {p.reason}" for p in problems[:5]]
@@ -173,6 +176,8 @@ def train_lips(config: RunConfig, run_dir: Path, fit_final: bool = True, permuta
         timings={"total_s": time.perf_counter() - started},
     )
     write_run(run_dir, config, report, predictions, folds)
+    # the lip finder's boxes on every photo, for a person to judge (it shows faces: keep run folders private)
+    contact_sheet(dataset, run_dir / "figures" / "lip_boxes_contact_sheet.png")
     if fit_final:
         model = make_lip_model().fit(table[list(LIP_MODEL_FEATURES)].to_numpy(), table["hb_true"].to_numpy())  # the runtime feeds arrays
         joblib.dump({"model": model, "features": list(LIP_MODEL_FEATURES), "config": config.to_dict(), "interval_half_width": conformal["half_width_all"]}, run_dir / MODEL_FILE)

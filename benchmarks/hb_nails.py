@@ -1,6 +1,6 @@
 """Fingernail Hb on the development data: leave-one-session-out and grouped 3-fold, model vs mean predictor.
 
-    python benchmarks/hb_nails.py [--data ../shared/data/yakimov2024]
+    python benchmarks/hb_nails.py [--data ../shared/data/yakimov2024] [--only colour]
 
 Prints MAE and R² for each configuration with wall time for features and fitting. Research software,
 not a medical device.
@@ -20,7 +20,9 @@ from vitalens.training import cross_validate
 
 CONFIGURATIONS = [
     ("colour + ridge", {"features": "colour", "head": "ridge"}),
-    ("colour + median (shipped)", {"features": "colour", "head": "median"}),
+    ("colour + median", {"features": "colour", "head": "median"}),
+    ("colour_red + ridge", {"features": "colour_red", "head": "ridge"}),
+    ("colour_red + median (shipped)", {"features": "colour_red", "head": "median"}),
     ("cnn + ridge", {"features": "cnn", "head": "ridge", "crop_size": 96}),
     ("hybrid + catboost", {"features": "hybrid", "head": "catboost", "crop_size": 96}),
 ]
@@ -34,10 +36,11 @@ def scores(predictions, column: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "yakimov2024"))
+    parser.add_argument("--only", default="", help="run only the configurations whose label contains this text (e.g. colour)")
     args = parser.parse_args()
     print(f"{'configuration':28s} {'scheme':7s} {'MAE':>6s} {'R2':>6s} {'mean MAE':>9s} {'mean R2':>8s} {'cover90':>8s} {'width':>6s} {'feat s':>7s} {'fit s':>7s}")
     prepared = {}
-    for label, params in CONFIGURATIONS:
+    for label, params in [c for c in CONFIGURATIONS if args.only in c[0]]:
         for scheme in ("loso", "kfold"):
             config = load_config(data=args.data, scheme=scheme, n_splits=3, **params)
             if config.crop_size not in prepared:

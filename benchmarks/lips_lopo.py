@@ -4,11 +4,13 @@
         [--contact-sheet /tmp/lips_contact_sheet.png] [--no-permutations]
 
 Every photo of a person is held out together (`Individual02` and its misspelling `Invividual02` are
-one person; each `Random_*` photo is its own). Models: the mean of the training folds; Ridge on raw
-lip colour; Ridge on lip colour normalised against the surrounding skin; the latter plus one-hot
-metadata (skin-tone proxy, framing, device). Prints pooled out-of-fold MAE, RMSE, R2 and Bland-Altman,
-the same disaggregated by device brand, ethnicity cue and skin-tone proxy (n per group), and a
-label-permutation test of both colour models.
+one person; each `Random_*` photo is its own). The table, the split and the shipped model come from
+`vitalens.lips_training` (what `vitalens train --task hb-lips` runs). Models: the mean of the training
+folds; Ridge on raw lip colour (the shipped one); Ridge on lip colour normalised against the
+surrounding skin; the latter plus one-hot metadata (skin-tone group, framing, device). Prints pooled
+out-of-fold MAE, RMSE, R2 and Bland-Altman (`vitalens.evaluation.metrics`), the same disaggregated by
+device brand, ethnicity cue and skin-tone group with n photos and persons per group
+(`vitalens.evaluation.fairness.disaggregate`), and a label-permutation test of both colour models.
 """
 
 from __future__ import annotations
@@ -19,28 +21,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from vitalens import DISCLAIMER
-from vitalens.camera_metadata import meta_row
 from vitalens.data.lips import load_lips
-from vitalens.imaging import decode_image
-from vitalens.lip_colour import LIP_COLOUR_FEATURES, NORMALISED_FEATURES, RAW_LIP_FEATURES, lip_colour_features
+from vitalens.evaluation.fairness import disaggregate
+from vitalens.evaluation.metrics import regression_metrics
+from vitalens.lip_colour import NORMALISED_FEATURES, RAW_LIP_FEATURES
+from vitalens.lips_training import AUDIT_BY, LIP_MODEL_FEATURES, RIDGE_ALPHA, lip_feature_table, lopo_predictions, make_lip_model, permutation_p_value
 from vitalens.regions.contact_sheet import contact_sheet
-from vitalens.regions.lips import find_lips
-from vitalens.regression_audit import disaggregate, regression_metrics
 
-RIDGE_ALPHA = 1.0  # fixed, not tuned: 19 photos leave nothing to tune on without leaking people
-META_FEATURES = ("skin_tone_proxy", "distance_band", "device_brand", "camera_type")
-AUDIT_BY = ("device_brand", "ethnicity", "skin_tone_proxy")
+META_FEATURES = ("skin_tone_group", "distance_band", "device_brand", "camera_type")
 PERMUTATIONS = 500
+SHIPPED = "ridge raw lip (shipped)"
 
 
 def default_data_dir() -> Path:
@@ -49,35 +47,8 @@ def default_data_dir() -> Path:
     return next((c for c in candidates if c.is_dir()), candidates[-1]) / "lips-starter" / "images"
 
 
-def build_table(folder: Path) -> pd.DataFrame:
-    dataset = load_lips(folder)
-    for problem in dataset.problems:
-        print(f"skipped {problem.source}: {problem.reason}")
-    rows = []
-    for sample in dataset.samples:
-        decoded = decode_image(sample.image_path)
-        region = find_lips(decoded.rgb).region
-        features = (
-            lip_colour_features(decoded.rgb, region.box, region.skin_box)
-            if region
-            else np.full(len(LIP_COLOUR_FEATURES), np.nan)
-        )
-        meta = meta_row(sample.image_id, decoded.metadata, decoded.rgb, region)
-        rows.append(
-            {
-                "image_id": sample.image_id,
-                "person": sample.group,
-                "hb": sample.targets["hb"],
-                "ethnicity": sample.attributes["ethnicity"],
-                "region": region.method if region else "none",
-                **dict(zip(LIP_COLOUR_FEATURES, features)),
-                **{k: meta[k] for k in META_FEATURES},
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def colour_model():
+def skin_relative_model():
+    # Cut-out lips have no skin reference: their normalised features are NaN and take the training median.
     return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(), Ridge(alpha=RIDGE_ALPHA))
 
 
@@ -91,49 +62,34 @@ def fused_model():
     return make_pipeline(transform, Ridge(alpha=RIDGE_ALPHA))
 
 
+assert LIP_MODEL_FEATURES == RAW_LIP_FEATURES, "the shipped model changed: update MODELS"
 MODELS = {
-    "mean (training folds)": (list(NORMALISED_FEATURES), lambda: DummyRegressor(strategy="mean")),
-    "ridge raw lip": (list(RAW_LIP_FEATURES), colour_model),
-    "ridge lip/skin": (list(NORMALISED_FEATURES), colour_model),
+    "mean (training folds)": (list(NORMALISED_FEATURES), DummyRegressor),
+    SHIPPED: (list(RAW_LIP_FEATURES), make_lip_model),
+    "ridge lip/skin": (list(NORMALISED_FEATURES), skin_relative_model),
     "ridge lip/skin + meta": (list(NORMALISED_FEATURES + META_FEATURES), fused_model),
 }
 
 
-def lopo_predictions(table: pd.DataFrame, columns: list[str], make_model, y: np.ndarray | None = None) -> np.ndarray:
-    y = table["hb"].to_numpy() if y is None else y
-    return cross_val_predict(make_model(), table[columns], y, groups=table["person"], cv=LeaveOneGroupOut())
-
-
-def permutation_p_value(table: pd.DataFrame, columns: list[str], make_model, observed_mae: float, seed: int = 0) -> float:
-    """Share of label shuffles whose LOPO MAE is at least as good as the real one."""
-    rng = np.random.default_rng(seed)
-    y = table["hb"].to_numpy()
-    better = 0
-    for _ in range(PERMUTATIONS):
-        shuffled = rng.permutation(y)
-        better += np.mean(np.abs(lopo_predictions(table, columns, make_model, shuffled) - shuffled)) <= observed_mae
-    return (better + 1) / (PERMUTATIONS + 1)
-
-
-def print_overall(table: pd.DataFrame, predictions: dict[str, np.ndarray]) -> None:
+def print_overall(y: np.ndarray, predictions: dict[str, np.ndarray]) -> None:
     print(f"\n{'model':24s} {'n':>3s} {'MAE':>6s} {'RMSE':>6s} {'R2':>6s} {'BA bias':>8s} {'BA 95% limits':>16s}")
     for name, predicted in predictions.items():
-        m = regression_metrics(table["hb"], predicted)
-        limits = f"[{m['ba_low']:.2f}, {m['ba_high']:.2f}]"
-        print(f"{name:24s} {m['n']:3d} {m['mae']:6.2f} {m['rmse']:6.2f} {m['r2']:6.2f} {m['ba_bias']:8.2f} {limits:>16s}")
+        m = regression_metrics(y, predicted)
+        limits = f"[{m['loa_low']:.2f}, {m['loa_high']:.2f}]"
+        print(f"{name:24s} {m['n']:3d} {m['mae']:6.2f} {m['rmse']:6.2f} {m['r2']:6.2f} {m['bias']:8.2f} {limits:>16s}")
 
 
-def print_disaggregated(table: pd.DataFrame, predictions: dict[str, np.ndarray]) -> None:
+def print_disaggregated(table, predictions: dict[str, np.ndarray]) -> None:
+    y = table["hb_true"].to_numpy()
     for attribute in AUDIT_BY:
-        persons = table.groupby(attribute)["person"].nunique()
+        persons = table.groupby(attribute)["group"].nunique()
         print(f"\nby {attribute} (MAE g/dL; n photos / persons)")
-        frames = {name: disaggregate(table["hb"], p, table[attribute]).by_group for name, p in predictions.items()}
-        groups = next(iter(frames.values())).index
-        print(f"  {'group':18s} {'n':>3s} {'pers':>4s} " + " ".join(f"{name:>22s}" for name in frames))
-        for group in groups:
-            n = int(frames[next(iter(frames))].loc[group, "n"])
-            cells = " ".join(f"{frame.loc[group, 'mae']:22.2f}" for frame in frames.values())
-            print(f"  {str(group):18s} {n:3d} {persons[group]:4d} {cells}")
+        tables = {name: disaggregate(y, p, table[attribute], n_boot=200) for name, p in predictions.items()}
+        first = next(iter(tables.values()))
+        print(f"  {'group':18s} {'n':>3s} {'pers':>4s} " + " ".join(f"{name:>23s}" for name in tables))
+        for group in first.index:
+            cells = " ".join(f"{frame.loc[group, 'mae']:23.2f}" for frame in tables.values())
+            print(f"  {str(group):18s} {int(first.loc[group, 'n']):3d} {persons[group]:4d} {cells}")
 
 
 def main() -> None:
@@ -145,21 +101,23 @@ def main() -> None:
     if not args.data.is_dir():
         raise SystemExit(f"{args.data}: not found; pass --data DIR (the lips starter images).")
     started = time.perf_counter()
-    table = build_table(args.data)
-    print(f"{len(table)} photos, {table['person'].nunique()} persons; lip regions: {table['region'].value_counts().to_dict()}")
-    print(f"features built in {time.perf_counter() - started:.1f} s; split: leave one person out ({table['person'].nunique()} folds)")
+    table, problems = lip_feature_table(load_lips(args.data))
+    for problem in problems:
+        print(f"skipped {problem.source}: {problem.reason}")
+    print(f"{len(table)} photos, {table['group'].nunique()} persons; lip regions: {table['region'].value_counts().to_dict()}; skipped: {len(problems)}")
+    print(f"features built in {time.perf_counter() - started:.1f} s; split: leave one person out ({table['group'].nunique()} folds)")
     predictions = {name: lopo_predictions(table, cols, make) for name, (cols, make) in MODELS.items()}
-    print_overall(table, predictions)
+    print_overall(table["hb_true"].to_numpy(), predictions)
     print_disaggregated(table, predictions)
-    per_photo = table[["image_id", "person", "hb"]].assign(**{name: np.round(p, 1) for name, p in predictions.items()})
+    per_photo = table[["image_id", "group", "hb_true"]].assign(**{name: np.round(p, 1) for name, p in predictions.items()})
     print("\nper photo (out-of-fold predictions):")
     print(per_photo.to_string(index=False))
     if args.permutations:
         print(f"\npermutation test ({PERMUTATIONS} shuffles of Hb across photos; p = share at least as good):")
-        for name in ("ridge raw lip", "ridge lip/skin"):
+        for name in (SHIPPED, "ridge lip/skin"):
             cols, make = MODELS[name]
-            observed = float(np.mean(np.abs(predictions[name] - table["hb"])))
-            print(f"  {name}: LOPO MAE {observed:.2f}, p = {permutation_p_value(table, cols, make, observed):.3f}")
+            observed = float(np.mean(np.abs(predictions[name] - table["hb_true"])))
+            print(f"  {name}: LOPO MAE {observed:.2f}, p = {permutation_p_value(table, cols, make, PERMUTATIONS):.3f}")
     if args.contact_sheet:
         contact_sheet(load_lips(args.data), args.contact_sheet)
         print(f"\ncontact sheet of lip boxes: {args.contact_sheet} (shows the photos: do not publish it)")

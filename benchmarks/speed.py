@@ -21,6 +21,7 @@ import torch
 from vitalens.config import load_config
 from vitalens.export import export_onnx, graph_for, quantize_int8
 from vitalens.models.hb import NailHbRegressor
+from vitalens.regions.nails import region_inputs
 from vitalens.runs import prepare
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,14 +44,11 @@ def compare(label: str, features: str, crop: int, data_dir: str, folder: Path) -
     graph = graph_for(model)
     onnx_path = export_onnx(graph, folder / f"{features}.onnx", crop)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    all_feeds = {
-        "nails": np.concatenate([r.nails for r in data.regions]),
-        "skins": np.concatenate([r.skins for r in data.regions]),
-        "white": np.concatenate([np.repeat(r.white[None], len(r), 0) for r in data.regions]),
-    }
+    per_photo = [region_inputs(r) for r in data.regions]
+    all_feeds = {name: np.concatenate([feeds[name] for feeds in per_photo]) for name in graph.inputs}
     repeats = 200 if features == "colour" else 20
     for batch in (3, 96):
-        tensors = [torch.from_numpy(all_feeds[name][:batch]) for name in ("nails", "skins", "white")]
+        tensors = [torch.from_numpy(all_feeds[name][:batch]) for name in graph.inputs]
         feeds = {i.name: all_feeds[i.name][:batch] for i in session.get_inputs()}  # the exporter drops unused inputs
         with torch.no_grad():
             eager = median_ms(lambda: graph(*tensors), repeats)
@@ -107,6 +105,7 @@ def main() -> None:
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
         compare("colour (shipped)", "colour", 32, args.data, Path(tmp))
+        compare("colour_red", "colour_red", 32, args.data, Path(tmp))
         compare("cnn lite0 @96", "cnn", 96, args.data, Path(tmp))
     warm_pipeline()
     cold_predict()

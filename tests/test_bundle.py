@@ -24,8 +24,9 @@ SKINS = [(10, 40, 30, 60), (40, 40, 60, 60), (70, 40, 90, 60)]
 
 
 def _photo(hb: float, rng) -> np.ndarray:
-    """White card, pinker nails for higher Hb, skin beside them; plus noise."""
+    """White card with its red mark, pinker nails for higher Hb, skin beside them; plus noise."""
     image = np.full((100, 120, 3), 235.0)
+    image[40:52, 100:112] = (215, 70, 66)
     redness = (hb - 6) / 12
     for box in NAILS:
         image[box[0] : box[2], box[1] : box[3]] = (200, 170 - 60 * redness, 160 - 50 * redness)
@@ -47,10 +48,10 @@ def synthetic_dataset(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def bundle_dir(synthetic_dataset, tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["colour", "colour_red"])
+def bundle_dir(request, synthetic_dataset, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("run")
-    config = load_config(data=str(synthetic_dataset), head="ridge", n_boot=50, experiments_dir=str(work), run_name="synthetic")
+    config = load_config(data=str(synthetic_dataset), features=request.param, head="ridge", n_boot=50, experiments_dir=str(work), run_name="synthetic")
     run_dir, report = runs.train(config, show_progress=False)
     assert report["model"]["mae"] < report["mean_predictor"]["mae"]  # the synthetic signal is learnable
     return export_bundle(run_dir, work / "bundle")
@@ -73,13 +74,17 @@ def test_bundle_round_trip_and_onnx_torch_parity(bundle_dir, synthetic_dataset):
     rgb = decode_image(synthetic_dataset / "p0.png").rgb
     onnx_per_nail, _ = predictor.per_nail(rgb, NAILS, SKINS)
 
-    from vitalens.regions.nails import nail_regions
+    from vitalens.regions.nails import nail_regions, region_inputs
 
     saved = __import__("joblib").load(bundle_dir.parent / "synthetic" / "model.joblib")
     regions = nail_regions(rgb, NAILS, SKINS, 32)
-    white = torch.from_numpy(np.repeat(regions.white[None], 3, axis=0))
+    assert regions.red_found
+    graph = graph_for(saved["model"])
+    assert sorted(manifest["inputs"]) == sorted(graph.inputs) == sorted(i.name for i in bundle.session().get_inputs())
+    assert ("red_reference" in manifest["region"]) == ("red" in graph.inputs)
+    feeds = region_inputs(regions)
     with torch.no_grad():
-        torch_per_nail = graph_for(saved["model"])(torch.from_numpy(regions.nails), torch.from_numpy(regions.skins), white).numpy()
+        torch_per_nail = graph(*(torch.from_numpy(feeds[name]) for name in graph.inputs)).numpy()
     sklearn_per_nail = saved["model"].predict_features(*saved["model"].transform([regions]))[1]
     assert np.allclose(onnx_per_nail, torch_per_nail, atol=1e-3)
     assert np.allclose(onnx_per_nail, sklearn_per_nail, atol=1e-3)

@@ -135,6 +135,21 @@ def test_one_detected_face_is_cropped_square_with_margin():
     assert crop.shape == (120, 120, 3)
 
 
+def synthetic_report(tmp_path: Path, temperature: float = 1.0, age_error: float = 3.0) -> dict:
+    """A real `write_face_report` over 40 blank UTKFace-named files with made-up predictions."""
+    from vitalens.evaluation_face import truth_frame, write_face_report
+
+    folder = tmp_path / "utkface"
+    folder.mkdir()
+    for i in range(40):
+        Image.new("RGB", (8, 8)).save(folder / f"{5 + 2 * i}_{i % 2}_{i % 5}_2017{i:09d}.jpg.chip.jpg", format="JPEG")
+    frame = truth_frame(load_utkface(folder).samples)
+    right = np.where(np.arange(len(frame)) % 10 == 0, -1.0, 1.0)  # 90 % of genders right
+    signed = np.where(frame["gender"] == "female", 1.0, -1.0) * right
+    frame = frame.assign(predicted_age=frame["age"] + age_error, logit_male=-signed, logit_female=signed)
+    return write_face_report(frame, temperature, "validation split", folder, tmp_path / "evaluation", n_boot=20)
+
+
 # ---- metrics against hand-computed values --------------------------------------------------------
 def test_expected_calibration_error_by_hand():
     from vitalens.evaluation_face import expected_calibration_error
@@ -172,12 +187,18 @@ def test_temperature_scaling_undoes_overconfidence():
     assert fit_temperature(logits, labels) == pytest.approx(3.0, rel=0.15)
 
 
-def test_disaggregate_flags_the_worst_group():
-    from vitalens.evaluation_face import absolute_error_mean, disaggregate
+def test_audit_table_flags_highest_age_error_and_lowest_gender_accuracy():
+    from vitalens.evaluation_face import audit_table
 
-    table = disaggregate([0, 0, 0, 0], [1, 1, 5, 3], pd.Series(["a", "a", "b", "b"], name="race"), {"mae": absolute_error_mean}, n_boot=50)
-    assert table.loc["a", "mae"] == 1 and table.loc["b", "mae"] == 4 and table.loc["b", "worst"] and not table.loc["a", "worst"]
-    assert table.loc["b", "mae_ci_low"] >= 3 and table.loc["b", "mae_ci_high"] <= 5
+    frame = pd.DataFrame({
+        "race": ["a", "a", "b", "b"], "age": [20.0, 40.0, 20.0, 40.0], "predicted_age": [20.0, 40.0, 30.0, 30.0],
+        "gender": ["male", "female", "male", "female"], "predicted_gender": ["female", "female", "male", "female"],
+    })  # fmt: skip
+    table = audit_table(frame, "race", n_boot=50, mean_age=30.0)
+    assert table.loc["a", "age_mae"] == 0 and table.loc["b", "age_mae"] == 10 and table.loc["b", "worst_age_mae"]
+    assert table.loc["a", "gender_accuracy"] == 0.5 and table.loc["b", "gender_accuracy"] == 1.0
+    assert table.loc["a", "worst_gender_accuracy"] and not table.loc["b", "worst_gender_accuracy"]
+    assert table["mean_age_baseline_mae"].tolist() == [10.0, 10.0] and table["n"].tolist() == [2, 2]
 
 
 # ---- serving path and a short real run ---------------------------------------------------------
@@ -186,10 +207,7 @@ def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monke
     from vitalens.predict import predict_dataset
     from vitalens.runtime.face_age_gender import COLUMNS
 
-    report = {"split": "test", "n_test": 0, "limitation": "none", "calibration": {"temperature": 1.5, "ece_after": 0.0},
-              "gender": {"accuracy": 0.0}, "age": {"mae": 0.0, "median_ae": 0.0},
-              "baselines": {"majority_gender": "male", "majority_gender_accuracy": 0.5, "mean_age_mae": 15.0}}  # fmt: skip
-    bundle = write_face_bundle(seed_model, "seed-mtl", report, tmp_path / "bundle")
+    bundle = write_face_bundle(seed_model, "seed-mtl", synthetic_report(tmp_path, temperature=1.5), tmp_path / "bundle")
     images = tmp_path / "images"
     images.mkdir()
     Image.new("RGB", (200, 200), (180, 140, 120)).save(images / "crop.jpg")
@@ -199,6 +217,7 @@ def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monke
     assert set(rows["crop.jpg"]) == set(COLUMNS) and rows["crop.jpg"]["predicted_gender"] in ("male", "female") and not rows["crop.jpg"]["problem"]
     assert rows["photo.jpg"]["predicted_age"] is None and "no face detector installed" in rows["photo.jpg"]["problem"]
     assert json.loads((bundle / "bundle.json").read_text())["temperature"] == 1.5
+    assert (bundle / "MODEL_CARD.md").read_text().startswith("---\nlicense: other")
 
 
 @pytest.mark.slow
@@ -241,3 +260,44 @@ def test_ensemble_averages_member_probabilities_and_ages():
     expected = torch.stack([torch.softmax(g, 1) for g, _ in outputs]).mean(0)
     assert torch.allclose(log_probabilities.exp(), expected, atol=1e-6)
     assert torch.allclose(age, (outputs[0][1] + outputs[1][1]) / 2, atol=1e-6)
+
+
+def test_task_declares_images_as_validation_groups():
+    from vitalens.tasks import get_task
+
+    task = get_task("face-age-gender")
+    assert task.group_by == "image" and "no person id" in task.description
+    assert task.audit_attributes == ("race", "gender", "age_band")
+
+
+# ---- model card ------------------------------------------------------------------------------------
+def front_matter(card: str) -> dict:
+    import yaml
+
+    assert card.startswith("---\n"), "a Hugging Face card starts with YAML front matter"
+    return yaml.safe_load(card.split("---\n")[1])
+
+
+def test_shipped_face_bundle_has_a_card_matching_its_manifest():
+    from vitalens import DISCLAIMER
+    from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
+
+    bundle = load_bundle(shipped_bundle_path("face-age-gender"))
+    card = bundle.card()
+    front = front_matter(card)
+    assert front["license"] == "other" and "non-commercial" in front["license_name"] and front["datasets"] == ["utkface"]
+    gender_result, age_result = front["model-index"][0]["results"]
+    assert gender_result["metrics"][0] == {"type": "accuracy", "value": round(bundle.manifest["metrics"]["gender_accuracy"], 4), "name": "gender accuracy"}
+    assert age_result["metrics"][0]["value"] == round(bundle.manifest["metrics"]["age_mae_years"], 3)
+    assert card.count(DISCLAIMER) == 2 and "### By race" in card and "**not met**" in card
+
+
+@pytest.mark.parametrize("age_error, verdict", [(3.0, ": met —"), (9.0, ": **not met** —")])
+def test_card_says_whether_the_age_target_is_met(tmp_path, age_error, verdict):
+    from vitalens.face_model_card import render_face_model_card
+
+    manifest = {"task": "face-age-gender", "disclaimer": "research only", "model": {"file": "model.onnx", "sha256": "0" * 64, "backbone": "seed-mtl", "parameters": 1}}
+    card = render_face_model_card(manifest, synthetic_report(tmp_path, age_error=age_error))
+    (age_line,) = [line for line in card.splitlines() if line.startswith("- Issue #6 target for age MAE")]
+    assert verdict in age_line and f"measured {age_error:.2f} years" in age_line
+    assert "- Issue #6 target for gender accuracy (≥ 93%): **not met** — measured 90.0%" in card

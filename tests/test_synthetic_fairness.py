@@ -39,11 +39,12 @@ def test_optical_model_hb_reddens_and_melanin_darkens_the_lips():
 
 
 def test_audit_finds_the_planted_skin_tone_bias(synthetic_audit):
-    frame = synthetic_audit.frames[RAW]
+    table = synthetic_audit.by_group[RAW]
     assert synthetic_audit.label == SYNTHETIC
     assert synthetic_audit.gap(RAW) > 0.5  # g/dL between tone groups
-    assert frame.by_group["mae"].idxmax() == "dark"
-    assert frame.by_group.loc["dark", "bias"] > 0.5  # dark lips read as more Hb: anaemia would be missed
+    assert table["mae"].idxmax() == "dark" and table.loc["dark", "worst"]
+    assert table.loc["dark", "bias"] > 0.5  # dark lips read as more Hb: anaemia would be missed
+    assert table.loc["dark", "mae_ci_low"] > table.loc["light", "mae_ci_high"]  # the gap is beyond resampling noise
 
 
 def test_the_audit_finds_no_gap_where_none_was_planted(synthetic_audit, synthetic_control):
@@ -52,5 +53,5 @@ def test_the_audit_finds_no_gap_where_none_was_planted(synthetic_audit, syntheti
 
 def test_skin_normalisation_reduces_the_gap(synthetic_audit):
     assert synthetic_audit.gap(NORMALISED) < 0.6 * synthetic_audit.gap(RAW)
-    overall = {name: frame.overall["mae"] for name, frame in synthetic_audit.frames.items()}
+    overall = {name: metrics["mae"] for name, metrics in synthetic_audit.overall.items()}
     assert overall[NORMALISED] < overall[RAW] < overall["mean predictor"]

@@ -17,9 +17,12 @@ HEIC) or from the photo itself; what neither tells is `unknown`, never a guess. 
 - `distance_band`: how much of the frame the lips fill (lip-box width / image width), a proxy for
   distance since phones do not record subject distance: close-up >= 0.5 > mid >= 0.15 > far.
   Needs a found lip region.
-- `skin_tone_proxy`: ITA° category of the skin around the lips (Del Bino et al. 2006). An
-  uncalibrated phone photo under unknown light, so a proxy for auditing, not a skin-type measurement.
-  Needs a lip region with a skin reference.
+- `skin_tone_proxy`: the seed's column name, kept so its meta.csv stays compatible. vitalens fills it
+  with its own measurement: the ITA° category (`vitalens.colour.ita_category`, Del Bino et al. 2006)
+  of the skin around the lips. Everywhere else in vitalens that measurement is called
+  `skin_tone_ita` (the angle, degrees) and `skin_tone_group` (its category), as for the nails; only
+  this one column keeps the seed's name. An uncalibrated phone photo under unknown light, so a proxy
+  for auditing, not a skin-type measurement. Needs a lip region with a skin reference.
 - `age_band`, `gender`: not in a lip photo's metadata: always unknown here.
 """
 
@@ -79,17 +82,25 @@ def camera_fields(metadata: dict[str, Any]) -> dict[str, str]:
 
 
 def region_fields(rgb: np.ndarray, region: LipRegion | None) -> dict[str, str]:
-    """`distance_band` and `skin_tone_proxy` from a found lip region (unknown without one)."""
+    """`distance_band` and `skin_tone_proxy` (the seed's name for vitalens's `skin_tone_group`) from a
+    found lip region (unknown without one)."""
     if region is None:
         return {"distance_band": UNKNOWN, "skin_tone_proxy": UNKNOWN}
     ymin, xmin, ymax, xmax = region.box
     framing = _bucket((xmax - xmin) / rgb.shape[1], FRAMING_EDGES)
-    tone = UNKNOWN
-    if region.skin_box is not None:
-        pixels = skin_pixels(rgb, region.box, region.skin_box)
-        if len(pixels) >= MIN_SKIN_PIXELS:
-            tone = ita_category(skin_ita(pixels))
-    return {"distance_band": framing, "skin_tone_proxy": tone}
+    return {"distance_band": framing, "skin_tone_proxy": skin_tone_group(skin_tone_ita(rgb, region))}
+
+
+def skin_tone_ita(rgb: np.ndarray, region: LipRegion | None) -> float | None:
+    """ITA° of the skin around the lips; None without a lip region, a skin reference or enough skin."""
+    if region is None or region.skin_box is None:
+        return None
+    pixels = skin_pixels(rgb, region.box, region.skin_box)
+    return skin_ita(pixels) if len(pixels) >= MIN_SKIN_PIXELS else None
+
+
+def skin_tone_group(ita: float | None) -> str:
+    return ita_category(ita) if ita is not None else UNKNOWN
 
 
 def meta_row(image_id: str, metadata: dict[str, Any], rgb: np.ndarray | None = None, region: LipRegion | None = None) -> dict[str, str]:

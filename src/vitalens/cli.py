@@ -47,11 +47,20 @@ def evaluate(
     config: Optional[Path] = typer.Option(None, help="YAML config (defaults in code)"),
     scheme: Optional[str] = typer.Option(None, help="loso or kfold"),
     n_splits: Optional[int] = typer.Option(None, help="folds for kfold"),
-    features: Optional[str] = typer.Option(None, help="colour, cnn or hybrid"),
+    features: Optional[str] = typer.Option(None, help="colour, colour_red, cnn or hybrid"),
     head: Optional[str] = typer.Option(None, help="median, ridge or catboost"),
     run_name: Optional[str] = typer.Option(None),
+    model: Optional[Path] = typer.Option(None, help="face-age-gender: bundle to evaluate (default: the shipped one)"),
+    limit: Optional[int] = typer.Option(None, help="face-age-gender: only the first N held-out images (smoke runs)"),
+    card: bool = typer.Option(False, "--card", help="face-age-gender: rewrite the bundle's MODEL_CARD.md from this evaluation"),
 ) -> None:
-    """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures."""
+    """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures.
+    For face-age-gender: the bundle on UTKFace's fixed held-out split (no torch)."""
+    if task == "face-age-gender":
+        from vitalens.face_commands import DEFAULT_EVALUATION_DIR, evaluate_face
+
+        evaluate_face(data, model, Path("experiments") / run_name if run_name else DEFAULT_EVALUATION_DIR, console, limit, card)
+        return
     from vitalens import runs
 
     cfg = _config(task, data, config, scheme=scheme, n_splits=n_splits, features=features, head=head, run_name=run_name)
@@ -67,8 +76,18 @@ def train(
     config: Optional[Path] = typer.Option(None, help="YAML config (defaults in code)"),
     features: Optional[str] = typer.Option(None),
     head: Optional[str] = typer.Option(None),
+    backbone: str = typer.Option("seed-mtl", help="face-age-gender: seed-mtl or lite0"),
+    epochs: Optional[int] = typer.Option(None, help="face-age-gender: most epochs (early stopping on validation)"),
+    limit: Optional[int] = typer.Option(None, help="face-age-gender: use only N images, spread over the folder (smoke runs)"),
+    cache_dir: Optional[Path] = typer.Option(None, help="face-age-gender: decoded-crop cache (default /tmp/vitalens-face-cache)"),
 ) -> None:
-    """Grouped CV for the report and the interval, then the final model on all the data."""
+    """Grouped CV for the report and the interval, then the final model on all the data.
+    For face-age-gender: train on UTKFace's training split, then evaluate on its held-out split."""
+    if task == "face-age-gender":
+        from vitalens.face_commands import train_face
+
+        train_face(data, out or Path("experiments") / f"face-{backbone}", backbone, epochs, limit, console, cache_dir)
+        return
     from vitalens import runs
 
     cfg = _config(task, data, config, features=features, head=head, run_name=out.name if out else None)
@@ -130,8 +149,9 @@ def export(
 ) -> None:
     """Export a trained run to a bundle (model.onnx, detector.onnx, bundle.json, MODEL_CARD.md)."""
     from vitalens.export import export_bundle
+    from vitalens.face_commands import export_face_run, is_face_run
 
-    bundle = export_bundle(run, out, quantize=int8, detector=detector)
+    bundle = export_face_run(run, out, int8, detector) if is_face_run(run) else export_bundle(run, out, quantize=int8, detector=detector)
     console.print(f"bundle written to [bold]{bundle}[/]")
 
 
@@ -172,6 +192,27 @@ def interpret(
 
     result = interpret_hb(hb, age_years=age, sex=sex, pregnancy_trimester=trimester, altitude_m=altitude, smoking=smoking, cigarettes_per_day=cigarettes)
     console.print_json(json.dumps(result.to_dict()))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 to serve the local network)"),
+    port: int = typer.Option(8000),
+    max_concurrent: int = typer.Option(2, help="inferences at once; further requests wait"),
+    max_upload_mb: float = typer.Option(20.0, help="largest accepted photo, in MB"),
+    max_images: int = typer.Option(10, help="most photos in one request"),
+    max_megapixels: float = typer.Option(40.0, help="largest accepted photo, in megapixels"),
+) -> None:
+    """The HTTP API (/v1/predict, /v1/models, /healthz, /docs) and the offline browser app at /."""
+    import uvicorn
+
+    from vitalens.service import ServiceLimits, create_app
+
+    limits = ServiceLimits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_images=max_images,
+                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent)
+    console.print(f"vitalens app on [bold]http://{host}:{port}/[/], API docs at http://{host}:{port}/docs")
+    console.print(f"[bold red]{DISCLAIMER}[/]")
+    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
 
 
 def _write_rows(out: Path, rows: list[dict]) -> None:

@@ -16,7 +16,7 @@ class RunConfig:
     data: str = ""
     run_name: str = ""
     experiments_dir: str = "experiments"
-    features: str = "colour"
+    features: str = "colour_red"
     head: str = "median"
     crop_size: int = 32
     backbone: str = "efficientnet_lite0"

@@ -6,10 +6,8 @@ followed by the linear head folded into one matrix product, so no runtime re-imp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from vitalens import DISCLAIMER, __version__
 from vitalens.model_card import render_model_card
 from vitalens.models.heads import linear_parameters
 from vitalens.models.hb import NailHbRegressor
@@ -33,23 +30,24 @@ from vitalens.regions.detection import (
     DETECTOR_SUMMARY_FILE,
     PAD_VALUE,
 )
-from vitalens.runtime.bundle import BUNDLE_FILE, SCHEMA_VERSION
+from vitalens.runtime.bundle import BUNDLE_FILE, file_sha256, manifest_header
 from vitalens.runs import MODEL_FILE
 
 OPSET = 17
 
 
 class NailHbGraph(nn.Module):
-    """(nails, skins, white) → Hb per nail, in g/dL."""
+    """(nails, skins, white[, red]) → Hb per nail, in g/dL; the inputs are the extractor's `inputs`."""
 
     def __init__(self, extractor: nn.Module, weights: np.ndarray, bias: float):
         super().__init__()
         self.extractor = extractor
+        self.inputs = tuple(extractor.inputs)
         self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32))
         self.register_buffer("bias", torch.tensor(bias, dtype=torch.float32))
 
-    def forward(self, nails: torch.Tensor, skins: torch.Tensor, white: torch.Tensor) -> torch.Tensor:
-        return self.extractor(nails, skins, white) @ self.weights + self.bias
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.extractor(*inputs) @ self.weights + self.bias
 
 
 def graph_for(model: NailHbRegressor) -> NailHbGraph:
@@ -57,29 +55,32 @@ def graph_for(model: NailHbRegressor) -> NailHbGraph:
     return NailHbGraph(model.extractor(), weights, bias).eval()
 
 
-def export_onnx(graph: nn.Module, path: Path, crop_size: int) -> Path:
-    example = (torch.rand(3, 3, crop_size, crop_size), torch.rand(3, 3, crop_size, crop_size), torch.full((3, 3), 0.9))
+def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
+    examples = {
+        "nails": torch.rand(3, 3, crop_size, crop_size),
+        "skins": torch.rand(3, 3, crop_size, crop_size),
+        "white": torch.full((3, 3), 0.9),
+        "red": torch.tensor([[0.85, 0.29, 0.27]] * 3),
+    }
     torch.onnx.export(
         graph,
-        example,
+        tuple(examples[name] for name in graph.inputs),
         str(path),
-        input_names=["nails", "skins", "white"],
+        input_names=list(graph.inputs),
         output_names=["hb"],
-        dynamic_axes={"nails": {0: "regions"}, "skins": {0: "regions"}, "white": {0: "regions"}, "hb": {0: "regions"}},
+        dynamic_axes={name: {0: "regions"} for name in (*graph.inputs, "hb")},
         opset_version=OPSET,
         dynamo=False,
     )
     return path
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector: Path | None = None) -> Path:
     """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
     when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
     saved = joblib.load(run_dir / MODEL_FILE)
+    if saved["config"]["task"] == "hb-lips":
+        return _lip_bundle(run_dir, out_dir, quantize, detector)
     report = json.loads((run_dir / "report.json").read_text())
     model: NailHbRegressor = saved["model"]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +96,14 @@ def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector
     return out_dir
 
 
+def _lip_bundle(run_dir: Path, out_dir: Path, quantize: bool, detector: Path | None) -> Path:
+    if quantize or detector is not None:
+        raise ValueError(f"{run_dir}: an hb-lips run exports a 6-weight linear head; --int8 and --detector apply to hb-nails only.")
+    from vitalens.lips_export import export_lip_bundle
+
+    return export_lip_bundle(run_dir, out_dir)
+
+
 def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:
     """Copy the detector into the bundle and describe how every runtime must feed and decode it."""
     source = detector / DETECTOR_FILE if detector.is_dir() else detector
@@ -106,7 +115,7 @@ def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:
     summary = source.with_name(DETECTOR_SUMMARY_FILE)
     return {
         "file": DETECTOR_FILE,
-        "sha256": sha256_of(target),
+        "sha256": file_sha256(target),
         "input": {"size": DETECTOR_INPUT_SIZE, "layout": "NCHW", "letterbox_pad": PAD_VALUE, "normalisation": "(pixel - 127) / 128"},
         "classes": list(DETECTOR_CLASSES),
         "score_threshold": DETECTOR_SCORE_THRESHOLD,
@@ -131,30 +140,11 @@ def quantize_int8(onnx_path: Path) -> Path:
 def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
     config, model = saved["config"], saved["model"]
     return {
-        "schema_version": SCHEMA_VERSION,
-        "task": config["task"],
-        "vitalens_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "disclaimer": DISCLAIMER,
-        "model": {"file": onnx_path.name, "sha256": sha256_of(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
-        "inputs": {
-            "nails": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
-            "skins": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
-            "white": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the photo's reference white, repeated per region"},
-        },
+        **manifest_header(config["task"]),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
+        "inputs": _graph_inputs(model),
         "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},
-        "region": {
-            "finder": "nail-boxes",
-            "box_format": "[ymin, xmin, ymax, xmax] pixels of the upright photo",
-            "crop_size": model.crop_size,
-            "resample": "area (box filter)",
-            "white_reference": {
-                "stride": nail_rules.WHITE_STRIDE,
-                "brightness_percentile": nail_rules.WHITE_BRIGHTNESS_PERCENTILE,
-                "max_saturation": nail_rules.WHITE_MAX_SATURATION,
-                "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
-            },
-        },
+        "region": _region_rules(model),
         "aggregation": {"regions_to_photo": "median", "captures_to_person": {"method": "iqr-then-median", "fence": 1.5}},
         "uncertainty": {
             "method": "split-conformal on leave-one-session-out residuals",
@@ -170,4 +160,45 @@ def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Pa
             "mean_predictor": report["mean_predictor"],
             "anaemia_detection": report["anaemia_detection"]["model"],
         },
+    }
+
+
+def _graph_inputs(model: NailHbRegressor) -> dict[str, Any]:
+    described = {
+        "nails": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+        "skins": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+        "white": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the photo's reference white, repeated per region"},
+        "red": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the card's red mark, repeated per region"},
+    }
+    return {name: described[name] for name in model.extractor().inputs}
+
+
+def _region_rules(model: NailHbRegressor) -> dict[str, Any]:
+    rules = {
+        "finder": "nail-boxes",
+        "box_format": "[ymin, xmin, ymax, xmax] pixels of the upright photo",
+        "crop_size": model.crop_size,
+        "resample": "area (box filter)",
+        "white_reference": {
+            "stride": nail_rules.WHITE_STRIDE,
+            "brightness_percentile": nail_rules.WHITE_BRIGHTNESS_PERCENTILE,
+            "max_saturation": nail_rules.WHITE_MAX_SATURATION,
+            "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
+        },
+    }
+    if "red" in model.extractor().inputs:
+        rules["red_reference"] = red_reference_rules()
+    return rules
+
+
+def red_reference_rules() -> dict[str, Any]:
+    """How every runtime finds the card's red mark (`vitalens.regions.nails.reference_red`)."""
+    return {
+        "min_red_excess": nail_rules.RED_MIN_EXCESS,
+        "max_green_blue_gap": nail_rules.RED_MAX_GREEN_BLUE_GAP,
+        "min_area_fraction": nail_rules.RED_MIN_AREA_FRACTION,
+        "statistic": "per-channel median of the largest 8-connected blob with red - max(green, blue) > min_red_excess and "
+        "|green - blue| < max_green_blue_gap, eroded by a 3x3 square (outside the photo counts as inside); when none covers "
+        "min_area_fraction of the photo, white x relative_when_missing",
+        "relative_when_missing": list(nail_rules.RED_MARK_RELATIVE),
     }

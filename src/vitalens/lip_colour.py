@@ -11,10 +11,12 @@ Usable = not too dark (mouth interior, shadows), not blown out (speculars), not 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from vitalens.colour import srgb_to_lab, srgb_to_linear
-from vitalens.regions.lips import Box
+from vitalens.regions.lips import Box, LipRegion, find_lips
 
 RAW_LIP_FEATURES = ("lip_L", "lip_a", "lip_b", "lip_log_r", "lip_log_g", "lip_log_b")
 SKIN_FEATURES = ("skin_L", "skin_a", "skin_b")
@@ -26,6 +28,28 @@ MAX_SAMPLED_PIXELS = 50_000
 _LIGHTNESS_RANGE = (15.0, 95.0)
 _MIN_CHROMA = 5.0
 _EPSILON = 1e-4
+
+
+@dataclass(frozen=True)
+class LipMeasurement:
+    """A photo's lip region and its `LIP_COLOUR_FEATURES` (all NaN, with the reason, when no lips were found)."""
+
+    region: LipRegion | None
+    features: np.ndarray
+    reason: str = ""
+
+    def select(self, names: tuple[str, ...] | list[str]) -> np.ndarray:
+        """The named features, in the given order."""
+        return self.features[[LIP_COLOUR_FEATURES.index(name) for name in names]]
+
+
+def measure_lips(rgb: np.ndarray) -> LipMeasurement:
+    """Find the lips and measure their colour: the one path training, benchmarks and the runtime share."""
+    finding = find_lips(rgb)
+    if finding.region is None:
+        return LipMeasurement(None, np.full(len(LIP_COLOUR_FEATURES), np.nan), finding.reason)
+    region = finding.region
+    return LipMeasurement(region, lip_colour_features(rgb, region.box, region.skin_box))
 
 
 def lip_colour_features(rgb: np.ndarray, lip_box: Box, skin_box: Box | None = None) -> np.ndarray:

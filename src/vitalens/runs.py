@@ -36,6 +36,8 @@ def prepare(config: RunConfig, show_progress: bool = True) -> PreparedData:
 
 def evaluate(config: RunConfig, run_dir: Path | None = None, show_progress: bool = True) -> tuple[Path, dict]:
     """Grouped CV only; writes the run folder and returns (folder, report)."""
+    if config.task == "hb-lips":
+        return _lips_run(config, run_dir, fit_final=False)
     started = time.perf_counter()
     data = prepare(config, show_progress)
     cv = cross_validate(data, config, show_progress)
@@ -55,11 +57,21 @@ def evaluate(config: RunConfig, run_dir: Path | None = None, show_progress: bool
 
 def train(config: RunConfig, run_dir: Path | None = None, show_progress: bool = True) -> tuple[Path, dict]:
     """Grouped CV for the report and the conformal interval, then the final model on all the data."""
+    if config.task == "hb-lips":
+        return _lips_run(config, run_dir, fit_final=True)
     run_dir, report = evaluate(config, run_dir or run_dir_for(config), show_progress)
     data = prepare(config, show_progress=False)
     model = fit_final(data, config)
     joblib.dump({"model": model, "config": config.to_dict(), "interval_half_width": report["conformal"]["half_width_all"]}, run_dir / MODEL_FILE)
     return run_dir, report
+
+
+def _lips_run(config: RunConfig, run_dir: Path | None, fit_final: bool) -> tuple[Path, dict]:
+    """Lips have their own small pipeline (one fixed colour model, leave-one-person-out): `vitalens.lips_training`."""
+    from vitalens.lips_training import lips_config, train_lips
+
+    config = lips_config(config)
+    return train_lips(config, run_dir or run_dir_for(config), fit_final=fit_final)
 
 
 def _validation_label(config: RunConfig, data: PreparedData) -> str:

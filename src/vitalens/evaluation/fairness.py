@@ -57,3 +57,8 @@ def disaggregate(
     flag_at = table[first].idxmax() if worst == "max" else table[first].idxmin()
     table["worst"] = table.index == flag_at
     return table
+
+
+def group_gap(table: pd.DataFrame, metric: str = "mae") -> float:
+    """The largest difference in `metric` between any two groups (fairlearn's MetricFrame.difference)."""
+    return float(table[metric].max() - table[metric].min())

@@ -1,9 +1,10 @@
 """Nail feature extractors: colour physics, a CNN embedding, or both.
 
-Inputs (per nail): the nail crop and its adjacent-skin crop, [N, 3, S, S] in [0, 1], and the photo's
-reference white [N, 3]. Dividing by the white card removes the illuminant and camera white balance;
-comparing the nail bed with the skin next to it removes much of the person's skin tone and the
-exposure (FINDINGS: reference normalisation carries most of the signal).
+Inputs (per nail): the nail crop and its adjacent-skin crop, [N, 3, S, S] in [0, 1], the photo's
+reference white [N, 3] and, for `colour_red`, the card's red mark [N, 3] (each extractor lists its
+`inputs`). Dividing by the white card removes the illuminant and camera white balance; comparing the
+nail bed with the skin next to it removes much of the person's skin tone and the exposure (FINDINGS:
+reference normalisation carries most of the signal).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from vitalens.features.backbones import build_backbone
+from vitalens.regions.nails import RED_MARK_RELATIVE
 
 _EPS = 1e-4
 _SRGB_TO_XYZ = torch.tensor(
@@ -32,9 +34,14 @@ def srgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
     return torch.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], dim=-1)
 
 
+def _white_balanced(crops: torch.Tensor, white: torch.Tensor) -> torch.Tensor:
+    return (crops.mean(dim=(2, 3)) / white).clamp(_EPS, 1.5)
+
+
 class ColourFeatures(nn.Module):
     """White-balanced nail and skin colour (LAB), nail/skin optical-density contrast, exposure."""
 
+    inputs = ("nails", "skins", "white")
     names = (
         [f"nail_{c}" for c in "Lab"]
         + [f"skin_{c}" for c in "Lab"]
@@ -44,8 +51,10 @@ class ColourFeatures(nn.Module):
     )
 
     def forward(self, nails: torch.Tensor, skins: torch.Tensor, white: torch.Tensor) -> torch.Tensor:
-        nail = (nails.mean(dim=(2, 3)) / white).clamp(_EPS, 1.5)
-        skin = (skins.mean(dim=(2, 3)) / white).clamp(_EPS, 1.5)
+        return self.describe(_white_balanced(nails, white), _white_balanced(skins, white), white)
+
+    @staticmethod
+    def describe(nail: torch.Tensor, skin: torch.Tensor, white: torch.Tensor) -> torch.Tensor:
         return torch.cat(
             [
                 srgb_to_lab(nail),
@@ -58,8 +67,35 @@ class ColourFeatures(nn.Module):
         )
 
 
+class RedCorrectedColourFeatures(ColourFeatures):
+    """ColourFeatures after a per-photo tone correction anchored on the card's white and its red mark.
+
+    White division fixes each channel's gain but not its tone curve (exposure, JPEG contrast, a white that is
+    near clipping). In green and blue the red mark is dark, so it pins a second point: a per-channel power law
+    through white (1) and the mark's expected colour (RED_MARK_RELATIVE) rescales optical densities into the
+    card's units. Red is left as is: there the mark is nearly as bright as the white and pins nothing.
+    """
+
+    inputs = ("nails", "skins", "white", "red")
+
+    def __init__(self):
+        super().__init__()
+        target = torch.log(torch.tensor(RED_MARK_RELATIVE, dtype=torch.float32))
+        self.register_buffer("target_density", target)
+        self.register_buffer("corrected_channels", torch.tensor([0.0, 1.0, 1.0]))
+
+    def forward(self, nails: torch.Tensor, skins: torch.Tensor, white: torch.Tensor, red: torch.Tensor) -> torch.Tensor:
+        observed = torch.log((red / white).clamp(_EPS, 1.0 - _EPS))
+        # Bounded so a mis-detected mark can at most halve or double a density (the development photos span 0.90-1.16).
+        exponent = (self.target_density / observed).clamp(0.5, 2.0)
+        exponent = 1.0 + self.corrected_channels * (exponent - 1.0)
+        return self.describe(_white_balanced(nails, white) ** exponent, _white_balanced(skins, white) ** exponent, white)
+
+
 class CnnFeatures(nn.Module):
     """Frozen ImageNet embedding of the white-balanced nail crop."""
+
+    inputs = ("nails", "skins", "white")
 
     def __init__(self, backbone: str = "efficientnet_lite0", input_size: int = 96, pretrained: bool = True):
         super().__init__()
@@ -76,6 +112,8 @@ class CnnFeatures(nn.Module):
 class HybridFeatures(nn.Module):
     """Colour physics and the CNN embedding side by side (the peer's "hybrid")."""
 
+    inputs = ("nails", "skins", "white")
+
     def __init__(self, backbone: str = "efficientnet_lite0", input_size: int = 96, pretrained: bool = True):
         super().__init__()
         self.colour = ColourFeatures()
@@ -88,6 +126,7 @@ class HybridFeatures(nn.Module):
 
 EXTRACTORS: dict[str, Callable[..., nn.Module]] = {
     "colour": lambda **_: ColourFeatures(),
+    "colour_red": lambda **_: RedCorrectedColourFeatures(),
     "cnn": lambda **kw: CnnFeatures(**kw),
     "hybrid": lambda **kw: HybridFeatures(**kw),
 }

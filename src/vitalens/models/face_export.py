@@ -9,18 +9,17 @@ need to know it.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from vitalens import DISCLAIMER, __version__
 from vitalens.data.utkface import GENDERS
+from vitalens.face_model_card import write_face_model_card
 from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, count_parameters
+from vitalens.runtime.bundle import file_sha256, manifest_header
 
 BUNDLE_INPUT, BUNDLE_OUTPUTS = "image", ("gender_logits", "age_years")
 COMPAT_INPUT, COMPAT_OUTPUT = "input", "output"
@@ -81,7 +80,8 @@ def onnx_torch_gap(model: FaceNet, path: str | Path, compat: bool = False, batch
 
 
 def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: str | Path) -> Path:
-    """model.onnx (refused over MAX_BUNDLED_MB) plus a bundle.json draft for the common bundle format."""
+    """model.onnx (refused over MAX_BUNDLED_MB), bundle.json and MODEL_CARD.md from the run's held-out report
+    (`vitalens.evaluation_face.evaluate_face_run`)."""
     bundle_dir = Path(bundle_dir)
     onnx_path = export_face_onnx(model, bundle_dir / "model.onnx")
     megabytes = onnx_path.stat().st_size / 1e6
@@ -89,12 +89,8 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         onnx_path.unlink()
         raise ValueError(f"{onnx_path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
     card = {
-        "schema_version": 1,
-        "task": "face-age-gender",
-        "vitalens_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "disclaimer": DISCLAIMER,
-        "model": {"file": onnx_path.name, "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(), "backbone": backbone, "parameters": count_parameters(model)},
+        **manifest_header("face-age-gender"),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": backbone, "parameters": count_parameters(model)},
         "inputs": {
             BUNDLE_INPUT: {"shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE], "range": [0, 1], "colour": "sRGB", "layout": "NCHW",
                            "preprocessing": "aligned face crop (vitalens.regions.faces.find_face), resized to 112x112 bilinear, x / 255",
@@ -115,4 +111,5 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         "limitations": [report["limitation"], "trained on aligned, cropped faces: photos need a face detector first (vitalens.regions.faces)"],
     }  # fmt: skip
     (bundle_dir / "bundle.json").write_text(json.dumps(card, indent=2))
+    write_face_model_card(bundle_dir, report)
     return bundle_dir

@@ -73,17 +73,10 @@ def _inputs(model, backbone, dataset, pixels, split, cache_kwargs):
 
 
 def _predictions_frame(dataset, mask, logits, predicted_age) -> pd.DataFrame:
-    samples = [s for s, keep in zip(dataset.samples, mask) if keep]
-    return pd.DataFrame({
-        "image_id": [s.image_id for s in samples],
-        "age": [s.targets["age"] for s in samples],
-        "gender": [s.targets["gender"] for s in samples],
-        "race": [s.attributes["race"] for s in samples],
-        "age_band": [s.attributes["age_band"] for s in samples],
-        "predicted_age": predicted_age,
-        "logit_male": logits[:, 0],
-        "logit_female": logits[:, 1],
-    })  # fmt: skip
+    from vitalens.evaluation_face import truth_frame
+
+    frame = truth_frame([s for s, keep in zip(dataset.samples, mask) if keep]).assign(predicted_age=predicted_age)
+    return frame.assign(logit_male=logits[:, 0], logit_female=logits[:, 1])
 
 
 def finish_face_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str | Path | None = None, n_boot: int = 1000) -> dict:

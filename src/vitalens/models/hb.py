@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from vitalens.aggregate import mean_by_photo, median_by_photo
 from vitalens.features import build_extractor
 from vitalens.models.heads import fit_head, make_head
-from vitalens.regions.nails import NailRegions
+from vitalens.regions.nails import NailRegions, region_inputs
 
 
 class NailHbRegressor(BaseEstimator, RegressorMixin):
@@ -33,8 +33,7 @@ class NailHbRegressor(BaseEstimator, RegressorMixin):
 
     def extractor(self) -> torch.nn.Module:
         if not hasattr(self, "extractor_"):
-            params = {} if self.features == "colour" else {"backbone": self.backbone, "input_size": self.cnn_input_size}
-            self.extractor_ = build_extractor(self.features, **params)
+            self.extractor_ = build_extractor(self.features, backbone=self.backbone, input_size=self.cnn_input_size)
         return self.extractor_
 
     def transform(self, regions: list[NailRegions]) -> tuple[np.ndarray, np.ndarray]:
@@ -43,8 +42,8 @@ class NailHbRegressor(BaseEstimator, RegressorMixin):
         rows, photo_index = [], []
         with torch.no_grad():
             for index, region in enumerate(regions):
-                white = torch.from_numpy(np.repeat(region.white[None], len(region), axis=0))
-                rows.append(extractor(torch.from_numpy(region.nails), torch.from_numpy(region.skins), white).numpy())
+                feeds = region_inputs(region)
+                rows.append(extractor(*(torch.from_numpy(feeds[name]) for name in extractor.inputs)).numpy())
                 photo_index += [index] * len(region)
         return np.concatenate(rows).astype(np.float64), np.asarray(photo_index)
 

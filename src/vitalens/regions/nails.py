@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -21,6 +22,14 @@ CROP_SIZE = 32
 WHITE_BRIGHTNESS_PERCENTILE = 60.0
 WHITE_MAX_SATURATION = 0.12
 WHITE_STRIDE = 2
+# The card's printed red mark: pure red (red well above green and blue, green close to blue), which keeps
+# skin and the orange light streak out. Its colour relative to the white is a second reference point.
+RED_MIN_EXCESS = 0.35
+RED_MAX_GREEN_BLUE_GAP = 0.08
+RED_MIN_AREA_FRACTION = 1e-4  # about 48 pixels at 800 x 600; the mark covers 340-460 there
+# The mark's median colour over the white, measured on the 197 Yakimov development photos (label-free).
+# A photo whose mark is not found gets exactly this, so the red correction leaves it white-balanced only.
+RED_MARK_RELATIVE = (0.946, 0.318, 0.296)
 
 
 @dataclass
@@ -28,12 +37,25 @@ class NailRegions:
     nails: np.ndarray  # N x 3 x S x S float32 in [0, 1]
     skins: np.ndarray  # N x 3 x S x S float32 in [0, 1]
     white: np.ndarray  # 3 float32 in (0, 1]: the photo's reference white
+    red: np.ndarray  # 3 float32 in (0, 1]: the card's red mark (RED_MARK_RELATIVE x white when not found)
+    red_found: bool
     nail_boxes: list[Box]
     skin_boxes: list[Box]
     skin_tone_ita: float
 
     def __len__(self) -> int:
         return int(self.nails.shape[0])
+
+
+def region_inputs(regions: NailRegions) -> dict[str, np.ndarray]:
+    """Every array a nail model may take, by its ONNX input name (per-photo references repeated per region)."""
+    n = len(regions)
+    return {
+        "nails": regions.nails,
+        "skins": regions.skins,
+        "white": np.repeat(regions.white[None], n, axis=0),
+        "red": np.repeat(regions.red[None], n, axis=0),
+    }
 
 
 def reference_white(rgb: np.ndarray) -> np.ndarray:
@@ -45,6 +67,22 @@ def reference_white(rgb: np.ndarray) -> np.ndarray:
     selected = pixels[bright & (saturation < WHITE_MAX_SATURATION)]
     if len(selected) < 50:  # no card in view: fall back to the bright pixels so the photo still has a reference
         selected = pixels[bright] if bright.sum() >= 50 else pixels
+    return np.clip(np.median(selected, axis=0), 1e-3, 1.0).astype(np.float32)
+
+
+def reference_red(rgb: np.ndarray) -> np.ndarray | None:
+    """Median colour of the card's red mark (the largest pure-red blob, edge pixels eroded), in [0, 1]; None if absent."""
+    pixels = rgb.astype(np.float32) / 255.0
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    mask = ((red - np.maximum(green, blue)) > RED_MIN_EXCESS) & (np.abs(green - blue) < RED_MAX_GREEN_BLUE_GAP)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count < 2:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[largest, cv2.CC_STAT_AREA] < RED_MIN_AREA_FRACTION * mask.size:
+        return None
+    core = cv2.erode((labels == largest).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    selected = pixels[core] if core.any() else pixels[labels == largest]
     return np.clip(np.median(selected, axis=0), 1e-3, 1.0).astype(np.float32)
 
 
@@ -75,11 +113,14 @@ def nail_regions(rgb: np.ndarray, nail_boxes: list[Box], skin_boxes: list[Box], 
     height, width = rgb.shape[:2]
     skin_pixels = np.concatenate([_box_pixels(rgb, clip_box(b, height, width)) for b in skin_boxes])
     white = reference_white(rgb)
+    red = reference_red(rgb)
     balanced_skin = np.clip(skin_pixels / (white * 255.0), 0, 1) * 255.0
     return NailRegions(
         nails=crop_regions(rgb, nail_boxes, size),
         skins=crop_regions(rgb, skin_boxes, size),
         white=white,
+        red=red if red is not None else (white * np.asarray(RED_MARK_RELATIVE, dtype=np.float32)).astype(np.float32),
+        red_found=red is not None,
         nail_boxes=list(nail_boxes),
         skin_boxes=list(skin_boxes),
         skin_tone_ita=skin_ita(balanced_skin),

@@ -7,11 +7,14 @@ import json
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import onnxruntime as ort
+
+from vitalens import DISCLAIMER, __version__
 
 SCHEMA_VERSION = 1
 BUNDLE_FILE = "bundle.json"
@@ -42,6 +45,21 @@ class Bundle:
     def card(self) -> str:
         card = self.path / "MODEL_CARD.md"
         return card.read_text() if card.is_file() else ""
+
+
+def manifest_header(task: str) -> dict[str, Any]:
+    """The fields every bundle.json starts with, whatever its task."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": task,
+        "vitalens_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "disclaimer": DISCLAIMER,
+    }
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def shipped_bundle_path(task: str) -> Path:
@@ -78,7 +96,7 @@ def _verify_file(root: Path, entry: dict[str, Any]) -> None:
     file = root / entry["file"]
     if not file.is_file():
         raise BundleError(f"{file}: listed in {BUNDLE_FILE} but missing; the bundle is incomplete.")
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    digest = file_sha256(file)
     if digest != entry.get("sha256"):
         raise BundleError(f"{file}: checksum mismatch (expected {entry.get('sha256')}, found {digest}); the file was altered or corrupted — re-export or re-download the bundle.")
 

@@ -40,11 +40,16 @@ class FacePredictor:
             f"{m['age_mae_years']:.1f} years (always the training mean: {m['baselines']['mean_age_mae']:.1f})."
         )
 
-    def predict_crops(self, crops: list[np.ndarray]) -> list[dict]:
-        """Aligned RGB face crops (any size) -> predicted age (years), gender and calibrated P(female)."""
+    def raw_outputs(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Aligned RGB face crops (any size) -> uncalibrated gender logits [N, 2] (male, female) and ages [N] in years."""
         batch = np.stack([np.asarray(Image.fromarray(c).resize((self.size, self.size), Image.BILINEAR)) for c in crops])
         image = batch.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
         logits, ages = self.session.run(None, {self.session.get_inputs()[0].name: image})
+        return logits, ages
+
+    def predict_crops(self, crops: list[np.ndarray]) -> list[dict]:
+        """Aligned RGB face crops (any size) -> predicted age (years), gender and calibrated P(female)."""
+        logits, ages = self.raw_outputs(crops)
         scaled = logits / self.temperature
         probabilities = np.exp(scaled - scaled.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)

@@ -13,7 +13,7 @@ from vitalens.data.samples import Box, Sample
 from vitalens.interpretation import interpret_hb
 from vitalens.quality import QualityVerdict, assess_photo, gate_detections
 from vitalens.regions.detection import OnnxDetector, detections_to_regions
-from vitalens.regions.nails import nail_regions
+from vitalens.regions.nails import nail_regions, region_inputs
 from vitalens.runtime.bundle import Bundle
 
 MEAN_PREDICTOR_CAVEAT = (
@@ -93,9 +93,8 @@ class NailHbPredictor:
 
     def per_nail(self, rgb: np.ndarray, nail_boxes: list[Box], skin_boxes: list[Box]) -> tuple[np.ndarray, list[Box]]:
         regions = nail_regions(rgb, nail_boxes, skin_boxes, self.crop_size)
-        white = np.repeat(regions.white[None], len(regions), axis=0)
         session = self.bundle.session()
-        arrays = {"nails": regions.nails, "skins": regions.skins, "white": white}
+        arrays = region_inputs(regions)
         # the exporter drops graph inputs a feature set does not use (a CNN bundle never reads the skin crops)
         (hb,) = session.run(None, {i.name: arrays[i.name] for i in session.get_inputs()})
         return hb.astype(np.float64), regions.skin_boxes

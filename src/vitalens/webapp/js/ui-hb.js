@@ -1,0 +1,138 @@
+// Fingernail Hb: upload mode (one photo, each nail drawn with its own estimate) and camera mode (N frames,
+// IQR outlier rejection, median). All on the device; the result is also left on window.vitalensResult
+// (and in #result's data-* attributes) for the browser tests.
+import { drawNails } from './draw.js';
+import { predictHb } from './hb.js';
+import { imageFromFile, imageFromVideo } from './photo.js';
+import { aggregateEstimates } from './stats.js';
+import { interpretHb } from './who.js';
+
+export const label = 'Haemoglobin from fingernails';
+
+let current = null;
+const $ = (id) => document.getElementById(id);
+const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+
+export function setUp(model) {
+  current = model;
+  $('photo').onchange = () => $('photo').files[0] && runUpload($('photo').files[0]);
+  $('camera-start').onclick = runCamera;
+  for (const tab of document.querySelectorAll('#panel-hb-nails .tabs button')) {
+    tab.onclick = () => {
+      for (const other of document.querySelectorAll('#panel-hb-nails .tabs button')) other.classList.toggle('active', other === tab);
+      for (const view of document.querySelectorAll('#panel-hb-nails [data-view]')) view.hidden = view.dataset.view !== tab.dataset.mode;
+    };
+  }
+}
+
+function population() {
+  const number = (id) => ($(id).value === '' ? null : Number($(id).value));
+  const text = (id) => $(id).value || null;
+  return {
+    age_years: number('age'), sex: text('sex'), pregnancy_trimester: number('trimester'),
+    altitude_m: number('altitude'), smoking: text('smoking'), cigarettes_per_day: number('cigarettes'),
+  };
+}
+
+function interpretationHtml(interpretation) {
+  const adjusted = interpretation.adjustments.length
+    ? `<p>Adjusted for ${interpretation.adjustments.map((a) => `${escape(a.detail)} (−${a.subtracted_g_dl.toFixed(1)} g/dL)`).join(', ')}: ${interpretation.adjusted_hb_g_dl.toFixed(1)} g/dL.</p>` : '';
+  return `<p class="band-${interpretation.severity}">WHO 2024: <strong>${interpretation.severity === 'none' ? 'no anaemia' : `${interpretation.severity} anaemia`}</strong>
+    for ${escape(interpretation.population_label)} (cut-off ${interpretation.threshold_g_dl.toFixed(1)} g/dL)</p>${adjusted}
+    <details><summary>assumptions</summary><ul>${interpretation.assumptions.map((a) => `<li>${escape(a)}</li>`).join('')}</ul></details>`;
+}
+
+function caveat(manifest) {
+  const v = manifest.validation;
+  return `<p class="small">Under leave-one-session-out validation this model's MAE was ${v.model.mae.toFixed(2)} g/dL against
+    ${v.mean_predictor.mae.toFixed(2)} g/dL for always predicting the training mean. The interval is a
+    ${Math.round(manifest.uncertainty.coverage * 100)} % conformal interval.</p><p class="small">${escape(manifest.disclaimer)}</p>`;
+}
+
+function showResult(html, data) {
+  const out = $('result');
+  out.hidden = false;
+  out.innerHTML = html;
+  Object.assign(out.dataset, data);
+  window.vitalensResult = data.json ? JSON.parse(data.json) : null;
+}
+
+function refusalHtml(result) {
+  return `<p class="error">No estimate: the photo cannot be read well enough.</p>
+    <ul>${result.tips.map((tip) => `<li>${escape(tip)}</li>`).join('')}</ul>`;
+}
+
+async function runUpload(file) {
+  $('result').hidden = true;
+  let people;
+  try {
+    people = population();
+    interpretHb(current.rules, 12, people); // a wrong age/sex combination is reported before any work
+    const { image, bitmap } = await imageFromFile(file);
+    const started = performance.now();
+    const result = await predictHb(current, image, people, file.name);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    const json = JSON.stringify(result);
+    if (result.status !== 'ok') {
+      $('overlay').hidden = true;
+      return showResult(refusalHtml(result) + caveat(current.manifest), { status: 'refused', nails: '0', json });
+    }
+    drawNails($('overlay'), bitmap, result.nails);
+    const [low, high] = result.interval;
+    showResult(`<div class="hb">Hb ≈ ${result.hb.toFixed(1)} g/dL</div>
+      <p>90 % interval ${low.toFixed(1)}–${high.toFixed(1)} g/dL · median of ${result.nails.length} nails
+      (${result.nails.map((n) => n.hb.toFixed(1)).join(', ')}) · computed on this device in ${seconds} s</p>
+      ${interpretationHtml(result.interpretation)}${caveat(current.manifest)}`,
+    { status: 'ok', hb: String(result.hb), nails: String(result.nails.length), json });
+  } catch (error) {
+    showResult(`<p class="error">${escape(error.message)}</p>`, { status: 'error', nails: '0', json: 'null' });
+  }
+}
+
+async function runCamera() {
+  const button = $('camera-start');
+  const frames = Math.max(4, Math.min(120, Number($('frames').value) || 30));
+  const video = $('video');
+  let stream;
+  button.disabled = true;
+  try {
+    const people = population();
+    interpretHb(current.rules, 12, people);
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    video.srcObject = stream;
+    await video.play();
+    const results = [];
+    for (let i = 0; i < frames; i++) {
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+      results.push(await predictHb(current, imageFromVideo(video), people, `frame ${i + 1}`));
+      showResult(`<p>reading frame ${i + 1} of ${frames}…</p>`, { status: 'running' });
+    }
+    showCameraResult(results, people);
+  } catch (error) {
+    showResult(`<p class="error">camera: ${escape(error.message)}</p>`, { status: 'error', json: 'null' });
+  } finally {
+    stream?.getTracks().forEach((track) => track.stop());
+    button.disabled = false;
+  }
+}
+
+function showCameraResult(results, people) {
+  const estimated = results.filter((r) => r.status === 'ok');
+  const refused = results.length - estimated.length;
+  if (!estimated.length) {
+    const tips = [...new Set(results.flatMap((r) => r.tips))];
+    return showResult(refusalHtml({ tips }) + `<p>0 of ${results.length} frames usable.</p>`,
+      { status: 'refused', frames: String(results.length), json: JSON.stringify({ frames: results.length, refused }) });
+  }
+  const summary = aggregateEstimates(estimated.map((r) => r.hb));
+  const halfWidth = current.manifest.uncertainty.half_width;
+  const hb = summary.estimate;
+  const interpretation = interpretHb(current.rules, Math.min(Math.max(hb, 0.5), 25), people, current.disclaimer);
+  const aggregate = { method: 'iqr-then-median', hb, interval: [hb - halfWidth, hb + halfWidth], frames: results.length,
+    refused, used: summary.nUsed, rejected: summary.nRejected, interpretation };
+  showResult(`<div class="hb">Hb ≈ ${hb.toFixed(1)} g/dL</div>
+    <p>90 % interval ${(hb - halfWidth).toFixed(1)}–${(hb + halfWidth).toFixed(1)} g/dL · median of ${summary.nUsed} frames
+    (${summary.nRejected} rejected as outliers by the 1.5×IQR rule, ${refused} refused by the quality gate or the detector, of ${results.length})</p>
+    ${interpretationHtml(interpretation)}${caveat(current.manifest)}`,
+  { status: 'ok', hb: String(hb), frames: String(results.length), json: JSON.stringify(aggregate) });
+}

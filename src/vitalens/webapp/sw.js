@@ -1,0 +1,45 @@
+// Offline after the first visit: the app shell, onnxruntime-web's wasm runtime, the WHO rules and the
+// fingernail bundle are cached at install; everything else the app fetches (e.g. the face bundle) is
+// cached on first use. Responses come from the cache and are refreshed in the background, so an update
+// shows on the next visit. The JSON API (/v1, /healthz, /docs) is never cached.
+const CACHE = 'vitalens-app-v1';
+const SHELL = [
+  '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png',
+  '/js/app.js', '/js/detection.js', '/js/draw.js', '/js/hb.js', '/js/image.js', '/js/nails.js', '/js/photo.js',
+  '/js/quality.js', '/js/resample.js', '/js/runtime.js', '/js/stats.js', '/js/ui-face.js', '/js/ui-hb.js', '/js/who.js',
+  '/rules/who_2024_anaemia.json',
+  '/vendor/onnxruntime-web/ort.wasm.min.mjs', '/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs',
+  '/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm',
+  '/bundles/hb-nails/bundle.json', '/bundles/hb-nails/model.onnx', '/bundles/hb-nails/detector.onnx',
+];
+const NEVER_CACHED = ['/v1/', '/healthz', '/docs', '/openapi.json', '/redoc'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== location.origin || NEVER_CACHED.some((p) => url.pathname.startsWith(p))) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const key = event.request.mode === 'navigate' ? '/' : url.pathname;
+    const cached = await cache.match(key);
+    const refreshed = fetch(event.request).then((response) => {
+      if (response.ok) cache.put(key, response.clone());
+      return response;
+    });
+    if (cached) {
+      refreshed.catch(() => {}); // offline: the cached copy is the answer
+      return cached;
+    }
+    return refreshed;
+  })());
+});

@@ -1,0 +1,179 @@
+"""The browser app's pipeline, step by step, against the Python runtime, in Node (no browser needed):
+Pillow-exact letterbox and crops, detector decoding, nail/skin pairing, white reference, quality gate,
+and the WHO 2024 rules lookup on a grid of inputs. The end-to-end browser run is tests/test_browser_app.py."""
+
+import json
+import shutil
+import subprocess
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vitalens.imaging import decode_image
+from vitalens.export import red_reference_rules
+from vitalens.interpretation import interpret_hb, load_rules
+from vitalens.quality import assess_photo
+from vitalens.regions.detection import decode_detections, detections_to_regions, letterbox
+from vitalens.regions.nails import nail_regions, reference_red
+from vitalens.runtime import load_predictor
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png"))
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed (apt-get install nodejs)")
+
+
+def _node(script: str, *args: str) -> object:
+    done = subprocess.run([NODE, str(REPO / "tests" / "js" / script), *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _photos_with_variants():
+    """The example photos plus a rotated, shrunk one (odd sizes exercise the letterbox rounding)."""
+    for path in PHOTOS:
+        yield path.stem, decode_image(path).rgb
+    rgb = decode_image(PHOTOS[0]).rgb
+    yield "rotated-odd-size", np.ascontiguousarray(np.rot90(rgb)[5:-6, 3:-4])
+    yield "refused-dark", rgb // 6
+    yield "refused-overexposed", np.clip(rgb.astype(np.int32) * 3, 0, 255).astype(np.uint8)
+    yield "refused-blank-card", np.full((600, 800, 3), (230, 232, 228), np.uint8)
+
+
+@pytest.fixture(scope="module")
+def steps(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app-parity")
+    predictor = load_predictor(None, "hb-nails")
+    rules = predictor.detector_rules
+    cases, expected = [], {}
+    for name, rgb in _photos_with_variants():
+        square, placement = letterbox(rgb, rules["input"]["size"])
+        heatmap, box_maps = predictor.detector.raw(square)
+        detections = decode_detections(heatmap, box_maps, placement, rgb.shape[:2], rules["score_threshold"], rules["iou_threshold"], classes=tuple(rules["classes"]))
+        nails, skins = detections_to_regions(detections, rules["score_threshold"], rules["max_nails"])
+        regions = nail_regions(rgb, nails, skins, predictor.crop_size) if nails else None
+        files = {"rgb": rgb, "square": square, "heatmap": heatmap, "box_maps": box_maps}
+        if regions is not None:
+            files.update(nails=regions.nails, skins=regions.skins)
+        for key, array in files.items():
+            (folder / f"{name}.{key}.bin").write_bytes(np.ascontiguousarray(array).tobytes())
+        cases.append({"name": name, "height": rgb.shape[0], "width": rgb.shape[1], "map_height": heatmap.shape[1], "map_width": heatmap.shape[2],
+                      **{key: f"{name}.{key}.bin" for key in files}})
+        expected[name] = {"placement": placement, "detections": detections, "nails": nails, "skins": skins,
+                          "white": regions.white if regions is not None else None, "red": regions.red if regions is not None else None,
+                          "red_mark": reference_red(rgb), "quality": assess_photo(rgb)}
+    manifest = json.loads(json.dumps(predictor.bundle.manifest))
+    manifest["region"]["red_reference"] = red_reference_rules()  # as a colour_red bundle carries them
+    (folder / "cases.json").write_text(json.dumps({"manifest": manifest, "cases": cases}))
+    return {c["name"]: c for c in _node("pipeline_steps.mjs", str(folder))}, expected
+
+
+def test_resize_is_pixel_identical_to_pillow(tmp_path):
+    """Random crops of a photo, shrunk and enlarged with both filters the pipeline uses."""
+    from PIL import Image
+
+    rgb = decode_image(PHOTOS[0]).rgb
+    rng = np.random.default_rng(0)
+    cases, expected = [], []
+    for i in range(60):
+        (h, w), (oh, ow) = rng.integers(1, 160, 2), rng.integers(1, 64, 2)
+        y, x = rng.integers(0, rgb.shape[0] - h), rng.integers(0, rgb.shape[1] - w)
+        patch = np.ascontiguousarray(rgb[y : y + h, x : x + w])
+        name = ("box", "bilinear")[i % 2]
+        (tmp_path / f"{i}.in").write_bytes(patch.tobytes())
+        cases.append({"input": f"{i}.in", "output": f"{i}.out", "width": int(w), "height": int(h), "outWidth": int(ow), "outHeight": int(oh), "filter": name})
+        filter_ = Image.Resampling.BOX if name == "box" else Image.Resampling.BILINEAR
+        expected.append(np.asarray(Image.fromarray(patch).resize((int(ow), int(oh)), filter_)))
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    assert _node("resize_cases.mjs", str(tmp_path)) == len(cases)
+    for case, want in zip(cases, expected):
+        got = np.frombuffer((tmp_path / case["output"]).read_bytes(), np.uint8).reshape(want.shape)
+        np.testing.assert_array_equal(got, want, err_msg=str(case))
+
+
+def test_letterbox_is_pixel_identical_to_pillow(steps):
+    got, expected = steps
+    for name, case in got.items():
+        assert case["squareMismatches"] == 0, name
+        placement = expected[name]["placement"]
+        assert (case["placement"]["padY"], case["placement"]["padX"]) == (placement.pad_y, placement.pad_x)
+
+
+def test_detections_and_regions_match(steps):
+    got, expected = steps
+    for name, case in got.items():
+        want = expected[name]["detections"]
+        assert [(d["label"], d["box"]) for d in case["detections"]] == [(d.label, list(d.box)) for d in want], name
+        assert case["regions"]["nailBoxes"] == [list(b) for b in expected[name]["nails"]], name
+        assert case["regions"]["skinBoxes"] == [list(b) for b in expected[name]["skins"]], name
+        if name.startswith("yakimov"):
+            assert len(case["regions"]["nailBoxes"]) == 3, name
+
+
+def test_crops_and_white_reference_match(steps):
+    got, expected = steps
+    assert sum("nailsMaxDiff" in case for case in got.values()) >= len(PHOTOS) + 1
+    for name, case in got.items():
+        if "nailsMaxDiff" not in case:
+            continue
+        assert case["nailsMaxDiff"] == 0 and case["skinsMaxDiff"] == 0, name
+        np.testing.assert_allclose(case["white"], expected[name]["white"], atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(case["red"], expected[name]["red"], atol=1e-6, err_msg=name)
+
+
+def test_red_mark_reference_matches(steps):
+    got, expected = steps
+    assert sum(expected[name]["red_mark"] is not None for name in got) >= len(PHOTOS)
+    for name, case in got.items():
+        want = expected[name]["red_mark"]
+        if want is None:
+            assert case["redMark"] is None, name
+        else:
+            np.testing.assert_allclose(case["redMark"], want, atol=1e-6, err_msg=name)
+
+
+def test_quality_gate_matches(steps):
+    got, expected = steps
+    assert {name for name, case in got.items() if not case["quality"]["ok"]} == {"refused-dark", "refused-overexposed", "refused-blank-card"}
+    for name, case in got.items():
+        verdict = expected[name]["quality"]
+        assert (case["quality"]["ok"], case["quality"]["reasons"], case["quality"]["tips"]) == (verdict.ok, verdict.reasons, verdict.tips), name
+        measures = verdict.measures
+        for key in ("mean_brightness", "clipped_fraction", "highlight_fraction", "skin_fraction", "dark_percentile", "bright_percentile"):
+            assert case["quality"]["measures"][key] == pytest.approx(getattr(measures, key), rel=1e-4, abs=1e-4), (name, key)
+        assert case["quality"]["measures"]["sharpness"] == pytest.approx(measures.sharpness, rel=1e-3), name
+
+
+def _who_grid():
+    hbs = [0.5, 6.99, 7.0, 9.5, 10.49, 10.5, 11.0, 11.5, 12.0, 12.3, 12.95, 13.0, 16.0, 25.0, 120.0, 30.0]
+    people = [{}, {"sex": "female"}, {"sex": "male"}, {"sex": "Male "}, {"sex": "other"}, {"age_years": 0.3}, {"age_years": 1},
+              {"age_years": 3}, {"age_years": 8}, {"age_years": 13}, {"age_years": 40, "sex": "male"}, {"age_years": 70},
+              {"pregnancy_trimester": 1}, {"pregnancy_trimester": 2, "sex": "female"}, {"pregnancy_trimester": 3},
+              {"pregnancy_trimester": 2, "sex": "male"}, {"pregnancy_trimester": 4}, {"age_years": 130}]
+    exposures = [{}, {"altitude_m": 400}, {"altitude_m": 1250}, {"altitude_m": 2999}, {"altitude_m": 6000}, {"smoking": "smoker"},
+                 {"smoking": "non-smoker"}, {"cigarettes_per_day": 5}, {"cigarettes_per_day": 15, "smoking": "smoker"},
+                 {"cigarettes_per_day": 25}, {"cigarettes_per_day": 0, "smoking": "smoker"}, {"smoking": "sometimes"},
+                 {"altitude_m": 2200, "cigarettes_per_day": 12.5}]
+    return [(hb, {**p, **e}) for hb, p, e in product(hbs, people, exposures)]
+
+
+def test_who_rules_lookup_matches_python_on_a_grid(tmp_path):
+    grid = _who_grid()
+    expected = []
+    for hb, population in grid:
+        try:
+            expected.append(interpret_hb(hb, **population).to_dict())
+        except ValueError as error:
+            expected.append({"error": str(error)})
+    (tmp_path / "grid.json").write_text(json.dumps({"rules": load_rules(), "grid": [[hb, p] for hb, p in grid]}))
+    got = _node("who_grid.mjs", str(tmp_path / "grid.json"))
+    assert len(got) == len(expected) > 1000
+    assert sum("error" in e for e in expected) > 100  # the grid exercises the refusals too
+    for (hb, population), js, py in zip(grid, got, expected):
+        if "error" in py:
+            assert "error" in js, (hb, population, py["error"])
+            continue
+        py.pop("disclaimer"), js.pop("disclaimer")
+        assert js == py, (hb, population)

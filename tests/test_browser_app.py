@@ -1,0 +1,131 @@
+"""The browser app in a real browser: Debian's chromium driven by playwright-core (tests/js/browser_app.mjs)
+against a `vitalens serve` process. The on-device estimate must equal the Python runtime's for the same
+bundle, the app must keep working with the network cut, and camera mode must run on a fake camera."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vitalens import DISCLAIMER
+from vitalens.imaging import decode_image
+from vitalens.runtime import load_predictor
+
+pytest.importorskip("fastapi", reason="the service needs the `serve` extra (fastapi, uvicorn, python-multipart)")
+from vitalens.service.local_server import local_server  # noqa: E402
+
+pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[1]
+PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png"))
+FACE = REPO / "examples" / "faces" / "astronaut_face.jpg"
+SCREENSHOT = REPO / "experiments" / "app" / "screenshot.png"
+CAMERA_FRAMES = 6
+HB_TOLERANCE = 0.05  # g/dL
+
+
+def _node_modules_ready() -> bool:
+    return all((REPO / "node_modules" / package).is_dir() for package in ("playwright-core", "onnxruntime-web"))
+
+
+def _require_browser_tools() -> tuple[str, str]:
+    node, chromium = shutil.which("node"), shutil.which("chromium")
+    if node is None:
+        pytest.skip("node is not installed (apt-get install nodejs npm); the browser tests need it")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; `make test` does it as root)")
+    if not _node_modules_ready():
+        npm = shutil.which("npm")
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=REPO, capture_output=True, text=True, timeout=600) if npm else None
+        if not _node_modules_ready():
+            pytest.fail(f"`npm ci` could not install playwright-core and onnxruntime-web: {done.stderr[-2000:] if done else 'npm missing'}")
+    return node, chromium
+
+
+def _write_y4m(rgb: np.ndarray, path: Path, frames: int = 2) -> None:
+    """The photo as a short I420 video (BT.601 limited range), what chromium's fake camera plays in a loop."""
+    height, width = (rgb.shape[0] // 2) * 2, (rgb.shape[1] // 2) * 2
+    r, g, b = (rgb[:height, :width, c].astype(np.float64) / 255 for c in range(3))
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    cb = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    cr = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    half = lambda plane: plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))  # noqa: E731
+    planes = b"".join(np.clip(np.round(p), 0, 255).astype(np.uint8).tobytes() for p in (y, half(cb), half(cr)))
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode() + b"FRAME\n".join([b""] + [planes] * frames))
+
+
+@pytest.fixture(scope="module")
+def browser_run(tmp_path_factory):
+    node, chromium = _require_browser_tools()
+    folder = tmp_path_factory.mktemp("browser")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    _write_y4m(decode_image(PHOTOS[0]).rgb, folder / "camera.y4m")
+    with local_server() as base:
+        config = {"base": base, "chromium": chromium, "photos": [str(p) for p in PHOTOS], "screenshot": str(SCREENSHOT),
+                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES, "facePhoto": str(FACE)}
+        (folder / "config.json").write_text(json.dumps(config))
+        done = subprocess.run([node, str(REPO / "tests" / "js" / "browser_app.mjs"), str(folder / "config.json")],
+                              cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def python_results():
+    predictor = load_predictor(None, "hb-nails")
+    return {str(p): predictor.predict(decode_image(p).rgb, image_id=p.name) for p in PHOTOS}
+
+
+def test_on_device_estimate_equals_the_python_runtime(browser_run, python_results):
+    rows = []
+    for entry in browser_run["online"]:
+        expected, got = python_results[entry["photo"]], entry["result"]
+        assert entry["status"] == got["status"] == expected.status == "ok", entry["photo"]
+        assert abs(got["hb"] - expected.hb) <= HB_TOLERANCE, entry["photo"]
+        assert len(got["nails"]) == len(expected.nails) == 3, entry["photo"]
+        for nail, want in zip(got["nails"], expected.nails):
+            assert np.abs(np.subtract(nail["box"], want.box)).max() <= 1 and abs(nail["hb"] - want.hb) <= HB_TOLERANCE
+        assert got["interpretation"]["severity"] == expected.interpretation["severity"]
+        rows.append({"photo": Path(entry["photo"]).name, "python_hb": expected.hb, "browser_hb": got["hb"], "abs_diff": abs(got["hb"] - expected.hb),
+                     "python_nails": len(expected.nails), "browser_nails": len(got["nails"])})
+    (SCREENSHOT.parent / "browser_parity.json").write_text(json.dumps(rows, indent=2))
+
+
+def test_the_app_works_offline_after_the_first_visit(browser_run):
+    assert browser_run["controlled"], "the service worker did not take control of the page"
+    assert browser_run["apiOffline"] == "unreachable", "the network was not really cut"
+    offline, first = browser_run["offline"], browser_run["online"][0]
+    assert offline["status"] == "ok" and offline["result"]["hb"] == pytest.approx(first["result"]["hb"], abs=1e-9)
+
+
+def test_every_screen_says_it_is_not_a_medical_device(browser_run):
+    for entry in browser_run["online"] + [browser_run["offline"]]:
+        assert "not a medical device" in entry["disclaimer"]
+        assert DISCLAIMER in entry["text"] and entry["result"]["disclaimer"] == DISCLAIMER
+
+
+def test_camera_mode_reads_frames_and_takes_the_iqr_median(browser_run):
+    camera = browser_run["camera"]
+    assert camera["status"] == "ok", camera["text"]
+    summary = camera["result"]
+    assert summary["frames"] == CAMERA_FRAMES and summary["used"] + summary["rejected"] + summary["refused"] == CAMERA_FRAMES
+    assert summary["used"] >= 1 and summary["method"] == "iqr-then-median"
+    low, high = summary["interval"]
+    assert low < summary["hb"] < high and summary["interpretation"]["severity"] in ("none", "mild", "moderate", "severe")
+
+
+def test_face_mode_matches_the_python_runtime(browser_run):
+    expected = load_predictor(None, "face-age-gender").predict_crops([decode_image(FACE).rgb])[0]
+    face = browser_run["face"]
+    assert face["status"] == "ok", face["text"]
+    assert face["result"]["predicted_age"] == pytest.approx(expected["predicted_age"], abs=0.1)
+    assert face["result"]["probability_female"] == pytest.approx(expected["probability_female"], abs=1e-3)
+
+
+def test_no_errors_in_the_page_and_a_screenshot(browser_run):
+    assert browser_run["problems"] == []
+    with Image.open(SCREENSHOT) as shot:
+        assert shot.format == "PNG" and shot.width >= 600

@@ -1,0 +1,174 @@
+"""The HTTP service: API shape, malformed uploads, memory-only uploads, concurrency, no torch."""
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("fastapi", reason="the service needs the `serve` extra (fastapi, uvicorn, python-multipart)")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from vitalens import DISCLAIMER  # noqa: E402
+from vitalens.imaging import decode_image  # noqa: E402
+from vitalens.runtime import load_predictor  # noqa: E402
+from vitalens.service import ServiceLimits, create_app  # noqa: E402
+from vitalens.service.local_server import local_server  # noqa: E402
+from vitalens.service.probes import malformed_probes  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png"))
+FACE = REPO / "examples" / "faces" / "astronaut_face.jpg"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def _upload(*paths: Path) -> list:
+    return [("image", (p.name, p.read_bytes(), "image/png")) for p in paths]
+
+
+def test_predict_matches_the_python_runtime_and_says_what_it_is(client):
+    response = client.post("/v1/predict", files=_upload(PHOTOS[0]), data={"sex": "female", "age_years": "30"})
+    assert response.status_code == 200
+    body = response.json()
+    expected = load_predictor(None, "hb-nails").predict(decode_image(PHOTOS[0]).rgb, sex="female", age_years=30)
+    (result,) = body["results"]
+    assert result["status"] == expected.status == "ok"
+    assert result["hb"] == pytest.approx(expected.hb, abs=1e-6)
+    assert result["interval"] == pytest.approx(list(expected.interval))
+    assert [n["box"] for n in result["nails"]] == [list(n.box) for n in expected.nails]
+    assert result["interpretation"]["population_group"] == "non_pregnant_women_15_plus"
+    assert result["quality"] == {"ok": True, "reasons": [], "tips": []}
+    assert body["disclaimer"] == DISCLAIMER and body["aggregate"] is None and "mean" in body["caveat"]
+
+
+def test_several_photos_of_one_person_get_the_iqr_then_median_aggregate(client):
+    body = client.post("/v1/predict", files=_upload(*PHOTOS)).json()
+    estimates = [r["hb"] for r in body["results"] if r["status"] == "ok"]
+    aggregate = body["aggregate"]
+    assert aggregate["method"] == "iqr-then-median" and aggregate["n_images"] == len(PHOTOS)
+    assert aggregate["n_used"] + aggregate["n_rejected"] == len(estimates)
+    assert min(estimates) <= aggregate["hb"] <= max(estimates)
+    assert aggregate["interpretation"]["severity"] in ("none", "mild", "moderate", "severe")
+
+
+def test_a_photo_the_gate_refuses_gets_reasons_and_tips_and_no_number(client):
+    dark = decode_image(PHOTOS[0]).rgb // 8
+    from PIL import Image
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(dark).save(buffer, "PNG")
+    (result,) = client.post("/v1/predict", files=[("image", ("dark.png", buffer.getvalue(), "image/png"))]).json()["results"]
+    assert result["status"] == "refused" and result["hb"] is None
+    assert result["quality"]["reasons"] == ["dark"] and result["quality"]["tips"]
+
+
+def test_face_task(client):
+    body = client.post("/v1/predict", files=[("image", (FACE.name, FACE.read_bytes(), "image/jpeg"))], data={"task": "face-age-gender"}).json()
+    (result,) = body["results"]
+    assert result["status"] == "ok" and 0 < result["predicted_age"] < 120 and 0 <= result["probability_female"] <= 1
+
+
+def test_lips_task_answers_like_the_python_runtime(client):
+    body = client.post("/v1/predict", files=[("image", (FACE.name, FACE.read_bytes(), "image/jpeg"))] * 2, data={"task": "hb-lips"}).json()
+    expected = load_predictor(None, "hb-lips").predict(decode_image(FACE).rgb, image_id=FACE.name)
+    result = body["results"][0]
+    assert result["status"] == expected["status"] and result["predicted_hgb"] == expected["predicted_hgb"]
+    if result["status"] == "ok":
+        assert result["interpretation"]["severity"] == expected["who_severity"] and body["aggregate"]["n_used"] == 2
+    assert "mean" in body["caveat"] and body["disclaimer"] == DISCLAIMER
+
+
+def test_models_health_openapi_and_the_app_files(client):
+    models = client.get("/v1/models").json()
+    tasks = {m["task"]: m for m in models["models"]}
+    assert {"hb-nails", "face-age-gender", "hb-lips"} <= set(tasks)
+    assert "not a medical device" in tasks["hb-nails"]["card"] + models["disclaimer"]
+    for url in tasks["hb-nails"]["browser_files"]:
+        assert client.get(url).status_code == 200, url
+    assert client.get("/healthz").json()["status"] == "ok"
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/predict", "/v1/models", "/healthz"} <= set(paths)
+    assert client.get("/rules/who_2024_anaemia.json").json()["id"] == "who-2024-anaemia"
+    assert client.get("/rules/no-such-rules.json").status_code == 404
+    assert client.get("/vendor/onnxruntime-web/package.json").status_code == 404
+
+
+@pytest.mark.parametrize("probe", malformed_probes(PHOTOS[0]), ids=lambda p: p.name)
+def test_malformed_requests_get_a_clear_4xx(client, probe):
+    response = client.post("/v1/predict", files=probe.files or None, data=probe.data)
+    assert response.status_code == probe.expected_status, response.text
+    body = response.json()
+    assert body["detail"] and body["disclaimer"] == DISCLAIMER
+
+
+def test_a_request_over_the_size_limit_is_refused_before_it_is_read():
+    small = TestClient(create_app(ServiceLimits(max_upload_bytes=10_000, max_images=1)))
+    response = small.post("/v1/predict", files=_upload(PHOTOS[0]))
+    assert response.status_code == 413 and "larger than" in response.json()["detail"]
+
+
+def test_a_streamed_upload_over_the_limit_is_cut_off_with_413():
+    """A chunked upload has no Content-Length: the limit is enforced while the body streams in."""
+    small = TestClient(create_app(ServiceLimits(max_upload_bytes=10_000, max_images=1)))
+    boundary = "vitalens-test"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            "Content-Type: image/png\r\n\r\n").encode() + PHOTOS[0].read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    chunks = (body[i : i + 16384] for i in range(0, len(body), 16384))
+    response = small.post("/v1/predict", content=chunks, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 413 and "larger than" in response.json()["detail"]
+
+
+def test_too_many_images_in_one_request():
+    small = TestClient(create_app(ServiceLimits(max_images=2)))
+    small_photo = [("image", ("x.png", b"\x89PNG", "image/png"))] * 3
+    assert small.post("/v1/predict", files=small_photo).status_code == 413
+
+
+def test_uploads_never_touch_the_disk(client, monkeypatch):
+    """A multi-megabyte upload stays in memory: the spooled file never rolls over to a temporary file."""
+    rolled = []
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", lambda self: rolled.append(self))
+    big = PHOTOS[0].read_bytes() + b"\0" * (3 * 1024 * 1024)  # PNG readers ignore trailing bytes
+    response = client.post("/v1/predict", files=[("image", ("big.png", big, "image/png"))])
+    assert response.status_code == 200 and rolled == []
+
+
+def test_the_service_does_not_import_torch():
+    code = "import sys; from vitalens.service import create_app; create_app(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_concurrent_requests_and_malformed_ones_while_it_keeps_serving():
+    """A real `vitalens serve` process: 16 requests 8 at a time, malformed ones mixed in, all answered right."""
+    photo = PHOTOS[0].read_bytes()
+    probes = malformed_probes(PHOTOS[0])
+
+    async def run(base: str) -> list[tuple[int, int]]:
+        limit = asyncio.Semaphore(8)
+        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+            async def good():
+                async with limit:
+                    r = await http.post("/v1/predict", files=[("image", ("p.png", photo, "image/png"))])
+                    return r.status_code, 200
+
+            async def bad(probe):
+                async with limit:
+                    r = await http.post("/v1/predict", files=probe.files or None, data=probe.data)
+                    return r.status_code, probe.expected_status
+
+            answers = await asyncio.gather(*[good() for _ in range(16)], *[bad(p) for p in probes])
+            answers.append(((await http.get("/healthz")).status_code, 200))
+            return answers
+
+    with local_server("--max-concurrent", "2") as base:
+        answers = asyncio.run(run(base))
+    assert [got for got, _ in answers] == [want for _, want in answers]

@@ -153,13 +153,10 @@ def train_top(model: SkinNet, train_views: list[np.ndarray], labels: np.ndarray,
     The state with the best validation top-1 (the starting state included) is kept."""
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    groups = [{"params": model.top.parameters(), "lr": config.lr_top}, {"params": model.diagnosis_head.parameters(), "lr": config.lr_head}]
-    for group in groups:
-        for parameter in group["params"]:
-            parameter.requires_grad_(True)
-    optimiser = torch.optim.AdamW([{"params": list(model.top.parameters()), "lr": config.lr_top},
-                                   {"params": list(model.diagnosis_head.parameters()), "lr": config.lr_head}],
-                                  weight_decay=config.weight_decay)  # fmt: skip
+    top, head = list(model.top.parameters()), list(model.diagnosis_head.parameters())
+    for parameter in top + head:
+        parameter.requires_grad_(True)
+    optimiser = torch.optim.AdamW([{"params": top, "lr": config.lr_top}, {"params": head, "lr": config.lr_head}], weight_decay=config.weight_decay)
     steps_per_epoch = int(np.ceil(len(labels) / config.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=[config.lr_top, config.lr_head], total_steps=config.epochs * steps_per_epoch, pct_start=0.15)
     n_classes = model.diagnosis_head.out_features

@@ -97,14 +97,15 @@ SKIN_CONDITION = Task(
     body_site="skin",
     region_finder="centre-crop",
     targets=(
-        Target("condition", "classification"),
-        Target("lighting", "classification", classes=("good", "poor")),
+        Target("condition", "classification"),  # 21 Fitzpatrick17k-AJL conditions; classes come from the data
+        Target("three_partition", "classification", classes=("benign", "malignant", "non-neoplastic")),  # a view of condition
+        Target("lighting", "classification", classes=("good", "poor")),  # labels derived by vitalens.skin.lighting
     ),
-    group_by="image",
-    audit_attributes=("fitzpatrick_group", "skin_tone_ita"),
-    description="Skin condition (top-k) plus a lighting-quality verdict from a clinical skin photo.",
+    group_by="near_duplicate",  # perceptual-hash groups (vitalens.skin.duplicates): near-identical photos never straddle splits
+    audit_attributes=("fitzpatrick_group", "ita_group"),  # I-II / III-IV / V-VI annotated; ITA° measured (vitalens.skin.tone)
+    description="Skin condition (top-3 of 21) plus a lighting-quality verdict and Grad-CAM heat maps from a clinical skin photo.",
     default_loader="fitzpatrick17k",
-    metrics=("top1", "top3", "macro_f1", "ece"),
+    metrics=("top1", "top3", "macro_recall", "macro_f1", "three_partition_accuracy", "ece", "lighting_auc"),
 )
 
 TASKS: dict[str, Task] = {task.name: task for task in (HB_NAILS, HB_LIPS, FACE_AGE_GENDER, SKIN_CONDITION)}

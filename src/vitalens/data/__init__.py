@@ -10,6 +10,7 @@ from vitalens.data.loaders import LOADERS, load_dataset, load_image_folder, load
 from vitalens.data.yakimov import load_yakimov
 from vitalens.data.lips import load_lips, parse_lip_filename
 from vitalens.data.utkface import load_utkface  # registers the "utkface" loader
+from vitalens.data.fitzpatrick import load_fitzpatrick17k  # registers the "fitzpatrick17k" loader
 
 __all__ = [
     "Box",
@@ -18,6 +19,7 @@ __all__ = [
     "Problem",
     "Sample",
     "load_dataset",
+    "load_fitzpatrick17k",
     "load_image_folder",
     "load_lips",
     "load_manifest",

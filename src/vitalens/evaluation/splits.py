@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedGroupKFold
 
 SCHEMES = ("loso", "kfold")
 
@@ -36,3 +36,11 @@ def assert_no_leakage(groups, train, test) -> None:
     shared = set(groups[train]) & set(groups[test])
     if shared:
         raise LeakageError(f"groups on both sides of a split: {sorted(shared)[:5]}")
+
+
+def stratified_group_holdout(labels, groups, n_parts: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(rest, held_out) indices: about 1/n_parts of the photos, stratified by label, whole groups only."""
+    splitter = StratifiedGroupKFold(n_splits=n_parts, shuffle=True, random_state=seed)
+    rest, held_out = next(splitter.split(np.zeros(len(labels)), np.asarray(labels), np.asarray(groups)))
+    assert_no_leakage(groups, rest, held_out)
+    return rest, held_out

@@ -14,11 +14,13 @@ from vitalens.runtime.bundle import Bundle, BundleError, load_bundle, shipped_bu
 from vitalens.runtime.face_age_gender import FacePredictor
 from vitalens.runtime.hb_lips import LipHbPredictor
 from vitalens.runtime.hb_nails import NailHbPredictor
+from vitalens.runtime.skin import SkinPredictor
 
 PREDICTORS: dict[str, Callable[[Bundle], Any]] = {
     "hb-nails": NailHbPredictor,
     "face-age-gender": FacePredictor,
     "hb-lips": LipHbPredictor,
+    "skin-condition": SkinPredictor,
 }
 
 

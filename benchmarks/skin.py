@@ -1,0 +1,85 @@
+"""Skin condition + lighting on Fitzpatrick17k-AJL: train (optional), evaluate on the fixed held-out
+split and print the tables (beside the majority-class and frozen-Lite0+logistic baselines), the
+lighting-statistics percentiles behind the documented thresholds, and ITA° vs Fitzpatrick agreement.
+
+    python benchmarks/skin.py --run experiments/skin-main            # evaluate an existing run
+    python benchmarks/skin.py --run experiments/skin-main --train    # train it first (~1 h on one CPU thread)
+    python benchmarks/skin.py --run experiments/skin-main --ship     # also write src/vitalens/bundles/skin-condition
+
+Research software, not a medical device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vitalens import DISCLAIMER
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    for candidate in (os.environ.get("VITALENS_SHARED_DATA"), REPO.parent / "shared" / "data", Path("/work/shared/data")):
+        if candidate and (Path(candidate) / "fitzpatrick17k-ajl").is_dir():
+            return Path(candidate) / "fitzpatrick17k-ajl"
+    raise SystemExit("fitzpatrick17k-ajl not found: set VITALENS_SHARED_DATA to the folder that holds it")
+
+
+def lighting_statistics(run_dir: Path, data: Path) -> None:
+    """Percentiles of the measured lighting statistics on the training photos (where the thresholds were set)."""
+    import pandas as pd
+
+    from vitalens.data.fitzpatrick import load_fitzpatrick17k
+    from vitalens.models.skin_data import load_skin_pixels
+    from vitalens.models.skin_run import TEACHER_SIZE
+    from vitalens.skin.lighting import LightingThresholds, measure_lighting
+
+    split = pd.read_csv(run_dir / "split.csv")
+    loaded = load_skin_pixels(load_fitzpatrick17k(data), TEACHER_SIZE, progress=False)
+    train = set(split.loc[split["split"] == "train", "image_id"])
+    rows = []
+    for sample, pixels in zip(loaded.dataset.samples, loaded.pixels):
+        if sample.image_id in train:
+            m = measure_lighting(pixels)
+            q = m.quality
+            rows.append((q.mean_brightness, q.clipped_fraction, q.highlight_fraction, m.contrast, m.mean_a, m.mean_b, float(np.hypot(m.mean_a, m.mean_b)), q.sharpness))
+    values = np.array(rows)
+    names = ("mean brightness", "clipped fraction", "highlight fraction", "contrast", "mean a*", "mean b*", "chroma", "sharpness")
+    print(f"\n## Lighting statistics, {len(values)} training photos (percentiles 1 / 5 / 50 / 95 / 99)\n")
+    for name, column in zip(names, values.T):
+        print(f"- {name}: " + " / ".join(f"{v:.3g}" for v in np.percentile(column, [1, 5, 50, 95, 99])))
+    print(f"\nThresholds: {LightingThresholds()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=REPO / "experiments" / "skin-main")
+    parser.add_argument("--train", action="store_true")
+    parser.add_argument("--ship", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = data_dir()
+    if args.train:
+        from vitalens.models.skin_run import run_skin_training
+
+        run_skin_training(data, args.run)
+    from vitalens.evaluation_skin import markdown
+    from vitalens.models.skin_run import finish_skin_run
+
+    bundle = REPO / "src" / "vitalens" / "bundles" / "skin-condition" if args.ship else None
+    report = finish_skin_run(args.run, data, bundle)
+    print(DISCLAIMER)
+    print(markdown(report))
+    print(f"ONNX: {report['onnx']}; parameters: teacher {report['teacher_parameters']:,}, student {report.get('student_parameters', 0):,}")
+    print(json.dumps(report["training"], indent=1, default=float))
+    lighting_statistics(args.run, data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The skin bundle: one ONNX graph (colour layer, normalisation, network, temperature, Grad-CAM inside),
+bundle.json and MODEL_CARD.md.
+
+ONNX contract (shared with the browser app): input `image` float32 [B, 3, S, S], RGB in [0, 1] after
+the square centre crop (0.8 of the short side) resized to S; outputs `diagnosis_probs` [B, C]
+(temperature-scaled softmax), `lighting_good` [B] (P(lighting is good)) and `cam` [B, C, h, w]
+(class activation maps, each scaled to [0, 1]).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vitalens import DISCLAIMER, __version__
+from vitalens.data.fitzpatrick import CITATION
+from vitalens.features.backbones import LITE_MEAN, LITE_STD
+from vitalens.models.skin import SkinNet, class_activation_maps, count_parameters
+from vitalens.regions.centre_crop import CROP_FRACTION
+
+INPUT, OUTPUTS = "image", ("diagnosis_probs", "lighting_good", "cam")
+MAX_BUNDLED_MB = 20
+
+
+class SkinGraph(nn.Module):
+    def __init__(self, model: SkinNet, temperature: float):
+        super().__init__()
+        self.model = model.eval()
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits, lighting, feature_map = self.model(image)
+        cam = class_activation_maps(feature_map, self.model.cam_weights())
+        return torch.softmax(logits / self.temperature, dim=1), torch.sigmoid(lighting), cam
+
+
+def export_skin_onnx(model: SkinNet, temperature: float, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.rand(2, 3, model.input_size, model.input_size)
+    torch.onnx.export(
+        SkinGraph(model, temperature), (example,), str(path), input_names=[INPUT], output_names=list(OUTPUTS),
+        dynamic_axes={INPUT: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUTS}}, opset_version=17, dynamo=False,
+    )  # fmt: skip
+    return path
+
+
+def onnx_torch_gap(model: SkinNet, temperature: float, path: str | Path, batch: int = 2, seed: int = 0) -> float:
+    """Largest absolute difference between ONNX Runtime and torch on random images (all outputs)."""
+    import onnxruntime as ort
+
+    images = torch.rand(batch, 3, model.input_size, model.input_size, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        expected = SkinGraph(model, temperature)(images)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {INPUT: images.numpy()})
+    return float(max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)))
+
+
+def write_skin_bundle(model: SkinNet, classes: list[str], partitions: dict[str, str], temperature: float, lighting_threshold: float,
+                      report: dict, bundle_dir: str | Path) -> Path:  # fmt: skip
+    from vitalens.model_card import render_skin_model_card
+
+    bundle_dir = Path(bundle_dir)
+    onnx_path = export_skin_onnx(model, temperature, bundle_dir / "model.onnx")
+    megabytes = onnx_path.stat().st_size / 1e6
+    if megabytes > MAX_BUNDLED_MB:
+        onnx_path.unlink()
+        raise ValueError(f"{onnx_path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
+    size = model.input_size
+    cam_side = int(np.ceil(size / 32))
+    shipped = next(name for name in report["comparison"] if name.startswith("shipped"))
+    metrics = {name: {m: v["value"] for m, v in values.items()} | {f"{m}_ci": v["ci"] for m, v in values.items()} for name, values in report["comparison"].items()}
+    manifest = {
+        "schema_version": 1,
+        "task": "skin-condition",
+        "vitalens_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "disclaimer": DISCLAIMER,
+        "model": {"file": onnx_path.name, "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(), "backbone": model.backbone_name,
+                  "parameters": count_parameters(model), "input_size": size, "trainable_top_from_block": model.frozen_blocks},
+        "inputs": {INPUT: {
+            "shape": ["batch", 3, size, size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW", "dtype": "float32",
+            "preprocessing": f"square centre crop of side round({CROP_FRACTION} * min(H, W)) at top-left ((H - side) // 2, (W - side) // 2), "
+                             f"resized to {size}x{size} bilinear (Pillow, antialiased), x / 255 (vitalens.regions.centre_crop.centre_crop_resized)",
+            "crop_fraction": CROP_FRACTION, "size": size, "resize": "bilinear",
+            "normalisation_inside_graph": {"colour_calibration": "learned 3x3 matrix + bias, clamped to [0, 1]", "mean": LITE_MEAN, "std": LITE_STD},
+        }},
+        "outputs": {
+            "diagnosis_probs": {"shape": ["batch", len(classes)], "classes": classes, "calibration": f"softmax(logits / {temperature:.4f}) inside the graph"},
+            "lighting_good": {"shape": ["batch"], "meaning": "probability that the lighting is good", "threshold": lighting_threshold},
+            "cam": {"shape": ["batch", len(classes), cam_side, cam_side], "range": [0, 1],
+                    "meaning": "Grad-CAM per class (exact for the linear head on pooled features), each map scaled to its maximum; upsample bilinearly onto the input crop"},
+        },
+        "labels": classes,
+        "three_partition": partitions,
+        "temperature": temperature,
+        "lighting": {"threshold": lighting_threshold, "labels_from": "vitalens.skin.lighting.assess_lighting (documented thresholds)",
+                     "tips_from": "vitalens.skin.lighting.assess_lighting on the same crop when the head says poor"},
+        "metrics": {"split": report["split"], "n": report["n_test"], "shipped": shipped, "models": metrics,
+                    "ece_before_temperature": report["calibration"]["ece_before"], "ece_after_temperature": report["calibration"]["ece_after"],
+                    "lighting": {k: report["lighting"][k] for k in ("accuracy", "balanced_accuracy", "auc", "average_precision_poor", "majority_accuracy")},
+                    "by_fitzpatrick_group": {g: {"n": r["n"], "top1": r["top1"], "top1_ci": [r["top1_ci_low"], r["top1_ci_high"]]} for g, r in report["audit"]["fitzpatrick_group"].items()},
+                    "by_ita_group": {g: {"n": r["n"], "top1": r["top1"], "top1_ci": [r["top1_ci_low"], r["top1_ci_high"]]} for g, r in report["audit"]["ita_group"].items()}},
+        "training_data": {"name": "Fitzpatrick17k, AJL 2025 challenge subset (development part)", "photos": report["data"]["photos"],
+                          "skipped": report["data"]["skipped"], "near_duplicate_groups": report["data"]["near_duplicate_groups"],
+                          "split_sizes": report["data"]["split_sizes"], "citation": CITATION,
+                          "license": "CC BY-NC-SA 3.0: non-commercial research only; the weights inherit that restriction"},
+        "limitations": [
+            "clinical atlas photos (DermaAmin, Atlas Dermatologico), not phone photos taken by the public",
+            "21 conditions only: a photo of anything else still gets one of these labels",
+            "Fitzpatrick V-VI photos are few; their per-group numbers have wide intervals",
+            "the lighting head learned rules on image statistics plus synthetic degradations, not human lighting ratings",
+        ],
+    }  # fmt: skip
+    (bundle_dir / "bundle.json").write_text(json.dumps(manifest, indent=2, default=float))
+    (bundle_dir / "MODEL_CARD.md").write_text(render_skin_model_card(manifest, report))
+    return bundle_dir

@@ -1,0 +1,1 @@
+"""Skin-condition task helpers: lighting verdicts, skin tone (ITA°), near-duplicate grouping."""

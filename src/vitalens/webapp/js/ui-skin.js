@@ -26,8 +26,9 @@ function caveat(manifest) {
   const { models, shipped, n } = manifest.metrics;
   const majority = models['majority class (train)'];
   const percent = (v) => `${(v * 100).toFixed(1)} %`;
+  const baseline = majority ? ` (always the most common condition: ${percent(majority.top1)})` : '';
   return `<p class="small">On ${n} held-out clinical photos the top label was right ${percent(models[shipped].top1)} of the time and the
-    right one was among the three ${percent(models[shipped].top3)} (always the most common condition: ${percent(majority.top1)}).
+    right one was among the three ${percent(models[shipped].top3)}${baseline}.
     Trained on clinical atlas photos of ${manifest.labels.length} conditions: a photo of anything else still gets one of these labels.</p>`;
 }
 

@@ -70,7 +70,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
 
     @app.get(f"/{API_VERSION}/models")
     def models() -> dict[str, Any]:
-        """Every shipped bundle with its manifest, its model card and where the browser fetches it."""
+        """Every served bundle with its manifest, its model card and where the browser fetches it."""
         listed = []
         for task, bundle in bundles.items():
             listed.append({

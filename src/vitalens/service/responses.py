@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
 from vitalens.aggregate import aggregate_estimates
 from vitalens.data.samples import Sample
 from vitalens.imaging import DecodedImage

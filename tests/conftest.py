@@ -29,3 +29,12 @@ def yakimov_dir() -> Path:
 @pytest.fixture
 def heic_dir() -> Path:
     return shared_dataset("heic-samples")
+
+
+@pytest.fixture(scope="session")
+def skin_fixture_bundle(tmp_path_factory) -> Path:
+    """A skin-condition bundle exported from a network with untrained heads (tests/skin_fixture.py)."""
+    pytest.importorskip("torch", reason="building the fixture skin bundle needs torch")
+    from skin_fixture import build_fixture_skin_bundle
+
+    return build_fixture_skin_bundle(tmp_path_factory.mktemp("skin-condition-bundle"))

@@ -177,3 +177,50 @@ def test_who_rules_lookup_matches_python_on_a_grid(tmp_path):
             continue
         py.pop("disclaimer"), js.pop("disclaimer")
         assert js == py, (hb, population)
+
+
+def _skin_cases():
+    """Synthetic skin and the example photos at odd sizes, plus the lighting faults the rules name."""
+    from test_skin import skin_photo
+
+    skin = skin_photo(301, seed=5)[:, :257]
+    yield "skin-301x257", skin, 192
+    yield "skin-small-5x7", skin_photo(7, seed=1)[:5], 128
+    yield "skin-2x2", skin_photo(2, seed=2), 64
+    yield "skin-wide", np.ascontiguousarray(np.tile(skin, (1, 4, 1))[:, :1001]), 192
+    yield "dark", (skin // 7), 192
+    yield "overexposed", np.clip(skin.astype(np.int32) * 3, 0, 255).astype(np.uint8), 192
+    yield "blue-cast", np.ascontiguousarray(skin[..., ::-1]), 128
+    yield "flat-grey", np.full((240, 320, 3), 128, np.uint8), 128
+    glare = skin.copy()
+    glare[100:180, 90:170] = 255
+    yield "glare", glare, 192
+    for path in [*PHOTOS, REPO / "examples" / "faces" / "astronaut_face.jpg"]:
+        yield path.stem, decode_image(path).rgb, 192
+
+
+def test_skin_centre_crop_and_lighting_match_python(tmp_path):
+    from vitalens.regions.centre_crop import CROP_FRACTION, centre_crop_resized
+    from vitalens.skin.lighting import assess_lighting
+
+    cases, expected = [], []
+    for i, (name, rgb, size) in enumerate(_skin_cases()):
+        (tmp_path / f"{i}.in").write_bytes(np.ascontiguousarray(rgb).tobytes())
+        cases.append({"name": name, "input": f"{i}.in", "output": f"{i}.out", "width": rgb.shape[1], "height": rgb.shape[0],
+                      "size": size, "fraction": CROP_FRACTION})
+        crop = centre_crop_resized(rgb, size, CROP_FRACTION)
+        expected.append((crop, assess_lighting(crop)))
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    got = _node("skin_steps.mjs", str(tmp_path))
+    verdicts = {case["name"]: js["lighting"]["reasons"] for case, js in zip(cases, got)}
+    assert {"dark", "overexposed", "glare", "low_contrast", "colour_cast", "blurred"} <= {r for reasons in verdicts.values() for r in reasons}
+    assert verdicts["skin-301x257"] == []
+    for case, js, (crop, verdict) in zip(cases, got, expected):
+        height, width = case["height"], case["width"]
+        side = int(round(CROP_FRACTION * min(height, width)))
+        assert js["box"] == [(height - side) // 2, (width - side) // 2, (height - side) // 2 + side, (width - side) // 2 + side], case["name"]
+        np.testing.assert_array_equal(np.frombuffer((tmp_path / case["output"]).read_bytes(), np.uint8).reshape(crop.shape), crop, err_msg=case["name"])
+        lighting = js["lighting"]
+        assert (lighting["good"], lighting["reasons"], lighting["tips"]) == (verdict.good, verdict.reasons, verdict.tips), case["name"]
+        for key in ("contrast", "mean_a", "mean_b"):
+            assert lighting[key] == pytest.approx(getattr(verdict.measures, key), rel=1e-4, abs=1e-4), (case["name"], key)

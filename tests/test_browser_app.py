@@ -1,6 +1,8 @@
 """The browser app in a real browser: Debian's chromium driven by playwright-core (tests/js/browser_app.mjs)
 against a `vitalens serve` process. The on-device estimate must equal the Python runtime's for the same
-bundle, the app must keep working with the network cut, and camera mode must run on a fake camera."""
+bundle, the app must keep working with the network cut, and camera mode must run on a fake camera. The
+skin mode runs the fixture skin bundle (tests/skin_fixture.py) served with `--bundle`, so it never depends
+on the shipped skin weights."""
 
 import json
 import shutil
@@ -23,8 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png"))
 FACE = REPO / "examples" / "faces" / "astronaut_face.jpg"
 SCREENSHOT = REPO / "experiments" / "app" / "screenshot.png"
+SKIN_SCREENSHOT = SCREENSHOT.with_name("skin_screenshot.png")
 CAMERA_FRAMES = 6
 HB_TOLERANCE = 0.05  # g/dL
+SKIN_TOLERANCE = 1e-3  # probabilities and heat-map values
 
 
 def _node_modules_ready() -> bool:
@@ -58,14 +62,27 @@ def _write_y4m(rgb: np.ndarray, path: Path, frames: int = 2) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser_run(tmp_path_factory):
+def skin_photos(tmp_path_factory) -> list[Path]:
+    """Synthetic skin (never a Fitzpatrick17k photo: those are non-commercial), well lit and dark, not square."""
+    from test_skin import skin_photo
+
+    folder = tmp_path_factory.mktemp("skin-photos")
+    photos = {"skin.png": skin_photo(320, seed=3)[:, :270], "dark-skin.png": (skin_photo(300, seed=4)[:250] * 0.12).astype(np.uint8)}
+    for name, rgb in photos.items():
+        Image.fromarray(rgb).save(folder / name)
+    return [folder / name for name in photos]
+
+
+@pytest.fixture(scope="module")
+def browser_run(tmp_path_factory, skin_fixture_bundle, skin_photos):
     node, chromium = _require_browser_tools()
     folder = tmp_path_factory.mktemp("browser")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     _write_y4m(decode_image(PHOTOS[0]).rgb, folder / "camera.y4m")
-    with local_server() as base:
+    with local_server("--bundle", str(skin_fixture_bundle)) as base:
         config = {"base": base, "chromium": chromium, "photos": [str(p) for p in PHOTOS], "screenshot": str(SCREENSHOT),
-                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES, "facePhoto": str(FACE)}
+                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES, "facePhoto": str(FACE),
+                  "skinPhotos": [str(p) for p in skin_photos], "skinScreenshot": str(SKIN_SCREENSHOT)}
         (folder / "config.json").write_text(json.dumps(config))
         done = subprocess.run([node, str(REPO / "tests" / "js" / "browser_app.mjs"), str(folder / "config.json")],
                               cwd=REPO, capture_output=True, text=True, timeout=900)
@@ -123,6 +140,34 @@ def test_face_mode_matches_the_python_runtime(browser_run):
     assert face["status"] == "ok", face["text"]
     assert face["result"]["predicted_age"] == pytest.approx(expected["predicted_age"], abs=0.1)
     assert face["result"]["probability_female"] == pytest.approx(expected["probability_female"], abs=1e-3)
+
+
+def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run, skin_fixture_bundle, skin_photos):
+    from vitalens.runtime import load_bundle
+    from vitalens.runtime.skin import SkinPredictor
+
+    predictor = SkinPredictor(load_bundle(skin_fixture_bundle))
+    rows = []
+    assert [Path(entry["photo"]) for entry in browser_run["skin"]] == skin_photos
+    for entry in browser_run["skin"]:
+        expected, got = predictor.predict(decode_image(entry["photo"]).rgb, Path(entry["photo"]).name), entry["result"]
+        assert entry["status"] == "ok", entry["text"]
+        assert [t["label"] for t in got["top"]] == [t["label"] for t in expected["top"]]
+        probability_gap = max(abs(g["probability"] - e["probability"]) for g, e in zip(got["top"], expected["top"]))
+        heatmap = np.array(got["heatmap"]["values"]).reshape(got["heatmap"]["height"], got["heatmap"]["width"])
+        heatmap_gap = float(np.abs(heatmap - expected["heatmap"]).max())
+        assert probability_gap <= SKIN_TOLERANCE and heatmap_gap <= SKIN_TOLERANCE
+        assert (got["lighting"], got["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
+        assert got["lighting_probability_good"] == pytest.approx(expected["lighting_probability_good"], abs=SKIN_TOLERANCE)
+        assert got["disclaimer"] == DISCLAIMER and DISCLAIMER in entry["text"] and "not a medical device" in entry["text"].lower()
+        overlay = entry["overlay"]
+        assert not overlay["hidden"] and overlay["width"] == overlay["height"] == 256 and overlay["meanDiff"] > 1
+        # the overlay changes the picture most where the map is hottest
+        assert np.corrcoef(overlay["cellDiff"], expected["heatmap"].ravel())[0, 1] > 0.8
+        rows.append({"photo": Path(entry["photo"]).name, "labels": [t["label"] for t in got["top"]], "max_probability_diff": probability_gap,
+                     "max_heatmap_diff": heatmap_gap, "lighting": got["lighting"]})
+    assert {entry["result"]["lighting"] for entry in browser_run["skin"]} == {"good", "poor"}
+    (SCREENSHOT.parent / "browser_skin_parity.json").write_text(json.dumps(rows, indent=2))
 
 
 def test_no_errors_in_the_page_and_a_screenshot(browser_run):

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the service needs the `serve` extra (fastapi, uvicorn, python-multipart)")
@@ -86,6 +87,50 @@ def test_lips_task_answers_like_the_python_runtime(client):
     assert "mean" in body["caveat"] and body["disclaimer"] == DISCLAIMER
 
 
+def _png(rgb) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fixture_bundle):
+    from test_skin import skin_photo
+    from vitalens.runtime import load_bundle
+    from vitalens.runtime.skin import SkinPredictor
+
+    skin_client = TestClient(create_app(bundle_dirs=[skin_fixture_bundle]))
+    photos = {"skin.png": skin_photo(300, seed=3)[:, :250], "dark.png": (skin_photo(300, seed=4) * 0.12).astype("uint8")}
+    body = skin_client.post("/v1/predict", files=[("image", (name, _png(rgb), "image/png")) for name, rgb in photos.items()],
+                            data={"task": "skin-condition"}).json()
+    predictor = SkinPredictor(load_bundle(skin_fixture_bundle))
+    assert body["task"] == "skin-condition" and body["disclaimer"] == DISCLAIMER and "held-out" in body["caveat"]
+    for result, (name, rgb) in zip(body["results"], photos.items()):
+        expected = predictor.predict(rgb, name)
+        assert result["filename"] == name and result["status"] == "ok" and result["disclaimer"] == DISCLAIMER
+        assert [t["label"] for t in result["top"]] == [t["label"] for t in expected["top"]]
+        assert [t["probability"] for t in result["top"]] == pytest.approx([t["probability"] for t in expected["top"]], abs=1e-6)
+        assert (result["lighting"], result["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
+        heatmap = result["heatmap"]
+        assert heatmap["label"] == expected["top"][0]["label"]
+        np.testing.assert_allclose(heatmap["values"], expected["heatmap"], atol=5e-4)
+    assert body["results"][1]["lighting"] == "poor" and "daylight" in body["results"][1]["lighting_tip"]
+    index = skin_client.get("/bundles/index.json").json()["tasks"]
+    assert index["skin-condition"] == ["/bundles/skin-condition/bundle.json", "/bundles/skin-condition/model.onnx"]
+    assert skin_client.get("/bundles/skin-condition/bundle.json").json()["labels"] == predictor.labels
+
+
+def test_a_bundle_folder_for_a_task_without_a_runtime_is_refused(tmp_path):
+    from vitalens.runtime import BundleError
+
+    (tmp_path / "bundle.json").write_text('{"schema_version": 1, "task": "no-such-task"}')
+    with pytest.raises(BundleError, match="no-such-task"):
+        create_app(bundle_dirs=[tmp_path])
+
+
 def test_models_health_openapi_and_the_app_files(client):
     models = client.get("/v1/models").json()
     tasks = {m["task"]: m for m in models["models"]}
@@ -93,6 +138,9 @@ def test_models_health_openapi_and_the_app_files(client):
     assert "not a medical device" in tasks["hb-nails"]["card"] + models["disclaimer"]
     for url in tasks["hb-nails"]["browser_files"]:
         assert client.get(url).status_code == 200, url
+    assert client.get("/bundles/index.json").json()["tasks"]["hb-nails"] == tasks["hb-nails"]["browser_files"]
+    assert client.get("/bundles/hb-nails/MODEL_CARD.md").status_code == 200
+    assert client.get("/bundles/hb-nails/../tasks.py").status_code == 404 and client.get("/bundles/no-such-task/bundle.json").status_code == 404
     assert client.get("/healthz").json()["status"] == "ok"
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/predict", "/v1/models", "/healthz"} <= set(paths)

@@ -202,6 +202,7 @@ def serve(
     max_upload_mb: float = typer.Option(20.0, help="largest accepted photo, in MB"),
     max_images: int = typer.Option(10, help="most photos in one request"),
     max_megapixels: float = typer.Option(40.0, help="largest accepted photo, in megapixels"),
+    bundle: Optional[list[Path]] = typer.Option(None, help="a bundle folder or .zip to serve instead of the shipped one for its task (repeatable)"),
 ) -> None:
     """The HTTP API (/v1/predict, /v1/models, /healthz, /docs) and the offline browser app at /."""
     import uvicorn
@@ -212,7 +213,7 @@ def serve(
                            max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent)
     console.print(f"vitalens app on [bold]http://{host}:{port}/[/], API docs at http://{host}:{port}/docs")
     console.print(f"[bold red]{DISCLAIMER}[/]")
-    uvicorn.run(create_app(limits), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(limits, bundle or ()), host=host, port=port, log_level="warning")
 
 
 def _write_rows(out: Path, rows: list[dict]) -> None:

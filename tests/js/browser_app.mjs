@@ -1,6 +1,7 @@
 // Drives the vitalens app in Debian's chromium with playwright-core (never a downloaded browser):
 // upload each photo and read the on-device result, screenshot, then cut the network and predict again
-// from the service worker's cache, then (with a fake camera fed from a .y4m file) run camera mode.
+// from the service worker's cache, then (with a fake camera fed from a .y4m file) run camera mode, then
+// skin mode on each skin photo, reading the heat map drawn on the canvas with the overlay on and off.
 // Usage: node browser_app.mjs CONFIG.json  ->  JSON on stdout. Driven by tests/test_browser_app.py.
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -74,7 +75,46 @@ try {
     camera = await page.evaluate(() => ({ status: document.getElementById('result').dataset.status, result: window.vitalensResult,
       text: document.getElementById('result').innerText }));
   }
-  console.log(JSON.stringify({ online, offline, controlled, apiOffline, face, camera, problems }));
+  const skin = [];
+  if (config.skinPhotos) {
+    await page.selectOption('#task', 'skin-condition');
+    await page.waitForSelector('body[data-ready="skin-condition"]', { timeout: TIMEOUT });
+    for (const photo of config.skinPhotos) {
+      await page.evaluate(() => { document.getElementById('skin-result').dataset.status = ''; });
+      await page.setInputFiles('#skin-photo', photo);
+      await page.waitForFunction(() => ['ok', 'error'].includes(document.getElementById('skin-result').dataset.status), null, { timeout: TIMEOUT });
+      skin.push({ photo, ...(await page.evaluate(readSkinScreen)) });
+    }
+    await page.screenshot({ path: config.skinScreenshot, fullPage: true });
+  }
+  console.log(JSON.stringify({ online, offline, controlled, apiOffline, face, camera, skin, problems }));
 } finally {
   await browser.close();
+}
+
+// In the page: the result, and how much the heat-map overlay changes the canvas in each cell of the map
+// (the canvas read with the overlay on, then off).
+function readSkinScreen() {
+  const out = document.getElementById('skin-result'), canvas = document.getElementById('skin-overlay'), toggle = document.getElementById('skin-heatmap');
+  const result = window.vitalensSkin;
+  const entry = { status: out.dataset.status, result, text: out.innerText, disclaimer: document.getElementById('disclaimer').innerText };
+  if (!result) return entry;
+  const pixels = () => canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const withMap = pixels();
+  toggle.click();
+  const withoutMap = pixels();
+  toggle.click();
+  const { height, width } = result.heatmap, side = canvas.width;
+  const cells = new Array(height * width).fill(0), counts = new Array(height * width).fill(0);
+  let total = 0;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const p = (y * side + x) * 4;
+      const diff = Math.abs(withMap[p] - withoutMap[p]) + Math.abs(withMap[p + 1] - withoutMap[p + 1]) + Math.abs(withMap[p + 2] - withoutMap[p + 2]);
+      const cell = Math.floor((y * height) / side) * width + Math.floor((x * width) / side);
+      cells[cell] += diff; counts[cell]++; total += diff;
+    }
+  }
+  entry.overlay = { hidden: canvas.hidden, width: canvas.width, height: canvas.height, meanDiff: total / (side * side), cellDiff: cells.map((v, i) => v / counts[i]) };
+  return entry;
 }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, Optional
+from pathlib import Path
+from typing import Annotated, Any, Optional, Sequence
 
 from fastapi import FastAPI, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
@@ -13,7 +14,7 @@ from starlette.formparsers import MultiPartParser
 
 import vitalens
 from vitalens import DISCLAIMER
-from vitalens.runtime import PREDICTORS, load_bundle, shipped_bundle_path
+from vitalens.runtime import PREDICTORS, Bundle, BundleError, load_bundle, shipped_bundle_path
 from vitalens.service.app_files import ORT_WEB_FILES, ort_web_dir, package_dir
 from vitalens.service.errors import install_error_handlers
 from vitalens.service.limits import BodySizeLimit, ServiceLimits
@@ -28,12 +29,29 @@ def shipped_tasks() -> list[str]:
     return [t for t in PREDICTORS if t in RESPONDERS and (shipped_bundle_path(t) / "bundle.json").is_file()]
 
 
-def create_app(limits: ServiceLimits = ServiceLimits()) -> FastAPI:
+def served_bundles(bundle_dirs: Sequence[str | Path] = ()) -> dict[str, Bundle]:
+    """The shipped bundles, each replaced by a bundle in `bundle_dirs` for the same task (e.g. a newly
+    trained one, or the tests' fixture); a bundle in `bundle_dirs` may also add a task nothing ships."""
+    bundles = {task: load_bundle(shipped_bundle_path(task)) for task in shipped_tasks()}
+    for folder in bundle_dirs:
+        bundle = load_bundle(folder)
+        if bundle.task not in PREDICTORS or bundle.task not in RESPONDERS:
+            raise BundleError(f"{folder}: a {bundle.task!r} bundle, and this vitalens serves only {sorted(set(PREDICTORS) & set(RESPONDERS))}.")
+        bundles[bundle.task] = bundle
+    return bundles
+
+
+def browser_files(bundle: Bundle) -> list[str]:
+    """The files the browser app fetches for a bundle, relative to the bundle folder."""
+    return ["bundle.json", *(bundle.manifest[stage]["file"] for stage in ("model", "detector") if stage in bundle.manifest)]
+
+
+def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[str | Path] = ()) -> FastAPI:
     # Starlette spools an upload above 1 MB to a temporary file; keep every upload in memory instead
     # (BodySizeLimit bounds the request, so memory stays bounded too). Process-wide, which is what
     # `vitalens serve` wants.
     MultiPartParser.spool_max_size = limits.max_request_bytes
-    bundles = {task: load_bundle(shipped_bundle_path(task)) for task in shipped_tasks()}
+    bundles = served_bundles(bundle_dirs)
     predictors = {task: PREDICTORS[task](bundle) for task, bundle in bundles.items()}
     inference_slots = asyncio.Semaphore(limits.max_concurrent)
 
@@ -52,16 +70,15 @@ def create_app(limits: ServiceLimits = ServiceLimits()) -> FastAPI:
 
     @app.get(f"/{API_VERSION}/models")
     def models() -> dict[str, Any]:
-        """Every shipped bundle with its manifest, its model card and where the browser fetches it."""
+        """Every served bundle with its manifest, its model card and where the browser fetches it."""
         listed = []
         for task, bundle in bundles.items():
-            files = [bundle.manifest[stage]["file"] for stage in ("model", "detector") if stage in bundle.manifest]
             listed.append({
                 "task": task,
                 "manifest": bundle.manifest,
                 "card": bundle.card(),
                 "caveat": predictors[task].caveat,
-                "browser_files": [f"/bundles/{task}/{name}" for name in ["bundle.json", *files]],
+                "browser_files": [f"/bundles/{task}/{name}" for name in browser_files(bundle)],
             })
         return {"models": listed, "disclaimer": DISCLAIMER}
 
@@ -88,7 +105,7 @@ def create_app(limits: ServiceLimits = ServiceLimits()) -> FastAPI:
             body = await run_in_threadpool(_predict, predictors[task], task, uploads, population, limits)
         return {"api_version": API_VERSION, "task": task, **body, "caveat": predictors[task].caveat, "disclaimer": DISCLAIMER}
 
-    _mount_browser_app(app)
+    _mount_browser_app(app, bundles)
     return app
 
 
@@ -97,7 +114,19 @@ def _predict(predictor, task: str, uploads: list[tuple[str, bytes]], population:
     return RESPONDERS[task](predictor, images, population)
 
 
-def _mount_browser_app(app: FastAPI) -> None:
+def _mount_browser_app(app: FastAPI, bundles: dict[str, Bundle]) -> None:
+    @app.get("/bundles/index.json", include_in_schema=False)
+    def bundle_index() -> dict[str, Any]:
+        """What the browser app can offer and the service worker caches: each served task's files (not under
+        /v1, so it is cached for offline use)."""
+        return {"tasks": {task: [f"/bundles/{task}/{name}" for name in browser_files(bundle)] for task, bundle in bundles.items()}}
+
+    @app.get("/bundles/{task}/{name}", include_in_schema=False)
+    def bundle_file(task: str, name: str):
+        if task not in bundles or name not in browser_files(bundles[task]) + ["MODEL_CARD.md"]:
+            raise HTTPException(404, f"/bundles/{task}/{name}: not a file of a bundle served here; see /bundles/index.json")
+        return FileResponse(bundles[task].path / name)
+
     @app.get("/vendor/onnxruntime-web/{name}", include_in_schema=False)
     def ort_web(name: str):
         folder = ort_web_dir()
@@ -114,5 +143,4 @@ def _mount_browser_app(app: FastAPI) -> None:
             raise HTTPException(404, f"{name}: no such rules file")
         return FileResponse(path)
 
-    app.mount("/bundles", StaticFiles(directory=package_dir("bundles")), name="bundles")
     app.mount("/", StaticFiles(directory=package_dir("webapp"), html=True), name="app")

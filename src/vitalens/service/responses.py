@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from vitalens.aggregate import aggregate_estimates
 from vitalens.data.samples import Sample
 from vitalens.imaging import DecodedImage
@@ -79,8 +81,25 @@ def face_age_gender(predictor, images: Images, _population: dict[str, Any]) -> d
     return {"results": results, "aggregate": None}
 
 
+HEATMAP_DECIMALS = 3
+
+
+def skin_condition(predictor, images: Images, _population: dict[str, Any]) -> dict[str, Any]:
+    """Per photo: the top-3 conditions with calibrated probabilities, the lighting verdict and tip, and the
+    top label's Grad-CAM map over the centre crop (h x w, rounded; upsample it bilinearly onto the crop)."""
+    results = []
+    for filename, image in images:
+        result = predictor.predict(image.rgb, image_id=filename)
+        heatmap = result.pop("heatmap")
+        results.append({**_image_fields(filename, image), "status": "ok", **result,
+                        "heatmap": {"label": result["top"][0]["label"], "over": "centre crop (see the bundle's inputs.image.preprocessing)",
+                                    "values": np.round(heatmap.astype(float), HEATMAP_DECIMALS).tolist()}})
+    return {"results": results, "aggregate": None}
+
+
 RESPONDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "hb-nails": hb_nails,
     "face-age-gender": face_age_gender,
     "hb-lips": hb_lips,
+    "skin-condition": skin_condition,
 }

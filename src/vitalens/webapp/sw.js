@@ -1,21 +1,28 @@
-// Offline after the first visit: the app shell, onnxruntime-web's wasm runtime, the WHO rules and the
-// fingernail bundle are cached at install; everything else the app fetches (e.g. the face bundle) is
-// cached on first use. Responses come from the cache and are refreshed in the background, so an update
-// shows on the next visit. The JSON API (/v1, /healthz, /docs) is never cached.
-const CACHE = 'vitalens-app-v1';
+// Offline after the first visit: the app shell, onnxruntime-web's wasm runtime, the WHO rules and every
+// bundle the server lists in /bundles/index.json (the skin-condition bundle too, once one is served) are
+// cached at install; anything else the app fetches is cached on first use. Responses come from the cache
+// and are refreshed in the background, so an update shows on the next visit. The JSON API (/v1, /healthz,
+// /docs) is never cached.
+const CACHE = 'vitalens-app-v2';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png',
-  '/js/app.js', '/js/detection.js', '/js/draw.js', '/js/hb.js', '/js/image.js', '/js/nails.js', '/js/photo.js',
-  '/js/quality.js', '/js/resample.js', '/js/runtime.js', '/js/stats.js', '/js/ui-face.js', '/js/ui-hb.js', '/js/who.js',
-  '/rules/who_2024_anaemia.json',
+  '/js/app.js', '/js/centre_crop.js', '/js/detection.js', '/js/draw.js', '/js/hb.js', '/js/image.js', '/js/lighting.js',
+  '/js/nails.js', '/js/photo.js', '/js/quality.js', '/js/resample.js', '/js/runtime.js', '/js/skin.js', '/js/stats.js',
+  '/js/ui-face.js', '/js/ui-hb.js', '/js/ui-skin.js', '/js/who.js',
+  '/rules/who_2024_anaemia.json', '/bundles/index.json',
   '/vendor/onnxruntime-web/ort.wasm.min.mjs', '/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs',
   '/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm',
-  '/bundles/hb-nails/bundle.json', '/bundles/hb-nails/model.onnx', '/bundles/hb-nails/detector.onnx',
 ];
 const NEVER_CACHED = ['/v1/', '/healthz', '/docs', '/openapi.json', '/redoc'];
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(SHELL);
+    const index = await (await cache.match('/bundles/index.json')).json();
+    await cache.addAll(Object.values(index.tasks).flat());
+    await self.skipWaiting();
+  })());
 });
 
 self.addEventListener('activate', (event) => {

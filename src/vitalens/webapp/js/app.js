@@ -1,13 +1,15 @@
 // The app shell: one mode per task, the disclaimer on every screen, and the service worker that makes
-// the app work offline. A new task (e.g. skin-condition) is one module exporting { label, setUp(model) }
-// added to MODES, and its bundle folder in the package.
+// the app work offline. A new task is one module exporting { label, setUp(model) } added to MODES, and
+// its bundle folder in the package; a mode shows only when the server lists its bundle.
 import * as face from './ui-face.js';
 import * as hb from './ui-hb.js';
-import { loadModel } from './runtime.js';
+import * as skin from './ui-skin.js';
+import { fetchJSON, loadModel } from './runtime.js';
 
 const MODES = {
   'hb-nails': hb,
   'face-age-gender': face,
+  'skin-condition': skin,
 };
 
 const status = document.getElementById('status');
@@ -32,7 +34,9 @@ async function show(task) {
   }
 }
 
-for (const [task, mode] of Object.entries(MODES)) taskSelect.add(new Option(mode.label, task));
+// /bundles/index.json is cached by the service worker, so offline the app offers what it offered online.
+const served = await fetchJSON('/bundles/index.json').then((index) => index.tasks, () => null);
+for (const [task, mode] of Object.entries(MODES)) if (!served || task in served) taskSelect.add(new Option(mode.label, task));
 taskSelect.addEventListener('change', () => show(taskSelect.value));
 show(taskSelect.value);
 

@@ -1,3 +1,6 @@
+import { rgbImage } from './image.js';
+import { resize } from './resample.js';
+
 // The photo with each nail's box, its skin box and its own estimate drawn over it.
 export function drawNails(canvas, bitmap, nails) {
   const scale = Math.min(1, 720 / bitmap.width);
@@ -22,5 +25,26 @@ export function drawNails(canvas, bitmap, nails) {
     context.fillStyle = '#fff';
     context.fillText(label, x0 + 3, Math.max(13, y0 - 4));
   }
+  canvas.hidden = false;
+}
+
+// The crop with a heat map over it: the h x w map upsampled bilinearly (Pillow's resampling) to the canvas,
+// blended in a yellow-to-red ramp whose opacity grows with the map's value, so cold areas stay visible.
+export const HEATMAP_OPACITY = 0.6;
+
+export function drawHeatmap(canvas, crop, heatmap, side, showMap = true) {
+  canvas.width = canvas.height = side;
+  const photo = resize(crop, side, side, 'bilinear');
+  const grey = rgbImage(heatmap.width, heatmap.height);
+  heatmap.values.forEach((v, i) => grey.data.fill(Math.round(255 * Math.min(1, Math.max(0, v))), i * 3, i * 3 + 3));
+  const map = resize(grey, side, side, 'bilinear');
+  const pixels = new ImageData(side, side);
+  for (let i = 0; i < side * side; i++) {
+    const v = showMap ? map.data[i * 3] / 255 : 0, alpha = HEATMAP_OPACITY * v;
+    const heat = [255, 255 * (1 - v), 0];
+    for (let c = 0; c < 3; c++) pixels.data[i * 4 + c] = Math.round(photo.data[i * 3 + c] * (1 - alpha) + heat[c] * alpha);
+    pixels.data[i * 4 + 3] = 255;
+  }
+  canvas.getContext('2d').putImageData(pixels, 0, 0);
   canvas.hidden = false;
 }

@@ -1,0 +1,33 @@
+// Skin condition on the device, as vitalens/runtime/skin.py: centre crop -> ONNX (colour calibration,
+// normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip, and the
+// top label's Grad-CAM map over the crop.
+import { centreCropResized } from './centre_crop.js';
+import { assessLighting } from './lighting.js';
+
+export const TOP_K = 3;
+export const TIP_POOR_LIGHT = 'poor lighting: retake in even daylight, without flash, holding the phone steady';
+
+export async function predictSkin(model, image, imageId = '') {
+  const { manifest, sessions, Tensor } = model;
+  const { size, crop_fraction: fraction } = manifest.inputs.image;
+  const crop = centreCropResized(image, size, fraction);
+  const plane = size * size, pixels = new Float32Array(3 * plane);
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) pixels[c * plane + i] = crop.data[i * 3 + c] / 255;
+  const outputs = await sessions.model.run({ image: new Tensor('float32', pixels, [1, 3, size, size]) });
+  const probabilities = Array.from(outputs.diagnosis_probs.data);
+  const order = probabilities.map((p, i) => [p, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, TOP_K).map(([, i]) => i);
+  const lightingGood = outputs.lighting_good.data[0];
+  const good = lightingGood >= manifest.lighting.threshold;
+  const [, , height, width] = outputs.cam.dims;
+  const cell = height * width;
+  return {
+    image_id: imageId,
+    top: order.map((i) => ({ label: manifest.labels[i], probability: probabilities[i] })),
+    lighting: good ? 'good' : 'poor',
+    lighting_probability_good: lightingGood,
+    lighting_tip: good ? '' : (assessLighting(crop).tip || TIP_POOR_LIGHT),
+    heatmap: { height, width, values: Array.from(outputs.cam.data.subarray(order[0] * cell, (order[0] + 1) * cell)) },
+    crop,
+    disclaimer: manifest.disclaimer,
+  };
+}

@@ -1,0 +1,61 @@
+// Skin condition: upload a photo -> the three most likely conditions, the lighting verdict (and a tip when
+// poor) and the Grad-CAM heat map over the centre crop, all on the device. The result is also left on
+// window.vitalensSkin (and #skin-result's data-status) for the browser tests.
+import { drawHeatmap } from './draw.js';
+import { imageFromFile } from './photo.js';
+import { predictSkin } from './skin.js';
+
+export const label = 'Skin condition (top-3, lighting, heat map)';
+
+const HEATMAP_SIDE = 256;
+const $ = (id) => document.getElementById(id);
+const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
+let current = null, shown = null;
+
+export function setUp(model) {
+  current = model;
+  $('skin-photo').onchange = () => $('skin-photo').files[0] && run($('skin-photo').files[0]);
+  $('skin-heatmap').onchange = redraw;
+}
+
+function redraw() {
+  if (shown) drawHeatmap($('skin-overlay'), shown.crop, shown.heatmap, HEATMAP_SIDE, $('skin-heatmap').checked);
+}
+
+function caveat(manifest) {
+  const { models, shipped, n } = manifest.metrics;
+  const majority = models['majority class (train)'];
+  const percent = (v) => `${(v * 100).toFixed(1)} %`;
+  const baseline = majority ? ` (always the most common condition: ${percent(majority.top1)})` : '';
+  return `<p class="small">On ${n} held-out clinical photos the top label was right ${percent(models[shipped].top1)} of the time and the
+    right one was among the three ${percent(models[shipped].top3)}${baseline}.
+    Trained on clinical atlas photos of ${manifest.labels.length} conditions: a photo of anything else still gets one of these labels.</p>`;
+}
+
+async function run(file) {
+  const out = $('skin-result');
+  out.hidden = false;
+  out.dataset.status = 'running';
+  try {
+    const { image } = await imageFromFile(file);
+    const result = await predictSkin(current, image, file.name);
+    shown = result;
+    redraw();
+    const { crop, ...json } = result;
+    window.vitalensSkin = json;
+    out.innerHTML = `<p class="not-medical"><strong>Not a medical device and not a diagnosis.</strong> Show any spot that changes,
+        bleeds or worries you to a doctor.</p>
+      <ol class="top3">${result.top.map((t) => `<li>${escape(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
+      <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escape(result.lighting_tip)}` : ''}</p>
+      <p class="small">The heat map shows where the network looked for “${escape(result.top[0].label)}” in the centre square it read
+        (${Math.round(current.manifest.inputs.image.crop_fraction * 100)} % of the photo's short side).</p>
+      ${caveat(current.manifest)}<p class="small">${escape(result.disclaimer)}</p>`;
+    out.dataset.status = 'ok';
+  } catch (error) {
+    shown = null;
+    $('skin-overlay').hidden = true;
+    window.vitalensSkin = null;
+    out.innerHTML = `<p class="error">${escape(error.message)}</p>`;
+    out.dataset.status = 'error';
+  }
+}

@@ -1,0 +1,72 @@
+"""A skin-condition bundle for the app and service tests, made by the real exporter from a network with
+ImageNet features and untrained heads, so those tests never depend on the shipped weights (which may not
+be in the checkout) while the answers still depend on the pixels (an all-random network answers the same
+for every photo, which would hide a wrong crop).
+
+Its metrics are placeholders that fill the manifest and card fields the runtime reads; they were not
+measured and the bundle is never shipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+FIXTURE_LABELS = ["acne vulgaris", "basal cell carcinoma", "eczema", "keloid", "melanoma", "psoriasis"]
+FIXTURE_PARTITIONS = {"acne vulgaris": "non-neoplastic", "basal cell carcinoma": "malignant", "eczema": "non-neoplastic",
+                      "keloid": "benign", "melanoma": "malignant", "psoriasis": "non-neoplastic"}  # fmt: skip
+FIXTURE_SIZE = 128  # a 4 x 4 heat map
+FIXTURE_TEMPERATURE = 1.3
+FIXTURE_LIGHTING_THRESHOLD = 0.5
+
+
+def _placeholder_report() -> dict:
+    score = lambda v: {"value": v, "ci": [v / 2, min(1.0, v * 1.5)]}  # noqa: E731
+    metrics = lambda top1: {k: score(top1) for k in ("top1", "top3", "macro_f1", "macro_recall", "three_partition_accuracy")}  # noqa: E731
+    group = {"n": 10, "top1": 0.2, "top1_ci_low": 0.1, "top1_ci_high": 0.3, "top3": 0.5, "worst": False}
+    return {
+        "split": "fixture (untrained network, no evaluation)", "n_test": 10,
+        "comparison": {"shipped (fixture)": metrics(0.2), "majority class (train)": metrics(0.1), "frozen Lite0 + logistic": metrics(0.15)},
+        "calibration": {"ece_before": 0.1, "ece_after": 0.05, "temperature": FIXTURE_TEMPERATURE},
+        "lighting": {"accuracy": 0.5, "balanced_accuracy": 0.5, "auc": 0.5, "average_precision_poor": 0.5, "majority_accuracy": 0.5},
+        "audit": {"fitzpatrick_group": {"I-II": group}, "ita_group": {"light": group}},
+        "data": {"photos": 0, "skipped": 0, "near_duplicate_groups": 0, "split_sizes": {}},
+        "ita_vs_fitzpatrick": {"spearman_rho_type_vs_ita": 0.0, "group_agreement": 0.0},
+    }  # fmt: skip
+
+
+def _fit_lighting_head(model) -> None:
+    """A logistic lighting head on synthetic photos, well lit and darkened, labelled by the lighting rules,
+    so that the fixture says "poor" (and the app shows a tip) for a dark photo."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    from test_skin import skin_photo
+    from vitalens.skin.lighting import lighting_label
+
+    crops = [np.clip(skin_photo(FIXTURE_SIZE, seed=seed) * gain, 0, 255).astype(np.uint8) for seed in range(6) for gain in (1.0, 0.12, 0.25)]
+    with torch.no_grad():
+        pixels = torch.from_numpy(np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32) / 255)
+        embeddings = model(pixels)[2].mean(dim=(2, 3)).numpy()
+    head = LogisticRegression(C=1.0, max_iter=2000).fit(embeddings, [lighting_label(c) for c in crops])
+    with torch.no_grad():
+        model.lighting_head.weight.copy_(torch.from_numpy(head.coef_.astype(np.float32)))
+        model.lighting_head.bias.copy_(torch.from_numpy(head.intercept_.astype(np.float32)))
+
+
+def build_fixture_skin_bundle(folder: Path) -> Path:
+    """EfficientNet-Lite0 (offline ImageNet weights), a seeded random diagnosis head and a lighting head fitted
+    on a few synthetic photos, exported by write_skin_bundle."""
+    import torch
+
+    from vitalens.models.skin import SkinNet
+    from vitalens.models.skin_export import write_skin_bundle
+
+    torch.manual_seed(0)
+    model = SkinNet(len(FIXTURE_LABELS), input_size=FIXTURE_SIZE, pretrained=True).eval()
+    with torch.no_grad():  # spread-out biases keep the six probabilities well apart, so the top-3 order is stable
+        model.diagnosis_head.bias.copy_(torch.from_numpy(np.linspace(-1.0, 1.0, len(FIXTURE_LABELS), dtype=np.float32)))
+    _fit_lighting_head(model)
+    return write_skin_bundle(model, FIXTURE_LABELS, FIXTURE_PARTITIONS, FIXTURE_TEMPERATURE, FIXTURE_LIGHTING_THRESHOLD,
+                             _placeholder_report(), folder)  # fmt: skip

@@ -152,7 +152,7 @@ def synthetic_report(tmp_path: Path, temperature: float = 1.0, age_error: float 
 
 # ---- metrics against hand-computed values --------------------------------------------------------
 def test_expected_calibration_error_by_hand():
-    from vitalens.evaluation_face import expected_calibration_error
+    from vitalens.evaluation.metrics import expected_calibration_error
 
     probabilities = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7]])
     # confidences 0.8, 0.6, 0.7 fall in three bins; correct, wrong, correct: (0.2 + 0.6 + 0.3) / 3
@@ -178,7 +178,7 @@ def test_gender_metrics_by_hand():
 
 
 def test_temperature_scaling_undoes_overconfidence():
-    from vitalens.evaluation_face import fit_temperature
+    from vitalens.evaluation.metrics import fit_temperature
 
     rng = np.random.default_rng(0)
     calibrated = rng.normal(0, 2, 4000)

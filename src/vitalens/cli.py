@@ -77,16 +77,19 @@ def train(
     features: Optional[str] = typer.Option(None),
     head: Optional[str] = typer.Option(None),
     backbone: str = typer.Option("seed-mtl", help="face-age-gender: seed-mtl or lite0"),
-    epochs: Optional[int] = typer.Option(None, help="face-age-gender: most epochs (early stopping on validation)"),
+    epochs: Optional[int] = typer.Option(None, help="face-age-gender: most epochs (early stopping on validation); skin-condition: phase-C epochs"),
     limit: Optional[int] = typer.Option(None, help="face-age-gender: use only N images, spread over the folder (smoke runs)"),
     cache_dir: Optional[Path] = typer.Option(None, help="face-age-gender: decoded-crop cache (default /tmp/vitalens-face-cache)"),
 ) -> None:
     """Grouped CV for the report and the interval, then the final model on all the data.
-    For face-age-gender: train on UTKFace's training split, then evaluate on its held-out split."""
+    For face-age-gender and skin-condition: train on the dataset's training split, then evaluate on its held-out split."""
     if task == "face-age-gender":
         from vitalens.face_commands import train_face
 
         train_face(data, out or Path("experiments") / f"face-{backbone}", backbone, epochs, limit, console, cache_dir)
+        return
+    if task == "skin-condition":
+        _train_skin(data, out or Path("experiments") / "skin-condition", epochs)
         return
     from vitalens import runs
 
@@ -94,6 +97,21 @@ def train(
     run_dir, report = runs.train(cfg, out)
     _print_report(report, run_dir)
     console.print(f"model saved in [bold]{run_dir}[/]; make a bundle with `vitalens export --run {run_dir} --out BUNDLE_DIR`")
+
+
+def _train_skin(data: Path, out: Path, epochs: Optional[int]) -> None:
+    """Phases A → C → B on cached features, the distilled student, then the held-out evaluation (about 30 min here)."""
+    from vitalens.models.skin_run import finish_skin_run, run_skin_training
+    from vitalens.models.skin_training import SkinTrainingConfig
+
+    run_skin_training(data, out, SkinTrainingConfig() if epochs is None else SkinTrainingConfig(epochs=epochs))
+    report = finish_skin_run(out, data, bundle_dir=out / "bundle")
+    table = Table("model", "top-1", "top-3", "macro-F1", "three-partition", title=f"skin-condition — {out} (held-out split)")
+    for name, scores in report["comparison"].items():
+        table.add_row(name, *(f"{scores[k]['value']:.3f}" for k in ("top1", "top3", "macro_f1", "three_partition_accuracy")))
+    console.print(table)
+    console.print(f"bundle written to [bold]{out / 'bundle'}[/]; report and Grad-CAM gallery in [bold]{out}[/]")
+    console.print(f"[bold red]{DISCLAIMER}[/]")
 
 
 def _detector_photos(data: Path, limit: Optional[int]):

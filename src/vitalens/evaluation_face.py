@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
+from scipy.special import softmax
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from vitalens import DISCLAIMER
 from vitalens.data.utkface import AGE_BANDS, GENDERS, load_utkface
 from vitalens.evaluation.fairness import absolute_error_mean, disaggregate
+from vitalens.evaluation.metrics import expected_calibration_error, fit_temperature
 from vitalens.imaging import decode_image
 
 HELD_OUT = "held-out test: sha1(file name) in the lowest 15 % (vitalens.data.utkface.split_of); never trained on or tuned on"
@@ -53,29 +53,6 @@ def age_metrics(true_age, predicted_age) -> dict:
         "within_10y": float(np.mean(error <= 10)),
         "mae_by_age_band": by_band,
     }
-
-
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
-    """Top-label ECE with equal-width confidence bins. scikit-learn has reliability curves but no ECE."""
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    gap = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
-    return float(gap)
-
-
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The T that minimises the negative log-likelihood of softmax(logits / T) (Guo et al., 2017)."""
-
-    def nll(log_t: float) -> float:
-        return float(-log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean())
-
-    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
 
 
 # ---- reports ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sklearn.metrics import (average_precision_score, cohen_kappa_score, confusi
 
 from vitalens import DISCLAIMER
 from vitalens.evaluation.fairness import disaggregate
-from vitalens.evaluation_face import expected_calibration_error
+from vitalens.evaluation.metrics import expected_calibration_error
 
 AUDIT_ATTRIBUTES = ("fitzpatrick_group", "ita_group")
 HEADLINE = ("top1", "top3", "macro_recall", "macro_f1", "three_partition_accuracy")

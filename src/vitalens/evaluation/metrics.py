@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
 from sklearn.metrics import mean_absolute_error, median_absolute_error, r2_score, roc_auc_score, root_mean_squared_error
 
 from vitalens.interpretation import who_severity
@@ -57,3 +59,26 @@ def mae_by_severity(y_true, y_pred) -> dict[str, dict[str, float]]:
         mask = bands == band
         table[band] = {"n": int(mask.sum()), "mae": float(np.mean(np.abs(y_pred[mask] - y_true[mask]))) if mask.any() else float("nan")}
     return table
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
+    """Top-label ECE with equal-width confidence bins. scikit-learn has reliability curves but no ECE."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(gap)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The T that minimises the negative log-likelihood of softmax(logits / T) (Guo et al., 2017)."""
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))

@@ -64,7 +64,7 @@ def onnx_torch_gap(model: SkinNet, temperature: float, path: str | Path, batch: 
 
 def write_skin_bundle(model: SkinNet, classes: list[str], partitions: dict[str, str], temperature: float, lighting_threshold: float,
                       report: dict, bundle_dir: str | Path) -> Path:  # fmt: skip
-    from vitalens.model_card import render_skin_model_card
+    from vitalens.skin_model_card import render_skin_model_card
 
     bundle_dir = Path(bundle_dir)
     onnx_path = export_skin_onnx(model, temperature, bundle_dir / "model.onnx")

@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 
 from vitalens.data.fitzpatrick import load_fitzpatrick17k
 from vitalens.evaluation.splits import assert_no_leakage, stratified_group_holdout
-from vitalens.evaluation_face import fit_temperature
+from vitalens.evaluation.metrics import fit_temperature
 from vitalens.models.skin import SkinNet, save_skin_model
 from vitalens.models.skin_data import DEFAULT_CACHE_DIR, load_skin_pixels
 from vitalens.regions.centre_crop import centre_crop_resized

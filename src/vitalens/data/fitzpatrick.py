@@ -10,10 +10,9 @@ dataset's own quality control marks as wrongly labelled, unreadable rows and mis
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-from vitalens.data.loaders import register_loader
+from vitalens.data.loaders import csv_rows, register_loader
 from vitalens.data.samples import Dataset, Problem, Sample
 
 LABELS_FILE = "labels.csv"
@@ -48,24 +47,18 @@ def load_fitzpatrick17k(root: str | Path) -> Dataset:
     images_dir = root / "images" if (root / "images").is_dir() else root
     samples: list[Sample] = []
     problems: list[Problem] = []
-    with table.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{table}: needs columns {missing}; found {reader.fieldnames}.")
-        for line_number, row in enumerate(reader, start=2):
-            where = f"{table}:{line_number}"
-            try:
-                sample = _sample_from_row(images_dir, row)
-            except ValueError as error:
-                problems.append(Problem(where, f"bad row ({error}); fix or remove it"))
-                continue
-            if (row.get("qc") or "").strip().startswith(_WRONG_LABEL_QC):
-                problems.append(Problem(where, f"{sample.image_id}: the dataset's quality control marks it wrongly labelled"))
-            elif not sample.image_path.is_file():
-                problems.append(Problem(str(sample.image_path), "listed in labels.csv but the photo is missing"))
-            else:
-                samples.append(sample)
+    for where, row in csv_rows(table, REQUIRED_COLUMNS):
+        try:
+            sample = _sample_from_row(images_dir, row)
+        except ValueError as error:
+            problems.append(Problem(where, f"bad row ({error}); fix or remove it"))
+            continue
+        if (row.get("qc") or "").strip().startswith(_WRONG_LABEL_QC):
+            problems.append(Problem(where, f"{sample.image_id}: the dataset's quality control marks it wrongly labelled"))
+        elif not sample.image_path.is_file():
+            problems.append(Problem(str(sample.image_path), "listed in labels.csv but the photo is missing"))
+        else:
+            samples.append(sample)
     return Dataset("fitzpatrick17k", root, samples, problems)
 
 

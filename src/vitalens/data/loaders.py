@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -37,6 +38,17 @@ def load_dataset(path: str | Path, loader: str | None = None, target_names: tupl
     return load_image_folder(path)
 
 
+def csv_rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The rows of a labels CSV, each with its `file:line` for problem reports; missing columns are one clear error."""
+    with csv_path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{csv_path}: needs columns {missing}; found {reader.fieldnames}.")
+        for line_number, row in enumerate(reader, start=2):
+            yield f"{csv_path}:{line_number}", row
+
+
 def load_manifest(csv_path: str | Path, target_names: tuple[str, ...] = ()) -> Dataset:
     """A user's own data: `image,group[,<target>...][,nail_boxes,skin_boxes][,<attribute>...]`.
 
@@ -46,17 +58,11 @@ def load_manifest(csv_path: str | Path, target_names: tuple[str, ...] = ()) -> D
     csv_path = Path(csv_path)
     samples: list[Sample] = []
     problems: list[Problem] = []
-    with csv_path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{csv_path}: manifest needs columns {missing}; found {reader.fieldnames}.")
-        for line_number, row in enumerate(reader, start=2):
-            where = f"{csv_path}:{line_number}"
-            try:
-                samples.append(_manifest_sample(csv_path.parent, row, target_names))
-            except (ValueError, KeyError) as error:
-                problems.append(Problem(where, str(error)))
+    for where, row in csv_rows(csv_path, MANIFEST_COLUMNS):
+        try:
+            samples.append(_manifest_sample(csv_path.parent, row, target_names))
+        except (ValueError, KeyError) as error:
+            problems.append(Problem(where, str(error)))
     present = [s for s in samples if s.image_path.is_file()]
     problems += [Problem(str(s.image_path), "listed in the manifest but missing") for s in samples if not s.image_path.is_file()]
     return Dataset(csv_path.stem, csv_path.parent, present, problems)

@@ -53,3 +53,14 @@ def test_yakimov_layout(yakimov_dir):
     assert 4 < sample.targets["hb"] < 20  # g/L converted to g/dL
     assert len(sample.boxes["nail"]) == 3 and len(sample.boxes["skin"]) == 3
     assert len(set(dataset.groups())) >= 10
+
+
+def test_cli_reports_a_missing_folder_in_one_line_with_exit_code_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    wide = {**os.environ, "COLUMNS": "400"}  # one line, whatever the path's length
+    done = subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(tmp_path / "nowhere")], capture_output=True, text=True, env=wide)
+    assert done.returncode == 2 and "error:" in done.stdout and "no such file or folder" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -269,5 +270,17 @@ def _register_task_commands() -> None:
 
 _register_task_commands()
 
+def main() -> None:
+    """The `vitalens` command: a wrong path, file or value ends in one clear line, not a traceback
+    (set VITALENS_DEBUG=1 to see the traceback)."""
+    try:
+        app()
+    except (FileNotFoundError, ValueError) as error:
+        if os.environ.get("VITALENS_DEBUG"):
+            raise
+        console.print(f"[bold red]error:[/] {error}")
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

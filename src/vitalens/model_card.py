@@ -128,7 +128,7 @@ def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
             "```bash",
             "vitalens predict --model <this bundle> --data <raw photos, or a dataset folder with boxes> --out predictions.csv",
             "```",
-            "The regressor's inputs are nail and adjacent-skin crops plus the photo's reference white (see `bundle.json`); the runtime "
+            "The regressor's inputs are nail and adjacent-skin crops plus the photo's references (the card's white, and its red mark for `colour_red`; see `bundle.json`); the runtime "
             "needs only numpy, Pillow and onnxruntime.",
         ]),
     ]  # fmt: skip

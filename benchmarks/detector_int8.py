@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from timing import median_ms  # benchmarks/ is on sys.path when a benchmark runs
 from vitalens.data import load_yakimov
 from vitalens.imaging import decode_image
 from vitalens.regions.detection import DETECTOR_FILE, OnnxDetector, letterbox, to_detector_input
@@ -45,16 +45,6 @@ def quantize_detector(source: Path, target: Path, calibration: list[np.ndarray])
     return target
 
 
-def median_ms(run, repeats: int = 20) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return float(np.median(times))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "yakimov2024"))
@@ -70,7 +60,7 @@ def main() -> None:
         estimates = {}
         for name, detector in detectors.items():
             predictor.detector = detector
-            latency = median_ms(lambda: detector.detect(photos[0]))
+            latency = median_ms(lambda: detector.detect(photos[0]), 20)
             results = [predictor.predict(rgb) for rgb in photos]
             estimates[name] = np.array([r.hb if r.status == "ok" else np.nan for r in results])
             y = np.array([s.targets["hb"] for s in samples])

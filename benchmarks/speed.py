@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from timing import median_ms  # benchmarks/ is on sys.path when a benchmark runs
 from vitalens.config import load_config
 from vitalens.export import export_onnx, graph_for, quantize_int8
 from vitalens.models.hb import NailHbRegressor
@@ -25,16 +26,6 @@ from vitalens.regions.nails import region_inputs
 from vitalens.runs import prepare
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def median_ms(run, repeats: int = 50) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return float(np.median(times))
 
 
 def compare(label: str, features: str, crop: int, data_dir: str, folder: Path) -> None:

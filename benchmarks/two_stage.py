@@ -43,7 +43,7 @@ def detected_regions(sample, detections: list[Detection], crop_size: int):
     rgb = decode_image(sample.image_path).rgb
     if not assess_photo(rgb).ok or not gate_detections(detections).ok:
         return None
-    nails, skins = detections_to_regions(detections)
+    nails, skins, _ = detections_to_regions(detections)
     return nail_regions(rgb, nails, skins, crop_size)
 
 

@@ -52,7 +52,7 @@ def steps(tmp_path_factory):
         square, placement = letterbox(rgb, rules["input"]["size"])
         heatmap, box_maps = predictor.detector.raw(square)
         detections = decode_detections(heatmap, box_maps, placement, rgb.shape[:2], rules["score_threshold"], rules["iou_threshold"], classes=tuple(rules["classes"]))
-        nails, skins = detections_to_regions(detections, rules["score_threshold"], rules["max_nails"])
+        nails, skins, _ = detections_to_regions(detections, rules["score_threshold"], rules["max_nails"])
         regions = nail_regions(rgb, nails, skins, predictor.crop_size) if nails else None
         files = {"rgb": rgb, "square": square, "heatmap": heatmap, "box_maps": box_maps}
         if regions is not None:

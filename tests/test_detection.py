@@ -188,8 +188,9 @@ def test_detections_to_regions_keeps_three_best_nails_and_pairs_nearest_skin():
         Detection("skin", 0.5, (100.0, 50.0, 120.0, 70.0)),  # nearest to the second nail
         Detection("skin", 0.9, (10.0, 50.0, 30.0, 70.0)),  # nearest to the first nail
     ]
-    nails, skins = detections_to_regions(found, min_score=0.3, max_nails=3)
+    nails, skins, scores = detections_to_regions(found, min_score=0.3, max_nails=3)
     assert nails == [(10, 21, 30, 40), (100, 20, 120, 40), (200, 20, 220, 40)]
+    assert scores == [0.9, 0.8, 0.7]
     # two detected skins paired by distance; the third nail has none left and gets its adjacent skin
     assert skins[:2] == [(10, 50, 30, 70), (100, 50, 120, 70)]
     assert skins[2] == (200, 50, 220, 70)

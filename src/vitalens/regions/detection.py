@@ -9,6 +9,7 @@ letterbox undone). Boxes are (ymin, xmin, ymax, xmax) in pixels of the original 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -187,9 +188,16 @@ class OnnxDetector:
                                  classes=self.classes)
 
 
-def detections_to_regions(detections: list[Detection], min_score: float = DETECTOR_SCORE_THRESHOLD, max_nails: int = DETECTOR_MAX_NAILS) -> tuple[list[Box], list[Box]]:
-    """The second stage's input: the `max_nails` most confident nails and, for each, the nearest unused
-    detected skin box (or the nail's adjacent skin when none is left), as integer (ymin, xmin, ymax, xmax).
+class DetectedRegions(NamedTuple):
+    nail_boxes: list[Box]
+    skin_boxes: list[Box]  # one per nail
+    scores: list[float]  # each nail's detector confidence
+
+
+def detections_to_regions(detections: list[Detection], min_score: float = DETECTOR_SCORE_THRESHOLD, max_nails: int = DETECTOR_MAX_NAILS) -> DetectedRegions:
+    """The second stage's input: the `max_nails` most confident nails with their scores and, for each, the
+    nearest unused detected skin box (or the nail's adjacent skin when none is left), as integer
+    (ymin, xmin, ymax, xmax).
 
     The protocol photographs three fingers, so more than three nails means a spurious one; keeping the
     most confident three matches how the regressor was trained on annotated photos.
@@ -197,7 +205,7 @@ def detections_to_regions(detections: list[Detection], min_score: float = DETECT
     nails = sorted((d for d in detections if d.label == "nail" and d.score >= min_score), key=lambda d: -d.score)[:max_nails]
     skins = [d for d in detections if d.label == "skin" and d.score >= min_score]
     nail_boxes = [_integer_box(d.box) for d in nails]
-    return nail_boxes, _pair_skins(nail_boxes, [_integer_box(d.box) for d in skins])
+    return DetectedRegions(nail_boxes, _pair_skins(nail_boxes, [_integer_box(d.box) for d in skins]), [d.score for d in nails])
 
 
 def _pair_skins(nail_boxes: list[Box], skin_boxes: list[Box]) -> list[Box]:

@@ -116,9 +116,8 @@ class NailHbPredictor:
         verdict = gate_detections(detections, self.detector_rules["score_threshold"])
         if not verdict.ok:
             return _refusal(image_id, verdict)
-        nails, skins = detections_to_regions(detections, self.detector_rules["score_threshold"], self.detector_rules["max_nails"])
-        scores = sorted((d.score for d in detections if d.label == "nail"), reverse=True)[: len(nails)]
-        return self._estimate(rgb, nails, skins, scores, image_id, "detector", population)
+        found = detections_to_regions(detections, self.detector_rules["score_threshold"], self.detector_rules["max_nails"])
+        return self._estimate(rgb, found.nail_boxes, found.skin_boxes, found.scores, image_id, "detector", population)
 
     def _estimate(self, rgb, nail_boxes, skin_boxes, scores, image_id, regions_from, population) -> HbResult:
         per_nail, skins = self.per_nail(rgb, nail_boxes, skin_boxes)

@@ -198,3 +198,12 @@ def test_invalid_inputs_name_the_field(kwargs, field):
 def test_who_severity_rejects_nan():
     with pytest.raises(ValueError, match="NaN"):
         who_severity(np.array([12.0, np.nan]))
+
+
+def test_a_model_estimate_outside_the_plausible_range_is_clipped_not_refused():
+    from vitalens.interpretation import interpret_estimate, interpret_hb
+
+    assert interpret_estimate(30.0, sex="female", age_years=30).to_dict() == interpret_hb(25.0, sex="female", age_years=30).to_dict()
+    assert interpret_estimate(0.1).severity == "severe"
+    with pytest.raises(ValueError, match="outside the plausible range"):
+        interpret_hb(30.0)

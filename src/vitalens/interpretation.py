@@ -219,6 +219,13 @@ def smoking_adjustment(smoking: str | None, cigarettes_per_day: float | None) ->
     return row["g_l"] / 10, f"smoker, {n:g} cigarettes per day"
 
 
+def interpret_estimate(hb_g_dl: float, **population: Any) -> Interpretation:
+    """`interpret_hb` for a model's estimate, which can overshoot the plausible input range: it is
+    clipped into that range first (a user's typed value is refused instead, by `interpret_hb`)."""
+    low, high = load_rules()["input_limits"]["hb_g_dl"]
+    return interpret_hb(min(max(float(hb_g_dl), low), high), **population)
+
+
 def interpret_hb(hb_g_dl: float, *, age_years: float | None = None, sex: str | None = None,
                  pregnancy_trimester: int | None = None, altitude_m: float | None = None,
                  smoking: str | None = None, cigarettes_per_day: float | None = None) -> Interpretation:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from vitalens.data.samples import Sample
-from vitalens.interpretation import interpret_hb
+from vitalens.interpretation import interpret_estimate
 from vitalens.lip_colour import measure_lips
 from vitalens.runtime.bundle import Bundle
 
@@ -64,7 +64,7 @@ class LipHbPredictor:
         if not np.isfinite(features).all():
             return _row(image_id, "refused", lips_from=measured.region.method, message=UNMEASURABLE)
         hb = float(self.predict_features(features)[0])
-        band = interpret_hb(float(np.clip(hb, 0.5, 25.0)), **population).to_dict()
+        band = interpret_estimate(hb, **population).to_dict()
         interval = (max(0.0, hb - self.half_width), hb + self.half_width)  # Hb cannot be negative
         return _row(image_id, "ok", hb=hb, interval=interval, severity=band["severity"],
                     lips_from=measured.region.method, lip_box=measured.region.box, confidence=measured.region.confidence)

@@ -10,7 +10,7 @@ import numpy as np
 
 from vitalens import DISCLAIMER
 from vitalens.data.samples import Box, Sample
-from vitalens.interpretation import interpret_hb
+from vitalens.interpretation import interpret_estimate
 from vitalens.quality import QualityVerdict, assess_photo, gate_detections
 from vitalens.regions.detection import OnnxDetector, detections_to_regions
 from vitalens.regions.nails import nail_regions, region_inputs
@@ -130,7 +130,7 @@ class NailHbPredictor:
             hb=hb,
             interval=(hb - self.half_width, hb + self.half_width),
             nails=[NailEstimate(tuple(b), tuple(s), float(v), score) for b, s, v, score in zip(nail_boxes, skins, per_nail, scores)],
-            interpretation=interpret_hb(float(np.clip(hb, 0.5, 25.0)), **population).to_dict(),
+            interpretation=interpret_estimate(hb, **population).to_dict(),
         )
 
 

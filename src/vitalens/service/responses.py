@@ -11,7 +11,7 @@ import numpy as np
 from vitalens.aggregate import aggregate_estimates
 from vitalens.data.samples import Sample
 from vitalens.imaging import DecodedImage
-from vitalens.interpretation import interpret_hb
+from vitalens.interpretation import interpret_estimate, interpret_hb
 from vitalens.service.errors import RequestRejected
 
 Images = list[tuple[str, DecodedImage]]
@@ -41,7 +41,7 @@ def hb_lips(predictor, images: Images, population: dict[str, Any]) -> dict[str, 
         hb = float(row["predicted_hgb"]) if ok else None
         results.append({**_image_fields(filename, image), **row, "hb": hb,
                         "interval": [row["interval_low"], row["interval_high"]] if ok else None,
-                        "interpretation": interpret_hb(min(max(hb, 0.5), 25.0), **population).to_dict() if ok else None})
+                        "interpretation": interpret_estimate(hb, **population).to_dict() if ok else None})
     return {"results": results, "aggregate": _hb_aggregate(predictor.half_width, results, population) if len(results) > 1 else None}
 
 
@@ -68,7 +68,7 @@ def _hb_aggregate(half_width: float, results: list[dict], population: dict[str, 
         "n_used": summary.n_used,
         "n_rejected": summary.n_rejected,
         "rejected_images": [results[estimated[i]]["filename"] for i in summary.rejected],
-        "interpretation": interpret_hb(min(max(hb, 0.5), 25.0), **population).to_dict(),
+        "interpretation": interpret_estimate(hb, **population).to_dict(),
     }
 
 

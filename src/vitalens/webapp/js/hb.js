@@ -5,7 +5,7 @@ import { detect, detectionsToRegions } from './detection.js';
 import { nailRegions } from './nails.js';
 import { assessPhoto, gateDetections } from './quality.js';
 import { median } from './stats.js';
-import { interpretHb } from './who.js';
+import { interpretEstimate } from './who.js';
 
 const refusal = (imageId, verdict, disclaimer) => ({
   image_id: imageId, status: 'refused', regions_from: '', hb: null, interval: null, nails: [],
@@ -34,7 +34,7 @@ export async function predictHb(model, image, population = {}, imageId = '') {
     nails: nailBoxes.map((box, i) => ({ box, skin_box: perNail.skinBoxes[i], hb: perNail.hb[i], score: scores[i] })),
     reasons: [],
     tips: [],
-    interpretation: interpretHb(model.rules, Math.min(Math.max(hb, 0.5), 25.0), population, disclaimer),
+    interpretation: interpretEstimate(model.rules, hb, population, disclaimer),
     disclaimer,
   };
 }

@@ -5,7 +5,7 @@ import { drawNails } from './draw.js';
 import { predictHb } from './hb.js';
 import { imageFromFile, imageFromVideo } from './photo.js';
 import { aggregateEstimates } from './stats.js';
-import { interpretHb } from './who.js';
+import { interpretEstimate, interpretHb } from './who.js';
 
 export const label = 'Haemoglobin from fingernails';
 
@@ -127,7 +127,7 @@ function showCameraResult(results, people) {
   const summary = aggregateEstimates(estimated.map((r) => r.hb));
   const halfWidth = current.manifest.uncertainty.half_width;
   const hb = summary.estimate;
-  const interpretation = interpretHb(current.rules, Math.min(Math.max(hb, 0.5), 25), people, current.disclaimer);
+  const interpretation = interpretEstimate(current.rules, hb, people, current.disclaimer);
   const aggregate = { method: 'iqr-then-median', hb, interval: [hb - halfWidth, hb + halfWidth], frames: results.length,
     refused, used: summary.nUsed, rejected: summary.nRejected, interpretation };
   showResult(`<div class="hb">Hb ≈ ${hb.toFixed(1)} g/dL</div>

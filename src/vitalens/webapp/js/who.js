@@ -103,6 +103,12 @@ function smokingAdjustment(rules, smoking, cigarettes) {
 }
 
 // population: { age_years, sex, pregnancy_trimester, altitude_m, smoking, cigarettes_per_day }, each optional.
+// A model's estimate can overshoot the plausible input range: clip it there (interpretation.interpret_estimate).
+export function interpretEstimate(rules, hb, population = {}, disclaimer = '') {
+  const [low, high] = rules.input_limits.hb_g_dl;
+  return interpretHb(rules, Math.min(Math.max(hb, low), high), population, disclaimer);
+}
+
 export function interpretHb(rules, hb, population = {}, disclaimer = '') {
   const { age_years: age, sex, pregnancy_trimester: trimester, altitude_m: altitude, smoking, cigarettes_per_day: cigarettes } = population;
   const looksLikeGramsPerLitre = typeof hb === 'number' && hb >= 40 && hb <= 250;

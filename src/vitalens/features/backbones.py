@@ -45,13 +45,45 @@ class PooledBackbone(nn.Module):
         return features.mean(dim=(2, 3))
 
 
-def build_backbone(name: str, pretrained: bool = True) -> PooledBackbone:
+class LiteLower(nn.Module):
+    """A Lite trunk's stem and first `blocks` blocks: the part a fine-tuned model keeps frozen (and can cache)."""
+
+    def __init__(self, trunk: nn.Module, blocks: int):
+        super().__init__()
+        self.conv_stem, self.bn0, self.act = trunk._conv_stem, trunk._bn0, nn.ReLU6()
+        self.blocks = nn.ModuleList(trunk._blocks[:blocks])
+
+    def forward(self, normalised: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.bn0(self.conv_stem(normalised)))
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+class LiteTop(nn.Module):
+    """The rest of a Lite trunk from `first_block`, with its 1x1 head convolution: the part a model fine-tunes.
+    With `pool`, the feature map is global-average-pooled to [B, K, 1, 1]."""
+
+    def __init__(self, trunk: nn.Module, first_block: int, pool: bool = False):
+        super().__init__()
+        self.blocks = nn.ModuleList(trunk._blocks[first_block:])
+        self.conv_head, self.bn1, self.act = trunk._conv_head, trunk._bn1, nn.ReLU6()
+        self.pool = nn.AdaptiveAvgPool2d(1) if pool else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.pool(self.act(self.bn1(self.conv_head(x))))
+
+
+def build_backbone(name: str, pretrained: bool = True, image_size: int | None = None) -> PooledBackbone:
+    """`image_size` sets the trunk's static "same" padding (it differs at some strides for small inputs)."""
     if name not in BACKBONES:
         raise KeyError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
     spec = BACKBONES[name]
     from efficientnet_lite_pytorch import EfficientNet
 
-    trunk = EfficientNet.from_name(spec.model_name)
+    trunk = EfficientNet.from_name(spec.model_name, **({"image_size": image_size} if image_size else {}))
     if pretrained:
         weights_file = getattr(importlib.import_module(spec.weights_module), spec.weights_class).get_model_file_path()
         trunk.load_state_dict(torch.load(weights_file, map_location="cpu"))

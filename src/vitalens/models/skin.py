@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
+from vitalens.features.backbones import LITE_MEAN, LITE_STD, LiteLower, LiteTop, build_backbone
 
 FROZEN_BLOCKS = 10  # of EfficientNet-Lite's 16: blocks 10-15 and the head convolution train (the top ~40 %)
 
@@ -38,31 +38,6 @@ class ColourCalibration(nn.Module):
         return ((self.matrix - torch.eye(3)) ** 2).sum() + (self.bias**2).sum()
 
 
-class _Lower(nn.Module):
-    def __init__(self, trunk: nn.Module, blocks: int):
-        super().__init__()
-        self.conv_stem, self.bn0, self.act = trunk._conv_stem, trunk._bn0, nn.ReLU6()
-        self.blocks = nn.ModuleList(trunk._blocks[:blocks])
-
-    def forward(self, normalised: torch.Tensor) -> torch.Tensor:
-        x = self.act(self.bn0(self.conv_stem(normalised)))
-        for block in self.blocks:
-            x = block(x)
-        return x
-
-
-class _Top(nn.Module):
-    def __init__(self, trunk: nn.Module, first_block: int):
-        super().__init__()
-        self.blocks = nn.ModuleList(trunk._blocks[first_block:])
-        self.conv_head, self.bn1, self.act = trunk._conv_head, trunk._bn1, nn.ReLU6()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x)
-        return self.act(self.bn1(self.conv_head(x)))
-
-
 class SkinNet(nn.Module):
     """[B, 3, S, S] RGB in [0, 1] → diagnosis logits [B, C], lighting logit [B], feature map [B, K, h, w]."""
 
@@ -72,8 +47,8 @@ class SkinNet(nn.Module):
         pooled = build_backbone(backbone, pretrained=pretrained)
         self.backbone_name, self.input_size, self.frozen_blocks = backbone, input_size, frozen_blocks
         self.calibration = ColourCalibration()
-        self.lower_part = _Lower(pooled.trunk, frozen_blocks)
-        self.top = _Top(pooled.trunk, frozen_blocks)
+        self.lower_part = LiteLower(pooled.trunk, frozen_blocks)
+        self.top = LiteTop(pooled.trunk, frozen_blocks)
         self.dropout = nn.Dropout(dropout)
         # Pooled features are standardised with fixed training statistics (set in phase A), so the head
         # weights live on one scale and Adam's uniform steps do not wreck the phase-A solution.

@@ -168,11 +168,14 @@ def decode_detections(
 class OnnxDetector:
     """The exported detector under onnxruntime: photo in, detections in photo pixels out."""
 
-    def __init__(self, model: str | bytes, classes: tuple[str, ...] = DETECTOR_CLASSES):
+    def __init__(self, model, classes: tuple[str, ...] = DETECTOR_CLASSES):
+        """`model`: an ONNX path or bytes, or an open session (a bundle's detector stage: `Bundle.session("detector")`)."""
         import onnxruntime
 
-        source = model if isinstance(model, bytes) else str(model)
-        self.session = onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
+        if isinstance(model, onnxruntime.InferenceSession):
+            self.session = model
+        else:
+            self.session = onnxruntime.InferenceSession(model if isinstance(model, bytes) else str(model), providers=["CPUExecutionProvider"])
         self.classes = classes
         self.input_name = self.session.get_inputs()[0].name
         self.input_size = int(self.session.get_inputs()[0].shape[-1])

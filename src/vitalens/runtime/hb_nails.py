@@ -84,7 +84,7 @@ class NailHbPredictor:
     def _load_detector(self) -> OnnxDetector | None:
         if self.detector_rules is None:
             return None
-        return OnnxDetector(str(self.bundle.path / self.detector_rules["file"]), tuple(self.detector_rules["classes"]))
+        return OnnxDetector(self.bundle.session("detector"), tuple(self.detector_rules["classes"]))
 
     @property
     def caveat(self) -> str:

@@ -122,8 +122,7 @@ def _detector_photos(data: Path, limit: Optional[int]):
     dataset = load_dataset(data)
     for problem in dataset.problems:
         console.print(f"[yellow]skipped[/] {problem.source}: {problem.reason}")
-    samples = dataset.samples[:limit] if limit else dataset.samples
-    return load_detector_photos(type(dataset)(dataset.name, dataset.root, samples, dataset.problems))
+    return load_detector_photos(dataset.subset(list(range(min(limit, len(dataset.samples))))) if limit else dataset)
 
 
 @app.command("evaluate-detector")

@@ -22,10 +22,11 @@ from vitalens.config import load_config
 from vitalens.evaluation.metrics import regression_metrics
 from vitalens.imaging import decode_image
 from vitalens.models.hb import NailHbRegressor
-from vitalens.quality import assess_photo, gate_detections
-from vitalens.regions.detection import Detection, detections_to_regions
+from vitalens.regions.detection import Detection
 from vitalens.regions.nails import nail_regions
 from vitalens.runs import prepare
+from vitalens.runtime import load_bundle, shipped_bundle_path
+from vitalens.runtime.hb_nails import find_nails
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,12 +40,11 @@ def load_detections(path: Path) -> tuple[dict[str, list[Detection]], dict[str, i
     return detections, table.groupby("image_id")["fold"].first().to_dict()
 
 
-def detected_regions(sample, detections: list[Detection], crop_size: int):
+def detected_regions(sample, detections: list[Detection], crop_size: int, rules: dict):
+    """The runtime's own first-stage gates, fed the out-of-fold detections instead of running a detector."""
     rgb = decode_image(sample.image_path).rgb
-    if not assess_photo(rgb).ok or not gate_detections(detections).ok:
-        return None
-    nails, skins, _ = detections_to_regions(detections)
-    return nail_regions(rgb, nails, skins, crop_size)
+    found, _ = find_nails(rgb, lambda: detections, rules)
+    return None if found is None else nail_regions(rgb, found.nail_boxes, found.skin_boxes, crop_size)
 
 
 def main() -> None:
@@ -56,7 +56,8 @@ def main() -> None:
     data = prepare(config, show_progress=False)
     detections, fold_of = load_detections(Path(args.detections))
     folds = np.array([fold_of[s.image_id] for s in data.samples])
-    detected = [detected_regions(s, detections.get(s.image_id, []), config.crop_size) for s in data.samples]
+    rules = load_bundle(shipped_bundle_path("hb-nails")).manifest["detector"]  # the shipped thresholds
+    detected = [detected_regions(s, detections.get(s.image_id, []), config.crop_size, rules) for s in data.samples]
     y, groups = data.y, data.groups
     annotated_pred, detected_pred, mean_pred = (np.full(len(y), np.nan) for _ in range(3))
     for fold in np.unique(folds):

@@ -4,7 +4,7 @@ gate) → ONNX per nail → median → conformal interval → WHO band."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from vitalens import DISCLAIMER
 from vitalens.data.samples import Box, Sample
 from vitalens.interpretation import interpret_estimate
 from vitalens.quality import QualityVerdict, assess_photo, gate_detections
-from vitalens.regions.detection import OnnxDetector, detections_to_regions
+from vitalens.regions.detection import DetectedRegions, Detection, OnnxDetector, detections_to_regions
 from vitalens.regions.nails import nail_regions, region_inputs
 from vitalens.runtime.bundle import Bundle
 
@@ -109,14 +109,10 @@ class NailHbPredictor:
             return self._estimate(rgb, list(nail_boxes), list(skin_boxes or []), None, image_id, "annotated", population)
         if self.detector is None:
             return _refusal(image_id, QualityVerdict(False, ["no_boxes"], [NO_DETECTOR_TIP]))
-        verdict = assess_photo(rgb)
-        if not verdict.ok:
+        rules = self.detector_rules
+        found, verdict = find_nails(rgb, lambda: self.detector.detect(rgb, rules["score_threshold"], rules["iou_threshold"]), rules)
+        if found is None:
             return _refusal(image_id, verdict)
-        detections = self.detector.detect(rgb, self.detector_rules["score_threshold"], self.detector_rules["iou_threshold"])
-        verdict = gate_detections(detections, self.detector_rules["score_threshold"])
-        if not verdict.ok:
-            return _refusal(image_id, verdict)
-        found = detections_to_regions(detections, self.detector_rules["score_threshold"], self.detector_rules["max_nails"])
         return self._estimate(rgb, found.nail_boxes, found.skin_boxes, found.scores, image_id, "detector", population)
 
     def _estimate(self, rgb, nail_boxes, skin_boxes, scores, image_id, regions_from, population) -> HbResult:
@@ -132,6 +128,19 @@ class NailHbPredictor:
             nails=[NailEstimate(tuple(b), tuple(s), float(v), score) for b, s, v, score in zip(nail_boxes, skins, per_nail, scores)],
             interpretation=interpret_estimate(hb, **population).to_dict(),
         )
+
+
+def find_nails(rgb: np.ndarray, detect: Callable[[], list[Detection]], rules: dict[str, Any]) -> tuple[DetectedRegions | None, QualityVerdict]:
+    """The first stage's gates, in order: the photo's quality (before any detection is paid for), the
+    detector's confidence, then the nails to estimate. `rules` is the bundle's detector entry."""
+    verdict = assess_photo(rgb)
+    if not verdict.ok:
+        return None, verdict
+    detections = detect()
+    verdict = gate_detections(detections, rules["score_threshold"])
+    if not verdict.ok:
+        return None, verdict
+    return detections_to_regions(detections, rules["score_threshold"], rules["max_nails"]), verdict
 
 
 def _refusal(image_id: str, verdict: QualityVerdict) -> HbResult:

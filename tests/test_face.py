@@ -89,13 +89,59 @@ def test_compat_onnx_has_the_seed_contract(seed_model, tmp_path):
     assert onnx_torch_gap(seed_model, path, compat=True) < 1e-4
 
 
-@pytest.mark.parametrize("backbone", ["seed-mtl", "lite0", "seed-mtl+lite0"])
+@pytest.mark.parametrize("backbone", ["seed-mtl", "lite0", "lite0-ft", "seed-mtl+lite0", "lite0-ft:mirror"])
 def test_bundle_onnx_matches_torch(backbone, tmp_path):
     from vitalens.models.face import build_face_model
     from vitalens.models.face_export import export_face_onnx, onnx_torch_gap
 
     model = build_face_model(backbone, pretrained=False).eval()
     assert onnx_torch_gap(model, export_face_onnx(model, tmp_path / "model.onnx")) < 1e-3
+
+
+def test_distribution_head_predicts_the_expected_age():
+    from vitalens.models.face import AGE_BINS, AGE_SCALE, build_face_model
+
+    model = build_face_model("lite0-ft", pretrained=False).eval()
+    with torch.no_grad():
+        outputs = model.outputs(model.stem(torch.rand(3, 3, 112, 112)))
+    assert outputs.age_logits.shape == (3, AGE_BINS)
+    expected = torch.softmax(outputs.age_logits, dim=1) @ torch.arange(AGE_BINS, dtype=torch.float32)
+    assert torch.allclose(outputs.age_scaled * AGE_SCALE, expected)
+
+
+def test_distribution_loss_prefers_mass_at_the_true_age():
+    from vitalens.models.face import FaceOutputs
+    from vitalens.models.face_training import FaceTrainingConfig, age_loss
+
+    def peaked_at(year: int) -> FaceOutputs:
+        logits = torch.full((1, 121), -10.0)
+        logits[0, year] = 10.0
+        return FaceOutputs(torch.zeros(1, 2), torch.tensor([year / 100.0]), logits)
+
+    true_age = torch.tensor([40.0])
+    sigma = FaceTrainingConfig().age_sigma
+    assert age_loss(peaked_at(40), true_age, sigma) < age_loss(peaked_at(43), true_age, sigma) < age_loss(peaked_at(60), true_age, sigma)
+
+
+def test_augmentation_keeps_shape_varies_images_and_is_reproducible():
+    from vitalens.models.face_training import augment_pixels
+
+    images = torch.rand(4, 3, 112, 112)
+    first = augment_pixels(images, torch.Generator().manual_seed(0))
+    again = augment_pixels(images, torch.Generator().manual_seed(0))
+    assert first.shape == images.shape and torch.equal(first, again)
+    assert not torch.allclose(first, images, atol=1e-3)
+
+
+def test_mirror_averaged_model_gives_a_face_and_its_mirror_the_same_answer():
+    from vitalens.models.face import build_face_model
+
+    torch.manual_seed(0)
+    model = build_face_model("seed-mtl:mirror", pretrained=False).eval()
+    images = torch.rand(2, 3, 112, 112)
+    with torch.no_grad():
+        plain, mirrored = model(images), model(images.flip(3))
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(plain, mirrored))
 
 
 def test_training_checkpoints_and_resumes(tmp_path):

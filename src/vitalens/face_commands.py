@@ -29,12 +29,12 @@ def train_face(data: Path, out: Path, backbone: str, epochs: int | None, limit: 
     """Train one backbone on the UTKFace training split, early-stopped on validation; then evaluate it on
     the held-out split and export its ONNX graphs into `out` (make a bundle with `vitalens export`)."""
     from vitalens.models.face_run import finish_face_run, run_face_training
-    from vitalens.models.face_training import FaceTrainingConfig
+    from vitalens.models.face_training import recommended_config
 
     if "+" in backbone:
         raise ValueError(f"--backbone {backbone}: ensembles are not trained as one; train each member, "
                          "then combine the runs with vitalens.models.face_run.run_face_ensemble.")  # fmt: skip
-    config = FaceTrainingConfig() if epochs is None else FaceTrainingConfig(epochs=epochs)
+    config = recommended_config(backbone, epochs=epochs)
     run_face_training(data, backbone, out, config, limit=limit, cache_dir=cache_dir)
     report = finish_face_run(out, data)
     print_face_report(report, console, f"{backbone} run {out}")

@@ -1,17 +1,19 @@
-"""Face age + gender: one shared trunk, a 2-logit gender head and an age/100 regression head.
+"""Face age + gender: one shared trunk, a 2-logit gender head and an age head.
 
 Backbones are registered by name. `seed-mtl` reconstructs the seed system's published shape (a
-~1.2 M-parameter plain CNN on 112x112 crops, trained from scratch) so its figures can be compared on
-our split; `lite0` is ImageNet EfficientNet-Lite0 loaded from the offline weight package. Lite0 is
-split into a frozen stem, whose outputs are computed once and cached (plain and mirrored), and a
-trainable top, so CPU epochs take seconds rather than many minutes.
+~1.2 M-parameter plain CNN on 112x112 crops, trained from scratch, age regressed as age/100) so its
+figures can be compared on our split. `lite0` is ImageNet EfficientNet-Lite0 from the offline weight
+package with a frozen lower half whose outputs are cached (plain and mirrored), so CPU epochs take
+seconds. `lite0-ft` fine-tunes all of Lite0 but its first block from augmented pixels and predicts
+age as a distribution over whole years (DLDL: Gao et al., "Age estimation using expectation of label
+distribution learning", IJCAI 2018); its age is the distribution's expectation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ from vitalens.features.backbones import LiteLower, LiteTop, build_backbone
 
 INPUT_SIZE = 112
 AGE_SCALE = 100.0  # the age head predicts age / 100, as the seed contract does
+AGE_BINS = 121  # whole years 0-120 for distribution heads (UTKFace's oldest is 116)
 
 
 @dataclass(frozen=True)
@@ -40,19 +43,38 @@ def normalise(pixels_uint8_nhwc: torch.Tensor, prep: Preprocessing) -> torch.Ten
     return (x - prep.mean) / prep.std
 
 
-class FaceNet(nn.Module):
-    """stem (may be frozen and cached) -> top -> pooled embedding -> gender logits [B,2] and age/100 [B]."""
+class FaceOutputs(NamedTuple):
+    gender_logits: torch.Tensor  # [B, 2] (male, female)
+    age_scaled: torch.Tensor  # [B] age / 100
+    age_logits: torch.Tensor | None  # [B, AGE_BINS] for distribution heads, else None
 
-    def __init__(self, stem: nn.Module, top: nn.Module, embedding_size: int, prep: Preprocessing, dropout: float = 0.2):
+
+class FaceNet(nn.Module):
+    """stem (may be frozen and cached) -> top -> pooled embedding -> gender logits [B,2] and age/100 [B].
+
+    With `age_bins`, the age head scores whole years 0..age_bins-1 and the age is the softmax's
+    expectation; without, it regresses age/100 directly (the seed's head). `cache_stem` says whether
+    training may feed the frozen stem's cached outputs (no pixel augmentation) or must run from pixels."""
+
+    def __init__(self, stem: nn.Module, top: nn.Module, embedding_size: int, prep: Preprocessing, dropout: float = 0.2,
+                 age_bins: int = 0, cache_stem: bool = True):  # fmt: skip
         super().__init__()
-        self.stem, self.top, self.prep = stem, top, prep
+        self.stem, self.top, self.prep, self.cache_stem = stem, top, prep, cache_stem
         self.dropout = nn.Dropout(dropout)
         self.gender_head = nn.Linear(embedding_size, 2)
-        self.age_head = nn.Linear(embedding_size, 1)
+        self.age_head = nn.Linear(embedding_size, age_bins or 1)
+        self.register_buffer("age_years", torch.arange(age_bins, dtype=torch.float32) if age_bins else None)
+
+    def outputs(self, stem_features: torch.Tensor) -> FaceOutputs:
+        embedding = self.dropout(torch.flatten(self.top(stem_features), 1))
+        age = self.age_head(embedding)
+        if self.age_years is None:
+            return FaceOutputs(self.gender_head(embedding), age.squeeze(1), None)
+        expected_years = torch.softmax(age, dim=1) @ self.age_years
+        return FaceOutputs(self.gender_head(embedding), expected_years / AGE_SCALE, age)
 
     def heads(self, stem_features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        embedding = self.dropout(torch.flatten(self.top(stem_features), 1))
-        return self.gender_head(embedding), self.age_head(embedding).squeeze(1)
+        return self.outputs(stem_features)[:2]
 
     def forward(self, normalised_images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.heads(self.stem(normalised_images))
@@ -75,36 +97,44 @@ def build_seed_mtl() -> FaceNet:
 
 
 LITE0_FROZEN_BLOCKS = 11  # blocks 0-10 (stride 16, 112 channels) stay ImageNet; 11-15 + head train
+LITE0_FINE_TUNE_FROZEN_BLOCKS = 1  # only the stem and block 0 (56x56 maps, the costliest to back-propagate)
 
 
-def build_lite0(pretrained: bool = True, frozen_blocks: int = LITE0_FROZEN_BLOCKS) -> FaceNet:
+def build_lite0(pretrained: bool = True, frozen_blocks: int = LITE0_FROZEN_BLOCKS, age_bins: int = 0, cache_stem: bool = True) -> FaceNet:
     net = build_backbone("efficientnet_lite0", pretrained, image_size=INPUT_SIZE).trunk
     stem = LiteLower(net, frozen_blocks)
     for parameter in stem.parameters():
         parameter.requires_grad_(False)
     # The ImageNet normalisation the Lite weights were trained with: (x - 0.498) / 0.502 on [0, 1].
-    return FaceNet(stem, LiteTop(net, frozen_blocks, pool=True), 1280, Preprocessing(INPUT_SIZE, 0.498, 0.502), dropout=0.2)
+    return FaceNet(stem, LiteTop(net, frozen_blocks, pool=True), 1280, Preprocessing(INPUT_SIZE, 0.498, 0.502), dropout=0.2,
+                   age_bins=age_bins, cache_stem=cache_stem)  # fmt: skip
 
 
 # Each builder takes `pretrained`: False builds the bare shape, to load a trained state dict into.
 BACKBONES: dict[str, Callable[[bool], FaceNet]] = {
     "seed-mtl": lambda pretrained: build_seed_mtl(),  # the seed trained from scratch: no pretrained weights
     "lite0": lambda pretrained: build_lite0(pretrained),
+    "lite0-ft": lambda pretrained: build_lite0(pretrained, LITE0_FINE_TUNE_FROZEN_BLOCKS, AGE_BINS, cache_stem=False),
 }
+
+
+MIRROR_SUFFIX = ":mirror"
 
 
 class FaceEnsemble(nn.Module):
     """Members averaged: P(gender) is the mean of their softmaxes, returned as its log (a valid logit
-    pair), and age the mean of their ages. Each member normalises its own input, so the ensemble
-    itself takes RGB scaled to [0, 1] (its `prep` is the identity)."""
+    pair), and age the mean of their ages. With `mirror`, each member also sees the mirrored image
+    (test-time augmentation). Each member normalises its own input, so the ensemble itself takes RGB
+    scaled to [0, 1] (its `prep` is the identity)."""
 
-    def __init__(self, members: list[FaceNet]):
+    def __init__(self, members: list[FaceNet], mirror: bool = False):
         super().__init__()
-        self.members = nn.ModuleList(members)
+        self.members, self.mirror = nn.ModuleList(members), mirror
         self.prep = Preprocessing(INPUT_SIZE, 0.0, 1.0)
 
     def forward(self, unit_rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = [member((unit_rgb - member.prep.mean) / member.prep.std) for member in self.members]
+        views = [unit_rgb, unit_rgb.flip(3)] if self.mirror else [unit_rgb]
+        outputs = [member((view - member.prep.mean) / member.prep.std) for member in self.members for view in views]
         probabilities = torch.stack([torch.softmax(logits, dim=1) for logits, _ in outputs]).mean(dim=0)
         return torch.log(probabilities.clamp_min(1e-7)), torch.stack([age for _, age in outputs]).mean(dim=0)
 
@@ -113,7 +143,11 @@ class FaceEnsemble(nn.Module):
 
 
 def build_face_model(name: str, pretrained: bool = True) -> FaceNet | FaceEnsemble:
-    """A registered backbone by name, or an ensemble of them named like "seed-mtl+lite0"."""
+    """A registered backbone by name; an ensemble of them named like "seed-mtl+lite0"; either with
+    ":mirror" appended to average over the image and its mirror."""
+    if name.endswith(MIRROR_SUFFIX):
+        members = name.removesuffix(MIRROR_SUFFIX).split("+")
+        return FaceEnsemble([build_face_model(member, pretrained) for member in members], mirror=True)
     if "+" in name:
         return FaceEnsemble([build_face_model(member, pretrained) for member in name.split("+")])
     try:

@@ -63,7 +63,7 @@ def run_face_training(data_dir: str | Path, backbone: str, run_dir: str | Path, 
 def _inputs(model, backbone, dataset, pixels, split, cache_kwargs):
     """What the trainable part eats: pixels for end-to-end trunks, cached stem features for frozen stems."""
     train_pixels = pixels[split == "train"]
-    if not any(True for _ in model.stem.parameters()):
+    if not model.cache_stem or not any(True for _ in model.stem.parameters()):
         return pixels, [train_pixels, train_pixels[:, :, ::-1]]
     stem_size = sum(p.numel() for p in model.stem.parameters())
     tag = f"{backbone}-{stem_size}-" + hashlib.sha1("\n".join(s.image_id for s in dataset.samples).encode()).hexdigest()[:12]
@@ -110,15 +110,17 @@ def full_network_gap(model, run_dir: Path, data_dir: str | Path, n: int = 256) -
     return {"n": len(predicted), "max_age_gap_years": float(np.abs(ages - predicted["predicted_age"]).max()), "gender_flips": int(flips.sum())}
 
 
-def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, run_dir: str | Path) -> Path:
-    """Average trained runs into one model and predict validation and held-out images through the
-    whole float32 network from pixels; writes the same files as run_face_training."""
-    from vitalens.models.face import FaceEnsemble, load_face_model
+def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, run_dir: str | Path, mirror: bool = False) -> Path:
+    """Average trained runs (and with `mirror`, each one's prediction on the mirrored image) into one
+    model and predict validation and held-out images through the whole float32 network from pixels;
+    writes the same files as run_face_training."""
+    from vitalens.models.face import MIRROR_SUFFIX, FaceEnsemble, load_face_model
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     members = [load_face_model(Path(d) / "model.pt") for d in member_run_dirs]
-    ensemble, name = FaceEnsemble([m for m, _ in members]).eval(), "+".join(b for _, b in members)
+    ensemble = FaceEnsemble([m for m, _ in members], mirror=mirror).eval()
+    name = "+".join(b for _, b in members) + (MIRROR_SUFFIX if mirror else "")
     save_face_model(ensemble, name, run_dir / "model.pt")
     dataset = load_utkface(data_dir)
     split = np.array([s.attributes["split"] for s in dataset.samples])

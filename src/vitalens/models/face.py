@@ -131,6 +131,7 @@ class FaceEnsemble(nn.Module):
         super().__init__()
         self.members, self.mirror = nn.ModuleList(members), mirror
         self.prep = Preprocessing(INPUT_SIZE, 0.0, 1.0)
+        self.stem = nn.Identity()  # no frozen stem to cache: the ensemble only ever sees pixels
 
     def forward(self, unit_rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         views = [unit_rgb, unit_rgb.flip(3)] if self.mirror else [unit_rgb]
@@ -138,8 +139,8 @@ class FaceEnsemble(nn.Module):
         probabilities = torch.stack([torch.softmax(logits, dim=1) for logits, _ in outputs]).mean(dim=0)
         return torch.log(probabilities.clamp_min(1e-7)), torch.stack([age for _, age in outputs]).mean(dim=0)
 
-    def heads(self, unit_rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self(unit_rgb)  # no frozen stem to cache: the ensemble only ever sees pixels
+    def outputs(self, unit_rgb: torch.Tensor) -> FaceOutputs:
+        return FaceOutputs(*self(unit_rgb), None)
 
 
 def build_face_model(name: str, pretrained: bool = True) -> FaceNet | FaceEnsemble:

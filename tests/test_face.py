@@ -144,6 +144,13 @@ def test_mirror_averaged_model_gives_a_face_and_its_mirror_the_same_answer():
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(plain, mirrored))
 
 
+def test_every_backbone_is_described_for_the_card():
+    from vitalens.models.face import BACKBONE_DESCRIPTIONS, BACKBONES, describe_face_model
+
+    assert set(BACKBONE_DESCRIPTIONS) == set(BACKBONES)
+    assert "mirrored" in describe_face_model("lite0-ft:mirror") and "ensemble of 2" in describe_face_model("seed-mtl+lite0")
+
+
 def test_training_checkpoints_and_resumes(tmp_path):
     from vitalens.models.face import build_face_model
     from vitalens.models.face_training import FaceTrainer, FaceTrainingConfig

@@ -93,8 +93,9 @@ def _result(task_type: str, name: str, metrics: list[dict]) -> dict:
 def _model_section(manifest: dict, report: dict) -> list[str]:
     model = manifest["model"]
     members = model["backbone"].split("+")
-    shape = (f"an ensemble of {len(members)} networks ({', '.join(members)}), each with a gender head and an age head; their gender "
-             "probabilities and ages are averaged" if len(members) > 1 else "one shared network with a gender head and an age head")  # fmt: skip
+    generic = (f"an ensemble of {len(members)} networks ({', '.join(members)}), each with a gender head and an age head; their gender "
+               "probabilities and ages are averaged" if len(members) > 1 else "one shared network with a gender head and an age head")  # fmt: skip
+    shape = model.get("description", generic)  # bundles exported before descriptions existed get the generic sentence
     return [
         f"`{model['file']}` (sha256 `{model['sha256'][:12]}…`): backbone `{model['backbone']}`, {model['parameters'] / 1e6:.2f} M parameters, "
         f"{shape}. Gender probabilities are temperature-scaled (T = {report['calibration']['temperature']:.3f}, fitted on the "

@@ -118,7 +118,24 @@ BACKBONES: dict[str, Callable[[bool], FaceNet]] = {
 }
 
 
+# What each registered backbone is, in the words the model card uses.
+BACKBONE_DESCRIPTIONS: dict[str, str] = {
+    "seed-mtl": "the seed system's plain CNN trained from scratch, age regressed as age/100",
+    "lite0": "ImageNet EfficientNet-Lite0 with blocks 0-10 frozen and the rest fine-tuned on cached features, age regressed as age/100",
+    "lite0-ft": "ImageNet EfficientNet-Lite0 fine-tuned from block 1 on augmented crops, age the expectation of a 0-120-year distribution (DLDL)",
+}
 MIRROR_SUFFIX = ":mirror"
+
+
+def describe_face_model(name: str) -> str:
+    """The model card's sentence for a backbone name (written into bundle.json at export)."""
+    members = name.removesuffix(MIRROR_SUFFIX).split("+")
+    described = "; ".join(f"`{m}`: {BACKBONE_DESCRIPTIONS[m]}" for m in members)
+    sentence = (f"an ensemble of {len(members)} networks ({described}), each with a gender head and an age head; their gender "
+                "probabilities and ages are averaged" if len(members) > 1 else f"one network with a gender head and an age head ({described})")  # fmt: skip
+    if name.endswith(MIRROR_SUFFIX):
+        sentence += "; the graph also runs the mirrored face and averages the two predictions (test-time augmentation)"
+    return sentence
 
 
 class FaceEnsemble(nn.Module):

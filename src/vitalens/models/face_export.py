@@ -18,7 +18,7 @@ from torch import nn
 
 from vitalens.data.utkface import GENDERS
 from vitalens.face_model_card import write_face_model_card
-from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, count_parameters
+from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, count_parameters, describe_face_model
 from vitalens.runtime.bundle import file_sha256, manifest_header
 
 BUNDLE_INPUT, BUNDLE_OUTPUTS = "image", ("gender_logits", "age_years")
@@ -90,7 +90,8 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         raise ValueError(f"{onnx_path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
     card = {
         **manifest_header("face-age-gender"),
-        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": backbone, "parameters": count_parameters(model)},
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": backbone, "parameters": count_parameters(model),
+                  "description": describe_face_model(backbone)},
         "inputs": {
             BUNDLE_INPUT: {"shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE], "range": [0, 1], "colour": "sRGB", "layout": "NCHW",
                            "preprocessing": "aligned face crop (vitalens.regions.faces.find_face), resized to 112x112 bilinear, x / 255",

@@ -78,20 +78,24 @@ def test_face_export_refuses_int8(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_then_export_then_predict_through_the_cli(tmp_path):
+@pytest.mark.parametrize("backbone", ["seed-mtl", "seed-mtl:mirror"])
+def test_train_then_export_then_predict_through_the_cli(tmp_path, backbone):
     data = utkface_images()
     import torch
 
     torch.set_num_threads(1)
     runner, run, bundle = CliRunner(), tmp_path / "run", tmp_path / "bundle"
-    trained = runner.invoke(app, ["train", "--task", "face-age-gender", "--data", str(data), "--out", str(run), "--limit", "200", "--epochs", "1", "--cache-dir", str(tmp_path / "cache")])
+    trained = runner.invoke(app, ["train", "--task", "face-age-gender", "--data", str(data), "--out", str(run), "--backbone", backbone,
+                                  "--limit", "200", "--epochs", "1", "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
     assert trained.exit_code == 0, trained.output + repr(trained.exception)
     report = json.loads((run / "report.json").read_text())
     assert report["n_test"] > 0 and "gender accuracy" in trained.output and (run / "model.onnx").is_file()
+    assert (run / "member" / "model.pt").is_file() == backbone.endswith(":mirror")
     exported = runner.invoke(app, ["export", "--run", str(run), "--out", str(bundle)])
     assert exported.exit_code == 0, exported.output + repr(exported.exception)
     assert (bundle / "MODEL_CARD.md").read_text().startswith("---\nlicense: other")
-    assert json.loads((bundle / "bundle.json").read_text())["metrics"]["n"] == report["n_test"]
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    assert manifest["metrics"]["n"] == report["n_test"] and manifest["model"]["backbone"] == backbone
     example = Path(__file__).resolve().parents[1] / "examples" / "faces"
     predicted = runner.invoke(app, ["predict", "--task", "face-age-gender", "--model", str(bundle), "--data", str(example), "--out", str(tmp_path / "faces.csv")])
     assert predicted.exit_code == 0, predicted.output

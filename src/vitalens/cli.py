@@ -77,7 +77,7 @@ def train(
     config: Optional[Path] = typer.Option(None, help="YAML config (defaults in code)"),
     features: Optional[str] = typer.Option(None),
     head: Optional[str] = typer.Option(None),
-    backbone: str = typer.Option("seed-mtl", help="face-age-gender: seed-mtl or lite0"),
+    backbone: str = typer.Option("seed-mtl", help="face-age-gender: seed-mtl, lite0 or lite0-ft (the shipped kind); append :mirror to also average over the mirrored face"),
     epochs: Optional[int] = typer.Option(None, help="face-age-gender: most epochs (early stopping on validation); skin-condition: phase-C epochs"),
     limit: Optional[int] = typer.Option(None, help="face-age-gender: use only N images, spread over the folder (smoke runs)"),
     cache_dir: Optional[Path] = typer.Option(None, help="face-age-gender: decoded-crop cache (default /tmp/vitalens-face-cache)"),

@@ -27,15 +27,20 @@ def is_face_run(run_dir: Path) -> bool:
 def train_face(data: Path, out: Path, backbone: str, epochs: int | None, limit: int | None, console: Console,
                cache_dir: Path | None = None) -> dict:  # fmt: skip
     """Train one backbone on the UTKFace training split, early-stopped on validation; then evaluate it on
-    the held-out split and export its ONNX graphs into `out` (make a bundle with `vitalens export`)."""
-    from vitalens.models.face_run import finish_face_run, run_face_training
+    the held-out split and export its ONNX graphs into `out` (make a bundle with `vitalens export`).
+    A backbone named "NAME:mirror" trains NAME into out/member and makes `out` the mirror-averaged model."""
+    from vitalens.models.face import MIRROR_SUFFIX
+    from vitalens.models.face_run import finish_face_run, run_face_ensemble, run_face_training
     from vitalens.models.face_training import recommended_config
 
-    if "+" in backbone:
+    base = backbone.removesuffix(MIRROR_SUFFIX)
+    if "+" in base:
         raise ValueError(f"--backbone {backbone}: ensembles are not trained as one; train each member, "
                          "then combine the runs with vitalens.models.face_run.run_face_ensemble.")  # fmt: skip
-    config = recommended_config(backbone, epochs=epochs)
-    run_face_training(data, backbone, out, config, limit=limit, cache_dir=cache_dir)
+    mirror = base != backbone
+    trained = run_face_training(data, base, out / "member" if mirror else out, recommended_config(base, epochs=epochs), limit=limit, cache_dir=cache_dir)
+    if mirror:
+        run_face_ensemble([trained], data, out, mirror=True, limit=limit, cache_dir=cache_dir)
     report = finish_face_run(out, data)
     print_face_report(report, console, f"{backbone} run {out}")
     console.print(f"make a bundle with `vitalens export --run {out} --out BUNDLE_DIR`")

@@ -31,9 +31,7 @@ def run_face_training(data_dir: str | Path, backbone: str, run_dir: str | Path, 
     """Train `backbone` and write model.pt, history.json, predictions_{validation,test}.csv to run_dir."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    dataset = load_utkface(data_dir)
-    if limit:
-        dataset = dataset.subset(list(range(0, len(dataset), max(1, len(dataset) // limit)))[:limit])
+    dataset = load_face_dataset(data_dir, limit)
     split = np.array([s.attributes["split"] for s in dataset.samples])
     ages = np.array(dataset.target("age"), dtype=np.float32)
     genders = np.array([GENDERS.index(g) for g in dataset.target("gender")], dtype=np.int64)
@@ -58,6 +56,14 @@ def run_face_training(data_dir: str | Path, backbone: str, run_dir: str | Path, 
     }  # fmt: skip
     (run_dir / "training.json").write_text(json.dumps(info, indent=2))
     return run_dir
+
+
+def load_face_dataset(data_dir: str | Path, limit: int | None = None) -> Dataset:
+    """UTKFace, or with `limit` an evenly spaced subset of that many images (smoke runs)."""
+    dataset = load_utkface(data_dir)
+    if limit:
+        dataset = dataset.subset(list(range(0, len(dataset), max(1, len(dataset) // limit)))[:limit])
+    return dataset
 
 
 def _inputs(model, backbone, dataset, pixels, split, cache_kwargs):
@@ -110,7 +116,8 @@ def full_network_gap(model, run_dir: Path, data_dir: str | Path, n: int = 256) -
     return {"n": len(predicted), "max_age_gap_years": float(np.abs(ages - predicted["predicted_age"]).max()), "gender_flips": int(flips.sum())}
 
 
-def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, run_dir: str | Path, mirror: bool = False) -> Path:
+def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, run_dir: str | Path, mirror: bool = False,
+                      limit: int | None = None, cache_dir: Path | None = None) -> Path:  # fmt: skip
     """Average trained runs (and with `mirror`, each one's prediction on the mirrored image) into one
     model and predict validation and held-out images through the whole float32 network from pixels;
     writes the same files as run_face_training."""
@@ -122,9 +129,9 @@ def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, r
     ensemble = FaceEnsemble([m for m, _ in members], mirror=mirror).eval()
     name = "+".join(b for _, b in members) + (MIRROR_SUFFIX if mirror else "")
     save_face_model(ensemble, name, run_dir / "model.pt")
-    dataset = load_utkface(data_dir)
+    dataset = load_face_dataset(data_dir, limit)
     split = np.array([s.attributes["split"] for s in dataset.samples])
-    pixels = cached_face_pixels(dataset, INPUT_SIZE, progress=False)
+    pixels = cached_face_pixels(dataset, INPUT_SIZE, progress=False, **({"cache_dir": cache_dir} if cache_dir is not None else {}))
     for part in ("validation", "test"):
         logits, predicted_age = predict_arrays(ensemble, pixels[split == part])
         _predictions_frame(dataset, split == part, logits, predicted_age).to_csv(run_dir / f"predictions_{part}.csv", index=False)

@@ -353,7 +353,11 @@ def test_card_says_whether_the_age_target_is_met(tmp_path, age_error, verdict):
     from vitalens.face_model_card import render_face_model_card
 
     manifest = {"task": "face-age-gender", "disclaimer": "research only", "model": {"file": "model.onnx", "sha256": "0" * 64, "backbone": "seed-mtl", "parameters": 1}}
-    card = render_face_model_card(manifest, synthetic_report(tmp_path, age_error=age_error))
+    report = synthetic_report(tmp_path, age_error=age_error)
+    card = render_face_model_card(manifest, report)
     (age_line,) = [line for line in card.splitlines() if line.startswith("- Issue #6 target for age MAE")]
     assert verdict in age_line and f"measured {age_error:.2f} years" in age_line
+    ci = report["overall_ci"]  # every prediction is off by exactly age_error, so every resample's MAE is too
+    assert ci["age_mae_low"] == pytest.approx(age_error) == ci["age_mae_high"] and ci["gender_accuracy_low"] <= 0.9 <= ci["gender_accuracy_high"]
+    assert f"age MAE {age_error:.2f}–{age_error:.2f} years" in card
     assert "- Issue #6 target for gender accuracy (≥ 93%): **not met** — measured 90.0%" in card

@@ -136,6 +136,8 @@ def write_face_report(test: pd.DataFrame, temperature: float, temperature_source
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     test.to_csv(out_dir / "predictions.csv", index=False)
+    everyone = audit_table(test.assign(everyone="all"), "everyone", n_boot).loc["all"]
+    report["overall_ci"] = {f"{key}_{end}": float(everyone[f"{key}_ci_{end}"]) for key in ("age_mae", "gender_accuracy") for end in ("low", "high")}
     for attribute in AUDIT_ATTRIBUTES:
         table = audit_table(test, attribute, n_boot, mean_age)
         table.to_csv(out_dir / f"audit_{attribute}.csv")

@@ -158,6 +158,11 @@ def _limitations_section(report: dict) -> list[str]:
     gender, age, baselines = report["gender"], report["age"], report["baselines"]
     lines = [_target_line("gender accuracy", gender["accuracy"], GENDER_ACCURACY_TARGET, higher_is_better=True),
              _target_line("age MAE", age["mae"], AGE_MAE_TARGET_YEARS, higher_is_better=False)]  # fmt: skip
+    if "overall_ci" in report:  # reports written before overall CIs existed have none
+        ci = report["overall_ci"]
+        lines.append(f"- 95 % bootstrap CIs over held-out images: gender accuracy {ci['gender_accuracy_low']:.1%}–{ci['gender_accuracy_high']:.1%}, "
+                     f"age MAE {ci['age_mae_low']:.2f}–{ci['age_mae_high']:.2f} years; a target met by the point estimate but not by the whole "
+                     "interval may not hold on another sample.")  # fmt: skip
     lines += [
         f"- {report['limitation']}. Without person ids, near-duplicate photos of one person cannot be kept on one side of the split.",
         "- Race labels are UTKFace's coarse five (White, Black, Asian, Indian, Others), assigned by the dataset's annotators, "

@@ -35,7 +35,7 @@ def run_face_training(data_dir: str | Path, backbone: str, run_dir: str | Path, 
     split = np.array([s.attributes["split"] for s in dataset.samples])
     ages = np.array(dataset.target("age"), dtype=np.float32)
     genders = np.array([GENDERS.index(g) for g in dataset.target("gender")], dtype=np.int64)
-    cache_kwargs = {"cache_dir": cache_dir} if cache_dir is not None else {}
+    cache_kwargs = _cache_kwargs(cache_dir)
     pixels = cached_face_pixels(dataset, INPUT_SIZE, progress=progress, **cache_kwargs)
     model = build_face_model(backbone)
     inputs, train_views = _inputs(model, backbone, dataset, pixels, split, cache_kwargs)
@@ -56,6 +56,11 @@ def run_face_training(data_dir: str | Path, backbone: str, run_dir: str | Path, 
     }  # fmt: skip
     (run_dir / "training.json").write_text(json.dumps(info, indent=2))
     return run_dir
+
+
+def _cache_kwargs(cache_dir: Path | None) -> dict:
+    """None keeps the caches' default folder (vitalens.models.face_data.DEFAULT_CACHE_DIR)."""
+    return {"cache_dir": cache_dir} if cache_dir is not None else {}
 
 
 def load_face_dataset(data_dir: str | Path, limit: int | None = None) -> Dataset:
@@ -131,7 +136,7 @@ def run_face_ensemble(member_run_dirs: list[str | Path], data_dir: str | Path, r
     save_face_model(ensemble, name, run_dir / "model.pt")
     dataset = load_face_dataset(data_dir, limit)
     split = np.array([s.attributes["split"] for s in dataset.samples])
-    pixels = cached_face_pixels(dataset, INPUT_SIZE, progress=False, **({"cache_dir": cache_dir} if cache_dir is not None else {}))
+    pixels = cached_face_pixels(dataset, INPUT_SIZE, progress=False, **_cache_kwargs(cache_dir))
     for part in ("validation", "test"):
         logits, predicted_age = predict_arrays(ensemble, pixels[split == part])
         _predictions_frame(dataset, split == part, logits, predicted_age).to_csv(run_dir / f"predictions_{part}.csv", index=False)

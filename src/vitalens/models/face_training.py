@@ -16,6 +16,7 @@ random view, which is how mirroring augments cached features that cannot be flip
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -103,13 +104,20 @@ def model_outputs(model: FaceNet, batch: np.ndarray, generator: torch.Generator 
     return model.outputs(torch.from_numpy(np.ascontiguousarray(batch)).float())
 
 
-@torch.no_grad()
+def batched_outputs(model: FaceNet, inputs: np.ndarray, batch_size: int = 256) -> Iterator[tuple[slice, FaceOutputs]]:
+    """The model in eval mode over `inputs` (pixels or cached stem features), one (rows, outputs) per batch."""
+    model.eval()
+    for start in range(0, len(inputs), batch_size):
+        rows = slice(start, start + batch_size)
+        with torch.no_grad():
+            outputs = model_outputs(model, inputs[rows])
+        yield rows, outputs
+
+
 def predict_arrays(model: FaceNet, inputs: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Gender logits [N, 2] and age in years [N] for pixels or cached stem features."""
-    model.eval()
     logits, ages = [], []
-    for start in range(0, len(inputs), batch_size):
-        outputs = model_outputs(model, inputs[start : start + batch_size])
+    for _, outputs in batched_outputs(model, inputs, batch_size):
         logits.append(outputs.gender_logits.numpy())
         ages.append(outputs.age_scaled.numpy() * AGE_SCALE)
     return np.concatenate(logits), np.concatenate(ages)
@@ -179,15 +187,11 @@ class FaceTrainer:
             total += loss.item() * len(index)
         return total / len(order)
 
-    @torch.no_grad()
-    def _loss_on(self, inputs, ages, genders, batch_size: int = 256) -> float:
-        self.model.eval()
+    def _loss_on(self, inputs, ages, genders) -> float:
         total = 0.0
-        for start in range(0, len(ages), batch_size):
-            outputs = model_outputs(self.model, inputs[start : start + batch_size])
-            chunk = slice(start, start + batch_size)
-            loss = multitask_loss(outputs, torch.from_numpy(genders[chunk]).long(), torch.from_numpy(ages[chunk]).float(), self.config, validation=True)
-            total += float(loss) * len(ages[chunk])
+        for rows, outputs in batched_outputs(self.model, inputs):
+            loss = multitask_loss(outputs, torch.from_numpy(genders[rows]).long(), torch.from_numpy(ages[rows]).float(), self.config, validation=True)
+            total += float(loss) * len(ages[rows])
         return total / len(ages)
 
     def _save_checkpoint(self) -> None:

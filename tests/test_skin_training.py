@@ -19,6 +19,9 @@ def test_phases_a_b_c_run_on_real_photos_and_export():
     from vitalens.models.skin_training import SkinTrainingConfig, fit_head, lower_features, top_outputs, train_calibration, train_top
 
     torch.set_num_threads(1)
+    # train_top keeps the starting state when an epoch does not beat it on validation; unseeded
+    # dropout on 6 validation photos made that outcome (and this test) vary from run to run.
+    torch.manual_seed(0)
     dataset = load_fitzpatrick17k(shared_dataset("fitzpatrick17k-ajl"))
     classes = ("acne vulgaris", "melanoma", "keloid")
     picked = [i for c in classes for i in [j for j, s in enumerate(dataset.samples) if s.targets["condition"] == c][:8]]

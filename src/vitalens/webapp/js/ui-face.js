@@ -2,6 +2,7 @@
 // result is also left on window.vitalensFace for the browser tests.
 import { resize } from './resample.js';
 import { imageFromFile } from './photo.js';
+import { escapeHtml } from './html.js';
 
 export const label = 'Face: age and gender (aligned crops)';
 
@@ -40,9 +41,9 @@ async function run(file) {
     out.innerHTML = `<div class="hb">age ≈ ${age.toFixed(0)} years</div>
       <p>${classes[probabilities.indexOf(Math.max(...probabilities))]} (P(female) = ${probabilities[classes.indexOf('female')].toFixed(2)})</p>
       <p class="small">Held-out age MAE ${manifest.metrics.age_mae_years.toFixed(1)} years (always the mean: ${manifest.metrics.baselines.mean_age_mae.toFixed(1)}).
-      ${manifest.training_data}.</p><p class="small">${manifest.disclaimer}</p>`;
+      ${manifest.training_data}.</p><p class="small">${escapeHtml(manifest.disclaimer)}</p>`;
   } catch (error) {
     out.dataset.status = 'refused';
-    out.innerHTML = `<p class="error">${error.message}</p>`;
+    out.innerHTML = `<p class="error">${escapeHtml(error.message)}</p>`;
   }
 }

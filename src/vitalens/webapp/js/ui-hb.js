@@ -6,12 +6,12 @@ import { predictHb } from './hb.js';
 import { imageFromFile, imageFromVideo } from './photo.js';
 import { aggregateEstimates } from './stats.js';
 import { interpretEstimate, interpretHb } from './who.js';
+import { escapeHtml } from './html.js';
 
 export const label = 'Haemoglobin from fingernails';
 
 let current = null;
 const $ = (id) => document.getElementById(id);
-const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
 
 export function setUp(model) {
   current = model;
@@ -36,17 +36,17 @@ function population() {
 
 function interpretationHtml(interpretation) {
   const adjusted = interpretation.adjustments.length
-    ? `<p>Adjusted for ${interpretation.adjustments.map((a) => `${escape(a.detail)} (−${a.subtracted_g_dl.toFixed(1)} g/dL)`).join(', ')}: ${interpretation.adjusted_hb_g_dl.toFixed(1)} g/dL.</p>` : '';
+    ? `<p>Adjusted for ${interpretation.adjustments.map((a) => `${escapeHtml(a.detail)} (−${a.subtracted_g_dl.toFixed(1)} g/dL)`).join(', ')}: ${interpretation.adjusted_hb_g_dl.toFixed(1)} g/dL.</p>` : '';
   return `<p class="band-${interpretation.severity}">WHO 2024: <strong>${interpretation.severity === 'none' ? 'no anaemia' : `${interpretation.severity} anaemia`}</strong>
-    for ${escape(interpretation.population_label)} (cut-off ${interpretation.threshold_g_dl.toFixed(1)} g/dL)</p>${adjusted}
-    <details><summary>assumptions</summary><ul>${interpretation.assumptions.map((a) => `<li>${escape(a)}</li>`).join('')}</ul></details>`;
+    for ${escapeHtml(interpretation.population_label)} (cut-off ${interpretation.threshold_g_dl.toFixed(1)} g/dL)</p>${adjusted}
+    <details><summary>assumptions</summary><ul>${interpretation.assumptions.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul></details>`;
 }
 
 function caveat(manifest) {
   const v = manifest.validation;
   return `<p class="small">Under leave-one-session-out validation this model's MAE was ${v.model.mae.toFixed(2)} g/dL against
     ${v.mean_predictor.mae.toFixed(2)} g/dL for always predicting the training mean. The interval is a
-    ${Math.round(manifest.uncertainty.coverage * 100)} % conformal interval.</p><p class="small">${escape(manifest.disclaimer)}</p>`;
+    ${Math.round(manifest.uncertainty.coverage * 100)} % conformal interval.</p><p class="small">${escapeHtml(manifest.disclaimer)}</p>`;
 }
 
 function showResult(html, data) {
@@ -59,7 +59,7 @@ function showResult(html, data) {
 
 function refusalHtml(result) {
   return `<p class="error">No estimate: the photo cannot be read well enough.</p>
-    <ul>${result.tips.map((tip) => `<li>${escape(tip)}</li>`).join('')}</ul>`;
+    <ul>${result.tips.map((tip) => `<li>${escapeHtml(tip)}</li>`).join('')}</ul>`;
 }
 
 async function runUpload(file) {
@@ -85,7 +85,7 @@ async function runUpload(file) {
       ${interpretationHtml(result.interpretation)}${caveat(current.manifest)}`,
     { status: 'ok', hb: String(result.hb), nails: String(result.nails.length), json });
   } catch (error) {
-    showResult(`<p class="error">${escape(error.message)}</p>`, { status: 'error', nails: '0', json: 'null' });
+    showResult(`<p class="error">${escapeHtml(error.message)}</p>`, { status: 'error', nails: '0', json: 'null' });
   }
 }
 
@@ -109,7 +109,7 @@ async function runCamera() {
     }
     showCameraResult(results, people);
   } catch (error) {
-    showResult(`<p class="error">camera: ${escape(error.message)}</p>`, { status: 'error', json: 'null' });
+    showResult(`<p class="error">camera: ${escapeHtml(error.message)}</p>`, { status: 'error', json: 'null' });
   } finally {
     stream?.getTracks().forEach((track) => track.stop());
     button.disabled = false;

@@ -4,12 +4,12 @@
 import { drawHeatmap } from './draw.js';
 import { imageFromFile } from './photo.js';
 import { predictSkin } from './skin.js';
+import { escapeHtml } from './html.js';
 
 export const label = 'Skin condition (top-3, lighting, heat map)';
 
 const HEATMAP_SIDE = 256;
 const $ = (id) => document.getElementById(id);
-const escape = (text) => String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
 let current = null, shown = null;
 
 export function setUp(model) {
@@ -45,17 +45,17 @@ async function run(file) {
     window.vitalensSkin = json;
     out.innerHTML = `<p class="not-medical"><strong>Not a medical device and not a diagnosis.</strong> Show any spot that changes,
         bleeds or worries you to a doctor.</p>
-      <ol class="top3">${result.top.map((t) => `<li>${escape(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
-      <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escape(result.lighting_tip)}` : ''}</p>
-      <p class="small">The heat map shows where the network looked for “${escape(result.top[0].label)}” in the centre square it read
+      <ol class="top3">${result.top.map((t) => `<li>${escapeHtml(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
+      <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escapeHtml(result.lighting_tip)}` : ''}</p>
+      <p class="small">The heat map shows where the network looked for “${escapeHtml(result.top[0].label)}” in the centre square it read
         (${Math.round(current.manifest.inputs.image.crop_fraction * 100)} % of the photo's short side).</p>
-      ${caveat(current.manifest)}<p class="small">${escape(result.disclaimer)}</p>`;
+      ${caveat(current.manifest)}<p class="small">${escapeHtml(result.disclaimer)}</p>`;
     out.dataset.status = 'ok';
   } catch (error) {
     shown = null;
     $('skin-overlay').hidden = true;
     window.vitalensSkin = null;
-    out.innerHTML = `<p class="error">${escape(error.message)}</p>`;
+    out.innerHTML = `<p class="error">${escapeHtml(error.message)}</p>`;
     out.dataset.status = 'error';
   }
 }

@@ -18,20 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 from torch.nn import functional as F
 
 from vitalens import DISCLAIMER
+from vitalens.evaluation_skin import class_metrics
 from vitalens.models.face_training import augment_pixels
 from vitalens.models.skin import SkinNet
 from vitalens.models.skin_run import TEACHER_SIZE, prepare_split
-from vitalens.models.skin_training import balanced_class_weights, fit_head
+from vitalens.models.skin_training import balanced_class_weights, fit_head, unit_batch
 
 FROZEN_BLOCKS = 1
-
-
-def unit_rgb(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 255.0
 
 
 @torch.no_grad()
@@ -39,7 +35,7 @@ def logits_and_embeddings(model: SkinNet, pixels: np.ndarray, batch: int = 64) -
     model.eval()
     logits, embeddings = [], []
     for start in range(0, len(pixels), batch):
-        feature_map = model.top(model.lower(unit_rgb(pixels[start : start + batch])))
+        feature_map = model.top(model.lower(unit_batch(pixels[start : start + batch])))
         embedding = feature_map.mean(dim=(2, 3))
         logits.append(model.heads(embedding)[0].numpy())
         embeddings.append(embedding.numpy())
@@ -47,11 +43,8 @@ def logits_and_embeddings(model: SkinNet, pixels: np.ndarray, batch: int = 64) -
 
 
 def validation_scores(model: SkinNet, pixels: np.ndarray, labels: np.ndarray) -> str:
-    logits, _ = logits_and_embeddings(model, pixels)
-    top3 = np.argsort(-logits, axis=1)[:, :3]
-    predicted = logits.argmax(axis=1)
-    return (f"top-1 {(predicted == labels).mean():.3f}, top-3 {(top3 == labels[:, None]).any(axis=1).mean():.3f}, "
-            f"macro-F1 {f1_score(labels, predicted, average='macro'):.3f}")  # fmt: skip
+    metrics = class_metrics(labels, logits_and_embeddings(model, pixels)[0])
+    return f"top-1 {metrics['top1']:.3f}, top-3 {metrics['top3']:.3f}, macro-F1 {metrics['macro_f1']:.3f}"
 
 
 def main() -> None:
@@ -87,7 +80,7 @@ def main() -> None:
         order = rng.permutation(len(train_labels))
         for start in range(0, len(order), 32):
             index = np.sort(order[start : start + 32])
-            images = augment_pixels(unit_rgb(train_pixels[index]), generator).clamp(0, 1)
+            images = augment_pixels(unit_batch(train_pixels[index]), generator).clamp(0, 1)
             logits, _, _ = model(images)
             loss = F.cross_entropy(logits, torch.from_numpy(train_labels[index]), weight=weights, label_smoothing=0.05)
             optimiser.zero_grad()

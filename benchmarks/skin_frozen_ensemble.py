@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from vitalens import DISCLAIMER
+from vitalens.evaluation_skin import class_metrics
 from vitalens.features.backbones import build_backbone
 from vitalens.models.skin_run import TEACHER_SIZE, prepare_split
+from vitalens.models.skin_training import unit_batch
 
 BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 HEAD_C = 0.01
@@ -34,15 +35,13 @@ def embed(name: str, pixels: np.ndarray, batch: int = 64) -> np.ndarray:
     network = build_backbone(name, image_size=TEACHER_SIZE).eval()
     chunks = []
     for start in range(0, len(pixels), batch):
-        images = torch.from_numpy(np.ascontiguousarray(pixels[start : start + batch])).permute(0, 3, 1, 2).float() / 255.0
-        chunks.append(network(images).numpy())
+        chunks.append(network(unit_batch(pixels[start : start + batch])).numpy())
     return np.concatenate(chunks)
 
 
 def scores(labels: np.ndarray, probabilities: np.ndarray) -> str:
-    predicted = probabilities.argmax(axis=1)
-    top3 = (np.argsort(-probabilities, axis=1)[:, :3] == labels[:, None]).any(axis=1).mean()
-    return f"{(predicted == labels).mean() * 100:.1f} | {top3 * 100:.1f} | {f1_score(labels, predicted, average='macro') * 100:.1f}"
+    metrics = class_metrics(labels, probabilities)
+    return " | ".join(f"{metrics[name] * 100:.1f}" for name in ("top1", "top3", "macro_f1"))
 
 
 def main() -> None:

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from vitalens import DISCLAIMER
+from vitalens.evaluation_skin import class_metrics
 from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
 from vitalens.runtime.skin import SkinPredictor
 
@@ -51,16 +51,6 @@ def probabilities_by_view(predictor: SkinPredictor, crops: np.ndarray, batch: in
     return result
 
 
-def scores(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    top3 = np.argsort(-probabilities, axis=1)[:, :3]
-    predicted = probabilities.argmax(axis=1)
-    return {
-        "top1": float((predicted == labels).mean()),
-        "top3": float((top3 == labels[:, None]).any(axis=1).mean()),
-        "macro_f1": float(f1_score(labels, predicted, average="macro", labels=np.unique(labels))),
-    }
-
-
 def main() -> None:
     from vitalens.models.skin_run import prepare_split
 
@@ -77,7 +67,7 @@ def main() -> None:
         labels = frame.loc[mask, "label"].map(label_index).to_numpy()
         by_view = probabilities_by_view(predictor, pixels[mask])
         for scheme, views in SCHEMES.items():
-            s = scores(labels, np.mean([by_view[v] for v in views], axis=0))
+            s = class_metrics(labels, np.mean([by_view[v] for v in views], axis=0))
             print(f"| {scheme} | {split} | {mask.sum()} | {s['top1']:.3f} | {s['top3']:.3f} | {s['macro_f1']:.3f} |", flush=True)
     print(f"\n{DISCLAIMER}")
 

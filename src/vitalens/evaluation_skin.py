@@ -33,18 +33,22 @@ def top_k_accuracy(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
     return float(np.mean((top == labels[:, None]).any(axis=1)))
 
 
-def classification_metrics(labels: np.ndarray, scores: np.ndarray, partition_of_class: np.ndarray, partitions: np.ndarray) -> dict:
+def class_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """Top-1, top-3, macro recall and macro-F1 (over the classes present in `labels`) from class scores."""
     predicted = scores.argmax(1)
     present = np.unique(labels)
-    probabilities = softmax(scores, axis=1)
-    partition_probabilities = np.stack([probabilities[:, partition_of_class == p].sum(1) for p in range(partition_of_class.max() + 1)], 1)
     return {
         "top1": float(np.mean(predicted == labels)),
         "top3": top_k_accuracy(labels, scores, 3),
         "macro_recall": float(recall_score(labels, predicted, labels=present, average="macro", zero_division=0)),
         "macro_f1": float(f1_score(labels, predicted, labels=present, average="macro", zero_division=0)),
-        "three_partition_accuracy": float(np.mean(partition_probabilities.argmax(1) == partitions)),
     }
+
+
+def classification_metrics(labels: np.ndarray, scores: np.ndarray, partition_of_class: np.ndarray, partitions: np.ndarray) -> dict:
+    probabilities = softmax(scores, axis=1)
+    partition_probabilities = np.stack([probabilities[:, partition_of_class == p].sum(1) for p in range(partition_of_class.max() + 1)], 1)
+    return {**class_metrics(labels, scores), "three_partition_accuracy": float(np.mean(partition_probabilities.argmax(1) == partitions))}
 
 
 def with_bootstrap(labels, scores, partition_of_class, partitions, n_boot: int = 1000, seed: int = 0) -> dict:

@@ -9,20 +9,18 @@ the square centre crop (0.8 of the short side) resized to S; outputs `diagnosis_
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from vitalens import DISCLAIMER, __version__
 from vitalens.data.fitzpatrick import CITATION
 from vitalens.features.backbones import LITE_MEAN, LITE_STD
 from vitalens.models.skin import SkinNet, class_activation_maps, count_parameters
 from vitalens.regions.centre_crop import CROP_FRACTION
+from vitalens.runtime.bundle import file_sha256, manifest_header
 
 INPUT, OUTPUTS = "image", ("diagnosis_probs", "lighting_good", "cam")
 MAX_BUNDLED_MB = 20
@@ -77,12 +75,8 @@ def write_skin_bundle(model: SkinNet, classes: list[str], partitions: dict[str, 
     shipped = next(name for name in report["comparison"] if name.startswith("shipped"))
     metrics = {name: {m: v["value"] for m, v in values.items()} | {f"{m}_ci": v["ci"] for m, v in values.items()} for name, values in report["comparison"].items()}
     manifest = {
-        "schema_version": 1,
-        "task": "skin-condition",
-        "vitalens_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "disclaimer": DISCLAIMER,
-        "model": {"file": onnx_path.name, "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(), "backbone": model.backbone_name,
+        **manifest_header("skin-condition"),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": model.backbone_name,
                   "parameters": count_parameters(model), "input_size": size, "trainable_top_from_block": model.frozen_blocks},
         "inputs": {INPUT: {
             "shape": ["batch", 3, size, size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW", "dtype": "float32",

@@ -52,7 +52,7 @@ class SkinTrainingConfig:
     seed: int = 0
 
 
-def _unit_batch(pixels: np.ndarray) -> torch.Tensor:
+def unit_batch(pixels: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 255.0
 
 
@@ -62,7 +62,7 @@ def lower_features(model: SkinNet, pixels: np.ndarray, batch_size: int = 64, fli
     model.eval()
     chunks = []
     for start in range(0, len(pixels), batch_size):
-        batch = _unit_batch(pixels[start : start + batch_size])
+        batch = unit_batch(pixels[start : start + batch_size])
         if flip:
             batch = batch.flip(3 if flip == "horizontal" else 2)
         chunks.append(model.lower(batch).half().numpy())
@@ -133,7 +133,7 @@ def train_calibration(model: SkinNet, pixels: np.ndarray, labels: np.ndarray, co
     started, losses = time.monotonic(), []
     for step in range(config.calibration_steps):
         chosen = np.sort(rng.choice(len(pixels), config.calibration_batch, replace=False))
-        logits, _, _ = model(_unit_batch(pixels[chosen]))
+        logits, _, _ = model(unit_batch(pixels[chosen]))
         loss = nn.functional.cross_entropy(logits, torch.from_numpy(labels[chosen]), weight=weights) + config.calibration_prior * model.calibration.prior()
         optimiser.zero_grad()
         loss.backward()

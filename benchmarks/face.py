@@ -23,7 +23,8 @@ import onnxruntime as ort
 import pandas as pd
 import torch
 
-from vitalens.models.face import INPUT_SIZE, count_parameters, load_face_model
+from vitalens.models import count_parameters
+from vitalens.models.face import INPUT_SIZE, load_face_model
 from vitalens.models.face_export import export_face_onnx
 
 

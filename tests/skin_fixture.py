@@ -40,33 +40,31 @@ def _fit_lighting_head(model) -> None:
     """A logistic lighting head on synthetic photos, well lit and darkened, labelled by the lighting rules,
     so that the fixture says "poor" (and the app shows a tip) for a dark photo."""
     import torch
-    from sklearn.linear_model import LogisticRegression
 
     from test_skin import skin_photo
+    from vitalens.models.skin_probe import fit_probe_lighting
     from vitalens.skin.lighting import lighting_label
 
     crops = [np.clip(skin_photo(FIXTURE_SIZE, seed=seed) * gain, 0, 255).astype(np.uint8) for seed in range(6) for gain in (1.0, 0.12, 0.25)]
     with torch.no_grad():
         pixels = torch.from_numpy(np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32) / 255)
-        embeddings = model(pixels)[2].mean(dim=(2, 3)).numpy()
-    head = LogisticRegression(C=1.0, max_iter=2000).fit(embeddings, [lighting_label(c) for c in crops])
-    with torch.no_grad():
-        model.lighting_head.weight.copy_(torch.from_numpy(head.coef_.astype(np.float32)))
-        model.lighting_head.bias.copy_(torch.from_numpy(head.intercept_.astype(np.float32)))
+        pooled = model.pooled_views(pixels).mean(dim=0).numpy()
+    fit_probe_lighting(model, pooled, np.array([lighting_label(c) for c in crops]), c=1.0)
 
 
 def build_fixture_skin_bundle(folder: Path) -> Path:
-    """EfficientNet-Lite0 (offline ImageNet weights), a seeded random diagnosis head and a lighting head fitted
-    on a few synthetic photos, exported by write_skin_bundle."""
+    """The shipped kind of model, a depth probe on EfficientNet-Lite0 (offline ImageNet weights, four views), with a
+    seeded random diagnosis head and a lighting head fitted on a few synthetic photos, exported as a bundle."""
     import torch
 
-    from vitalens.models.skin import SkinNet
-    from vitalens.models.skin_export import write_skin_bundle
+    from vitalens.models.skin_export import export_skin_onnx, write_skin_bundle
+    from vitalens.models.skin_probe import SkinProbe
 
     torch.manual_seed(0)
-    model = SkinNet(len(FIXTURE_LABELS), input_size=FIXTURE_SIZE, pretrained=True).eval()
+    model = SkinProbe(len(FIXTURE_LABELS), ("efficientnet_lite0",), FIXTURE_SIZE).eval()
     with torch.no_grad():  # spread-out biases keep the six probabilities well apart, so the top-3 order is stable
-        model.diagnosis_head.bias.copy_(torch.from_numpy(np.linspace(-1.0, 1.0, len(FIXTURE_LABELS), dtype=np.float32)))
+        model.diagnosis_heads[0].bias.copy_(torch.from_numpy(np.linspace(-1.0, 1.0, len(FIXTURE_LABELS), dtype=np.float32)))
     _fit_lighting_head(model)
-    return write_skin_bundle(model, FIXTURE_LABELS, FIXTURE_PARTITIONS, FIXTURE_TEMPERATURE, FIXTURE_LIGHTING_THRESHOLD,
+    exported = export_skin_onnx(model, FIXTURE_TEMPERATURE, Path(folder).parent / f"{Path(folder).name}-graph.onnx")
+    return write_skin_bundle(model, exported, FIXTURE_LABELS, FIXTURE_PARTITIONS, FIXTURE_TEMPERATURE, FIXTURE_LIGHTING_THRESHOLD,
                              _placeholder_report(), folder)  # fmt: skip

@@ -71,7 +71,7 @@ def seed_model():
 
 
 def test_seed_architecture_matches_the_published_size(seed_model):
-    from vitalens.models.face import count_parameters
+    from vitalens.models import count_parameters
 
     assert 1.0e6 < count_parameters(seed_model) < 1.4e6
 

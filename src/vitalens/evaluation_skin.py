@@ -85,11 +85,17 @@ def audit(frame: pd.DataFrame, labels: np.ndarray, scores: np.ndarray, attribute
 
 
 # ---- the report -----------------------------------------------------------------------------------
+def candidate_suffix(name: str) -> str:
+    """File-name suffix of a candidate model that was not shipped ("depth probe" → "_depth_probe")."""
+    return "_" + name.replace(" ", "_").replace("-", "_")
+
+
 def _scores(frame: pd.DataFrame, classes: list[str]) -> np.ndarray:
     return frame[[f"logit::{c}" for c in classes]].to_numpy(float)
 
 
-def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000) -> dict:
+def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000, extra: dict | None = None) -> dict:
+    """Held-out report of a run (report.json, report.md, audit CSVs, figures); `extra` (the export's checks) is merged in."""
     run_dir = Path(run_dir)
     info = json.loads((run_dir / "training.json").read_text())
     classes, temperature = info["classes"], info["temperature"]
@@ -107,10 +113,13 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000) -> dict:
     majority_scores = np.tile(np.log(frequency + 1e-9), (len(test), 1))  # always the most frequent training classes, in order
     scores = _scores(test, classes) / temperature
     models = {
-        "shipped model (" + info["chosen_balance"] + ")": scores,
+        f"shipped model ({info['shipped']})": scores,
         "majority class (train)": majority_scores,
         "frozen Lite0 + logistic": _scores(pd.read_csv(run_dir / "predictions_test_frozen_logistic.csv"), classes),
     }
+    for name, candidate in info["candidates"].items():
+        if name != info["shipped"]:
+            models[f"candidate: {name}"] = _scores(pd.read_csv(run_dir / f"predictions_test{candidate_suffix(name)}.csv"), classes) / candidate["temperature"]
     for balance in ("class_weights", "oversample"):
         models[f"ablation: {balance}"] = _scores(pd.read_csv(run_dir / f"predictions_test_{balance}.csv"), classes)
     if (run_dir / "predictions_test_student.csv").is_file():
@@ -145,11 +154,12 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000) -> dict:
                                       "gap_points": 100 * (max(known.values()) - min(known.values()))}  # fmt: skip
     report["lighting"] = lighting_metrics(pd.read_csv(run_dir / "lighting_test.csv"), info["lighting"]["threshold"])
     report["ita_vs_fitzpatrick"] = ita_agreement(split)
-    report["training"] = {"chosen_balance": info["chosen_balance"], "variants_val_top1": {k: v["val_top1"] for k, v in info["variants"].items()},
+    report["training"] = {"shipped": info["shipped"], "candidates": info["candidates"], "chosen_balance": info["chosen_balance"], "variants_val_top1": {k: v["val_top1"] for k, v in info["variants"].items()},
                           "phase_c_seconds_per_epoch": {k: float(np.mean([h["seconds"] for h in v["history"]])) for k, v in info["variants"].items()},
                           "timings": info["timings"], "calibration_layer": info["calibration_layer"]}  # fmt: skip
     if "student" in info:
         report["training"]["student_seconds_per_epoch"] = float(np.mean([h["seconds"] for h in info["student"]["history"]]))
+    report.update(extra or {})
     _figures(run_dir, matrix, classes, report)
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=float))
     (run_dir / "report.md").write_text(markdown(report))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from vitalens.model_card import render_card
 
 
 def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
@@ -34,43 +34,42 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
 
     keys = ("top1", "top3", "macro_recall", "macro_f1", "three_partition_accuracy")
     model = manifest["model"]
-    lines = [
-        "---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "",
-        f"# vitalens {manifest['task']} — {model['backbone']} at {model['input_size']} px, colour calibration, Grad-CAM",
-        "", f"> **{manifest['disclaimer']}**", "",
-        "## Intended use",
-        "Research and teaching on skin-condition recognition from clinical photos, with an audit by skin type, a "
-        "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
-        f"{len(manifest['labels'])} conditions; it is not a diagnosis.",
-        "", "## Out-of-scope use",
-        "Diagnosis, triage or treatment decisions; conditions outside the 21 trained ones (the model will still name one); "
-        "dermoscopy; commercial use (the training data is CC BY-NC-SA).",
-        "", "## Training data",
-        f"{manifest['training_data']['photos']} photos ({manifest['training_data']['skipped']} skipped), "
-        f"{manifest['training_data']['near_duplicate_groups']} near-duplicate groups; split {manifest['training_data']['split_sizes']}. "
-        f"{manifest['training_data']['citation']} {manifest['training_data']['license']}.",
-        "", "## Evaluation",
+    evaluation = [
         f"Held-out split ({report['split']}); n = {report['n_test']}; percent with 95 % bootstrap CI.",
         "", "| model | top-1 | top-3 | macro recall | macro-F1 | three-partition |", "|---|---|---|---|---|---|",
+        *[f"| {name} | " + " | ".join(cell(values[k]) for k in keys) + " |" for name, values in comparison.items()],
     ]  # fmt: skip
-    lines += [f"| {name} | " + " | ".join(cell(values[k]) for k in keys) + " |" for name, values in comparison.items()]
     calibration = report["calibration"]
-    lines += ["", f"Expected calibration error {calibration['ece_before']:.3f} before and {calibration['ece_after']:.3f} after temperature scaling (T = {calibration['temperature']:.2f}, fitted on validation)."]
+    evaluation += ["", f"Expected calibration error {calibration['ece_before']:.3f} before and {calibration['ece_after']:.3f} after temperature scaling (T = {calibration['temperature']:.2f}, fitted on validation)."]
     for attribute, table in report["audit"].items():
-        lines += ["", f"### By {attribute} (top-1, 95 % bootstrap CI)", "", "| group | n | top-1 | top-3 | worst |", "|---|---|---|---|---|"]
-        lines += [f"| {g} | {r['n']} | {r['top1'] * 100:.1f} ({r['top1_ci_low'] * 100:.1f}–{r['top1_ci_high'] * 100:.1f}) | {r['top3'] * 100:.1f} | {'⚠' if r['worst'] else ''} |" for g, r in table.items()]
+        evaluation += ["", f"### By {attribute} (top-1, 95 % bootstrap CI)", "", "| group | n | top-1 | top-3 | worst |", "|---|---|---|---|---|"]
+        evaluation += [f"| {g} | {r['n']} | {r['top1'] * 100:.1f} ({r['top1_ci_low'] * 100:.1f}–{r['top1_ci_high'] * 100:.1f}) | {r['top3'] * 100:.1f} | {'⚠' if r['worst'] else ''} |" for g, r in table.items()]
     light, ita = report["lighting"], report["ita_vs_fitzpatrick"]
-    lines += [
+    evaluation += [
         "", "### Lighting verdict",
         f"On held-out photos plus one synthetically degraded copy each: accuracy {light['accuracy']:.3f} (majority {light['majority_accuracy']:.3f}), "
         f"AUC {light['auc']:.3f}. Labels come from documented rules on brightness, contrast, clipping, specular highlights, colour cast and sharpness "
         "(vitalens.skin.lighting), not from human ratings.",
-        "", "## Bias, risks and limitations",
-        *[f"- {item}" for item in manifest["limitations"]],
-        f"- ITA° measured on the photo agrees only partly with the annotated Fitzpatrick type (Spearman ρ = {ita['spearman_rho_type_vs_ita']:.2f}, "
-        f"three-group agreement {ita['group_agreement']:.2f}): lighting and white balance move ITA°, so ITA-based audits measure the photo as much as the person.",
-        "", "## How to run it", "```bash", "vitalens predict --task skin-condition --data <photos> --out predictions.csv", "```",
-        "Input: RGB in [0, 1], square centre crop (0.8 of the short side) resized to "
-        f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam` (see bundle.json). Runtime: numpy, Pillow, onnxruntime.",
     ]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    training = manifest["training_data"]
+    sections = [
+        ("Intended use", ["Research and teaching on skin-condition recognition from clinical photos, with an audit by skin type, a "
+                          "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
+                          f"{len(manifest['labels'])} conditions; it is not a diagnosis."]),
+        ("Out-of-scope use", ["Diagnosis, triage or treatment decisions; conditions outside the 21 trained ones (the model will still name one); "
+                              "dermoscopy; commercial use (the training data is CC BY-NC-SA)."]),
+        ("Model", [f"{model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, {model['parameters']:,} parameters: "
+                   + "; ".join(f"{k}: {v}" for k, v in model.items() if k not in ("file", "sha256", "architecture", "backbones", "parameters", "input_size"))]),
+        ("Training data", [f"{training['photos']} photos ({training['skipped']} skipped), {training['near_duplicate_groups']} near-duplicate groups; "
+                           f"split {training['split_sizes']}. {training['citation']} {training['license']}."]),
+        ("Evaluation", evaluation),
+        ("Bias, risks and limitations", [
+            *[f"- {item}" for item in manifest["limitations"]],
+            f"- ITA° measured on the photo agrees only partly with the annotated Fitzpatrick type (Spearman ρ = {ita['spearman_rho_type_vs_ita']:.2f}, "
+            f"three-group agreement {ita['group_agreement']:.2f}): lighting and white balance move ITA°, so ITA-based audits measure the photo as much as the person."]),
+        ("How to run it", ["```bash", "vitalens predict --task skin-condition --data <photos> --out predictions.csv", "```",
+                           "Input: RGB in [0, 1], square centre crop (0.8 of the short side) resized to "
+                           f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam` (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
+    ]  # fmt: skip
+    title = f"vitalens {manifest['task']} — {model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, Grad-CAM"
+    return render_card(front, title, manifest["disclaimer"], sections)

@@ -186,10 +186,6 @@ def load_face_model(path: str | Path) -> tuple[FaceNet, str]:
     return model.eval(), saved["backbone"]
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 @torch.no_grad()
 def stem_features(model: FaceNet, pixels: np.ndarray, batch_size: int = 128, mirror: bool = False, progress: bool = True) -> np.ndarray:
     """The frozen stem's output for uint8 NHWC pixels, as float16 (the cache the top trains on)."""

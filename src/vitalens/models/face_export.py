@@ -18,12 +18,12 @@ from torch import nn
 
 from vitalens.data.utkface import GENDERS
 from vitalens.face_model_card import write_face_model_card
-from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, count_parameters, describe_face_model
-from vitalens.runtime.bundle import file_sha256, manifest_header
+from vitalens.models import count_parameters
+from vitalens.models.face import AGE_SCALE, INPUT_SIZE, FaceNet, describe_face_model
+from vitalens.runtime.bundle import file_sha256, manifest_header, refuse_oversized
 
 BUNDLE_INPUT, BUNDLE_OUTPUTS = "image", ("gender_logits", "age_years")
 COMPAT_INPUT, COMPAT_OUTPUT = "input", "output"
-MAX_BUNDLED_MB = 20
 
 
 class _Normalised(nn.Module):
@@ -84,10 +84,7 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
     (`vitalens.evaluation_face.evaluate_face_run`)."""
     bundle_dir = Path(bundle_dir)
     onnx_path = export_face_onnx(model, bundle_dir / "model.onnx")
-    megabytes = onnx_path.stat().st_size / 1e6
-    if megabytes > MAX_BUNDLED_MB:
-        onnx_path.unlink()
-        raise ValueError(f"{onnx_path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
+    refuse_oversized(onnx_path)
     card = {
         **manifest_header("face-age-gender"),
         "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": backbone, "parameters": count_parameters(model),

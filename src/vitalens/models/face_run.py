@@ -19,7 +19,8 @@ import torch
 
 from vitalens.data.samples import Dataset
 from vitalens.data.utkface import GENDERS, load_utkface
-from vitalens.models.face import INPUT_SIZE, build_face_model, count_parameters, save_face_model
+from vitalens.models import count_parameters
+from vitalens.models.face import INPUT_SIZE, build_face_model, save_face_model
 from vitalens.models.face_data import cached_face_pixels, cached_stem_features
 from vitalens.models.face_training import FaceTrainer, FaceTrainingConfig, count_trainable, predict_arrays
 

@@ -75,9 +75,18 @@ class SkinNet(nn.Module):
     def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.from_lower(self.lower(rgb))
 
+    def explain(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(diagnosis logits, lighting logit, Grad-CAM per class scaled to [0, 1])."""
+        logits, lighting, feature_map = self(rgb)
+        return logits, lighting, class_activation_maps(feature_map, self.cam_weights())
+
     def config(self) -> dict:
         return {"n_classes": self.diagnosis_head.out_features, "backbone": self.backbone_name,
                 "input_size": self.input_size, "frozen_blocks": self.frozen_blocks}  # fmt: skip
+
+    def describe(self) -> dict:
+        return {"architecture": "phased fine-tune", "backbones": [self.backbone_name], "trainable_top_from_block": self.frozen_blocks,
+                "colour_calibration": "learned 3x3 matrix + bias, clamped to [0, 1]"}  # fmt: skip
 
 
 def class_activation_maps(feature_map: torch.Tensor, head_weight: torch.Tensor) -> torch.Tensor:
@@ -97,12 +106,13 @@ def save_skin_model(model: SkinNet, classes: list[str], temperature: float, path
     torch.save({"config": model.config(), "classes": classes, "temperature": temperature, "state_dict": model.state_dict(), **extra}, path)
 
 
-def load_skin_model(path: str | Path) -> tuple[SkinNet, dict]:
+def load_skin_model(path: str | Path) -> tuple[nn.Module, dict]:
+    """A saved SkinNet, or a SkinProbe when its config says kind "probe"."""
+    from vitalens.models.skin_probe import SkinProbe
+
     saved = torch.load(path, map_location="cpu", weights_only=False)
-    model = SkinNet(**saved["config"], pretrained=False)
+    config = dict(saved["config"])
+    kind = config.pop("kind", "phased")
+    model = (SkinProbe if kind == "probe" else SkinNet)(**config, pretrained=False)
     model.load_state_dict(saved["state_dict"])
     return model.eval(), saved
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

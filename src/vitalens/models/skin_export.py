@@ -10,6 +10,7 @@ the square centre crop (0.8 of the short side) resized to S; outputs `diagnosis_
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,27 +19,30 @@ from torch import nn
 
 from vitalens.data.fitzpatrick import CITATION
 from vitalens.features.backbones import LITE_MEAN, LITE_STD
-from vitalens.models.skin import SkinNet, class_activation_maps, count_parameters
+from vitalens.models import count_parameters
+from vitalens.models.skin import SkinNet
+from vitalens.models.skin_probe import SkinProbe
 from vitalens.regions.centre_crop import CROP_FRACTION
-from vitalens.runtime.bundle import file_sha256, manifest_header
+from vitalens.runtime.bundle import file_sha256, manifest_header, refuse_oversized
 
 INPUT, OUTPUTS = "image", ("diagnosis_probs", "lighting_good", "cam")
-MAX_BUNDLED_MB = 20
 
 
 class SkinGraph(nn.Module):
-    def __init__(self, model: SkinNet, temperature: float):
+    """Either skin model (SkinNet or SkinProbe: both have `explain`) with the temperature and the sigmoid inside."""
+
+    def __init__(self, model: SkinNet | SkinProbe, temperature: float):
         super().__init__()
         self.model = model.eval()
         self.register_buffer("temperature", torch.tensor(float(temperature)))
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logits, lighting, feature_map = self.model(image)
-        cam = class_activation_maps(feature_map, self.model.cam_weights())
+        logits, lighting, cam = self.model.explain(image)
         return torch.softmax(logits / self.temperature, dim=1), torch.sigmoid(lighting), cam
 
 
-def export_skin_onnx(model: SkinNet, temperature: float, path: str | Path) -> Path:
+def export_skin_onnx(model: SkinNet | SkinProbe, temperature: float, path: str | Path) -> Path:
+    """The graph, its large weights stored as float16 (see `store_weights_as_float16`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.rand(2, 3, model.input_size, model.input_size)
@@ -46,10 +50,40 @@ def export_skin_onnx(model: SkinNet, temperature: float, path: str | Path) -> Pa
         SkinGraph(model, temperature), (example,), str(path), input_names=[INPUT], output_names=list(OUTPUTS),
         dynamic_axes={INPUT: {0: "batch"}, **{name: {0: "batch"} for name in OUTPUTS}}, opset_version=17, dynamo=False,
     )  # fmt: skip
+    store_weights_as_float16(path)
     return path
 
 
-def onnx_torch_gap(model: SkinNet, temperature: float, path: str | Path, batch: int = 2, seed: int = 0) -> float:
+def store_weights_as_float16(path: Path, min_elements: int = 1024) -> None:
+    """Halve the file: each large float32 weight is stored as float16 and cast back to float32 in the graph.
+
+    By hand because onnxconverter-common's float16 conversion also runs the arithmetic in float16, which
+    ONNX Runtime's CPU and WebAssembly kernels largely lack; here only storage changes, and the runtimes
+    fold the casts once when the session loads. Rounding weights to float16 moves probabilities by ~1e-3.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    kept, casts = [], []
+    for weight in graph.initializer:
+        if weight.data_type != TensorProto.FLOAT or int(np.prod(weight.dims)) < min_elements:
+            kept.append(weight)
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(weight).astype(np.float16), f"{weight.name}__float16")
+        kept.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [weight.name], to=TensorProto.FLOAT))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def onnx_torch_gap(model: SkinNet | SkinProbe, temperature: float, path: str | Path, batch: int = 2, seed: int = 0) -> float:
     """Largest absolute difference between ONNX Runtime and torch on random images (all outputs)."""
     import onnxruntime as ort
 
@@ -60,30 +94,29 @@ def onnx_torch_gap(model: SkinNet, temperature: float, path: str | Path, batch: 
     return float(max(np.abs(e.numpy() - g).max() for e, g in zip(expected, got)))
 
 
-def write_skin_bundle(model: SkinNet, classes: list[str], partitions: dict[str, str], temperature: float, lighting_threshold: float,
-                      report: dict, bundle_dir: str | Path) -> Path:  # fmt: skip
+def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[str], partitions: dict[str, str], temperature: float,
+                      lighting_threshold: float, report: dict, bundle_dir: str | Path) -> Path:  # fmt: skip
+    """The bundle from `model`'s graph already exported by `export_skin_onnx` to `exported`."""
     from vitalens.skin_model_card import render_skin_model_card
 
     bundle_dir = Path(bundle_dir)
-    onnx_path = export_skin_onnx(model, temperature, bundle_dir / "model.onnx")
-    megabytes = onnx_path.stat().st_size / 1e6
-    if megabytes > MAX_BUNDLED_MB:
-        onnx_path.unlink()
-        raise ValueError(f"{onnx_path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
+    bundle_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = Path(shutil.copyfile(exported, bundle_dir / "model.onnx"))
+    refuse_oversized(onnx_path)
     size = model.input_size
     cam_side = int(np.ceil(size / 32))
     shipped = next(name for name in report["comparison"] if name.startswith("shipped"))
     metrics = {name: {m: v["value"] for m, v in values.items()} | {f"{m}_ci": v["ci"] for m, v in values.items()} for name, values in report["comparison"].items()}
     manifest = {
         **manifest_header("skin-condition"),
-        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": model.backbone_name,
-                  "parameters": count_parameters(model), "input_size": size, "trainable_top_from_block": model.frozen_blocks},
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), **model.describe(), "parameters": count_parameters(model),
+                  "input_size": size, "weights_stored_as": "float16, cast to float32 inside the graph"},
         "inputs": {INPUT: {
             "shape": ["batch", 3, size, size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW", "dtype": "float32",
             "preprocessing": f"square centre crop of side round({CROP_FRACTION} * min(H, W)) at top-left ((H - side) // 2, (W - side) // 2), "
                              f"resized to {size}x{size} bilinear (Pillow, antialiased), x / 255 (vitalens.regions.centre_crop.centre_crop_resized)",
             "crop_fraction": CROP_FRACTION, "size": size, "resize": "bilinear",
-            "normalisation_inside_graph": {"colour_calibration": "learned 3x3 matrix + bias, clamped to [0, 1]", "mean": LITE_MEAN, "std": LITE_STD},
+            "normalisation_inside_graph": {"colour_calibration": model.describe().get("colour_calibration", "none"), "mean": LITE_MEAN, "std": LITE_STD},
         }},
         "outputs": {
             "diagnosis_probs": {"shape": ["batch", len(classes)], "classes": classes, "calibration": f"softmax(logits / {temperature:.4f}) inside the graph"},

@@ -24,10 +24,12 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from vitalens.data.fitzpatrick import load_fitzpatrick17k
+from vitalens.evaluation_skin import candidate_suffix
 from vitalens.evaluation.splits import assert_no_leakage, stratified_group_holdout
 from vitalens.evaluation.metrics import fit_temperature
 from vitalens.models.skin import SkinNet, save_skin_model
 from vitalens.models.skin_data import DEFAULT_CACHE_DIR, load_skin_pixels
+from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, fit_probe_lighting, probe_features, probe_outputs
 from vitalens.regions.centre_crop import centre_crop_resized
 from vitalens.models.skin_training import (
     SkinTrainingConfig, capped_oversampling, fit_head, fit_lighting_head, lower_features, top_outputs, train_calibration, train_top,
@@ -174,25 +176,73 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     log(f"after phase B: validation top-1 {np.mean(val_logits.argmax(1) == y[va]):.3f}")
 
     # Lighting head on plain and degraded photos (degradation labels re-measured, never assumed).
-    lighting = _lighting(model, pixels, frame, tr, va, te, val_lower, test_lower, cache, config, log)
+    phased_embedding = lambda key, _idx, images: top_outputs(model, _cached(cache / f"lower_{key}.npy", lambda: lower_features(model, images)))[2]  # noqa: E731
+    phased_lighting = _lighting(phased_embedding, lambda e, good: fit_lighting_head(model, e, good), lambda e: _sigmoid_lighting(model, e),
+                                pixels, frame, tr, va, te, cache, config, log)  # fmt: skip
+    phased = {"name": "phased fine-tune", "model": model, "validation": val_logits, "test": top_outputs(model, test_lower)[0], "lighting": phased_lighting,
+              "teacher": teacher_logits}  # fmt: skip
 
-    temperature = fit_temperature(val_logits, y[va])
-    test_logits, _, _ = top_outputs(model, test_lower)
-    _write_predictions(run_dir / "predictions_test.csv", frame.iloc[te], test_logits, classes, lighting["test_plain"])
-    _write_predictions(run_dir / "predictions_validation.csv", frame.iloc[va], val_logits, classes, lighting["validation_plain"])
+    probe = _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log)
+    candidates = {c["name"]: c for c in (phased, probe)}
+    val_top1 = {name: float(np.mean(c["validation"].argmax(1) == y[va])) for name, c in candidates.items()}
+    shipped_name = max(val_top1, key=val_top1.get)
+    log(f"shipped, chosen on validation top-1: {shipped_name} ({val_top1})")
+    shipped = candidates[shipped_name]
+    for candidate in candidates.values():
+        candidate["temperature"] = fit_temperature(candidate["validation"], y[va])
+        suffix = "" if candidate is shipped else candidate_suffix(candidate["name"])
+        for name, idx in (("test", te), ("validation", va)):
+            _write_predictions(run_dir / f"predictions_{name}{suffix}.csv", frame.iloc[idx], candidate[name], classes, candidate["lighting"][f"{name}_plain"])
+        save_skin_model(candidate["model"], classes, candidate["temperature"], run_dir / f"model{suffix}.pt", lighting_threshold=candidate["lighting"]["threshold"])
+    shipped["lighting"]["records"].to_csv(run_dir / "lighting_test.csv", index=False)
     for name, idx in (("test", te), ("validation", va)):
         _write_predictions(run_dir / f"predictions_{name}_frozen_logistic.csv", frame.iloc[idx], baseline[name], classes)
-    save_skin_model(model, classes, temperature, run_dir / "model.pt", lighting_threshold=lighting["threshold"])
-    info = {"config": config.__dict__, "data": summary, "classes": classes, "chosen_balance": chosen, "temperature": temperature,
+    info = {"config": config.__dict__, "data": summary, "classes": classes, "chosen_balance": chosen, "temperature": shipped["temperature"],
+            "shipped": shipped_name, "candidates": {name: {"val_top1": val_top1[name], "temperature": c["temperature"], "lighting_threshold": c["lighting"]["threshold"]}
+                                                    for name, c in candidates.items()},
             "input_size": TEACHER_SIZE, "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
-            "timings": timings, "baseline_c": baseline["c"], "lighting": {k: v for k, v in lighting.items() if not k.endswith("_plain")},
+            "timings": timings | probe["timings"], "baseline_c": baseline["c"],
+            "lighting": {k: v for k, v in shipped["lighting"].items() if not k.endswith("_plain") and k != "records"},
             "calibration_layer": {"matrix": model.calibration.matrix.tolist(), "bias": model.calibration.bias.tolist()},
             "torch_threads": torch.get_num_threads()}  # fmt: skip
     (run_dir / "training.json").write_text(json.dumps(info, indent=2, default=float))
     if student:
-        info["student"] = _distil(model, teacher_logits, data_dir, frame, y, tr, va, te, classes, run_dir, config, log)
+        info["student"] = _distil(model, shipped["teacher"], data_dir, frame, y, tr, va, te, classes, run_dir, config, log)
         (run_dir / "training.json").write_text(json.dumps(info, indent=2, default=float))
     return run_dir
+
+
+def _sigmoid_lighting(model, embeddings: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return expit(model.heads(torch.from_numpy(embeddings).float())[1].numpy())
+
+
+def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> dict:
+    """The depth probe (frozen trunks, several depths, orientation views; `vitalens.models.skin_probe`):
+    pooled features of every photo in every view cached once, logistic heads per trunk, its lighting head."""
+    model = SkinProbe(len(classes), config.probe_backbones, TEACHER_SIZE)
+    started = time.monotonic()
+    features = _cached(cache / "probe_features.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
+    timings = {"probe_features_s": time.monotonic() - started}
+    started = time.monotonic()
+    fit_probe_heads(model, features[:, tr], y[tr], config.probe_c)
+    timings["probe_heads_s"] = time.monotonic() - started
+    logits, _ = probe_outputs(model, features)
+    log(f"depth probe ({', '.join(config.probe_backbones)}): validation top-1 {np.mean(logits[va].argmax(1) == y[va]):.3f}; "
+        f"features {timings['probe_features_s']:.0f} s, heads {timings['probe_heads_s']:.0f} s")  # fmt: skip
+    embedding = lambda key, idx, images: (_cached(cache / f"probe_{key}.npy", lambda: probe_features(model, images)) if key.endswith("_degraded") else features[:, idx]).mean(axis=0)  # noqa: E731
+    fit = lambda e, good: fit_probe_lighting(model, e, good)  # noqa: E731
+    probability = lambda e: _sigmoid_lighting(model, e)  # noqa: E731
+    lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)
+    teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (0, 1)]  # identity and mirror, as the student's views
+    return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "teacher": teacher, "timings": timings}
+
+
+def _progress(log, what: str, every: int = 640):
+    def report(done: int, total: int) -> None:
+        if done % every < 32 or done == total:
+            log(f"{what}: {done}/{total} photos")
+    return report
 
 
 def _frozen_logistic_baseline(features, y, tr, va, log) -> dict:
@@ -208,37 +258,36 @@ def _frozen_logistic_baseline(features, y, tr, va, log) -> dict:
     return {"c": best, "validation": fits[best].decision_function(scaled[va]), "test": fits[best].decision_function(scaled[test_mask])}
 
 
-def _lighting(model, pixels, frame, tr, va, te, val_lower, test_lower, cache, config, log) -> dict:
+def _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log) -> dict:
+    """Fit a model's lighting head on plain and degraded photos and choose its threshold on validation.
+
+    `embedding(key, photo_indices, pixels)` gives the model's pooled features (key names the cache: "train_lighting",
+    "validation_calibrated", "test_calibrated" for plain photos, "<split>_degraded"), `fit(embeddings, good)`
+    fits the head and `probability(embeddings)` gives P(good)."""
     rng = np.random.default_rng(config.seed)
     subset = np.sort(rng.choice(tr, min(LIGHTING_TRAIN_DEGRADED, len(tr)), replace=False))
     good = frame["lighting_good"].to_numpy()
     embeddings, labels, kinds = {}, {}, {}
-    for name, idx, plain_lower, seed in (("train", subset, None, 1), ("validation", va, val_lower, 2), ("test", te, test_lower, 3)):
+    for name, idx, plain_key, seed in (("train", subset, "train_lighting", 1), ("validation", va, "validation_calibrated", 2), ("test", te, "test_calibrated", 3)):
         degraded, kinds[name] = degrade_each(pixels[idx], seed)
-        degraded_lower = _cached(cache / f"lower_{name}_degraded.npy", lambda: lower_features(model, degraded))
-        plain = plain_lower if plain_lower is not None else _cached(cache / "lower_train_lighting.npy", lambda: lower_features(model, pixels[idx]))
-        _, _, plain_embedding = top_outputs(model, plain)
-        _, _, degraded_embedding = top_outputs(model, degraded_lower)
-        embeddings[name] = np.concatenate([plain_embedding, degraded_embedding])
+        embeddings[name] = np.concatenate([embedding(plain_key, idx, pixels[idx]), embedding(f"{name}_degraded", None, degraded)])
         labels[name] = np.concatenate([good[idx], [lighting_label(p) for p in degraded]])
-    fit_lighting_head(model, embeddings["train"], labels["train"])
-    with torch.no_grad():
-        probability = {name: expit(model.heads(torch.from_numpy(e))[1].numpy()) for name, e in embeddings.items()}
+    fit(embeddings["train"], labels["train"])
+    p_good = {name: probability(e) for name, e in embeddings.items()}
     # Threshold on P(good) that maximises balanced accuracy on validation.
     candidates = np.linspace(0.05, 0.95, 91)
     def balanced(threshold, name="validation"):
-        said, truth = probability[name] >= threshold, labels[name] == 1
+        said, truth = p_good[name] >= threshold, labels[name] == 1
         return 0.5 * (said[truth].mean() + (~said[~truth]).mean())
     threshold = float(max(candidates, key=balanced))
     log(f"lighting head: validation balanced accuracy {balanced(threshold):.3f} at P(good) >= {threshold:.2f}")
     records = pd.DataFrame({"image_id": np.concatenate([frame["image_id"].to_numpy()[te]] * 2),
                             "degradation": ["none"] * len(te) + list(kinds["test"]),
-                            "lighting_good_true": labels["test"], "lighting_good_prob": probability["test"],
+                            "lighting_good_true": labels["test"], "lighting_good_prob": p_good["test"],
                             "fitzpatrick_group": np.concatenate([frame["fitzpatrick_group"].to_numpy()[te]] * 2),
                             "ita_group": np.concatenate([frame["ita_group"].to_numpy()[te]] * 2)})  # fmt: skip
-    records.to_csv(cache.parent / "lighting_test.csv", index=False)
-    return {"threshold": threshold, "train_photos": int(len(labels["train"])), "train_good_fraction": float(labels["train"].mean()),
-            "test_plain": probability["test"][: len(te)], "validation_plain": probability["validation"][: len(va)]}  # fmt: skip
+    return {"threshold": threshold, "train_photos": int(len(labels["train"])), "train_good_fraction": float(labels["train"].mean()), "records": records,
+            "test_plain": p_good["test"][: len(te)], "validation_plain": p_good["validation"][: len(va)]}  # fmt: skip
 
 
 def _write_predictions(path: Path, rows: pd.DataFrame, logits: np.ndarray, classes: list[str], lighting: np.ndarray | None = None) -> None:
@@ -280,23 +329,22 @@ def finish_skin_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str |
     """Evaluate a trained run, export and check its ONNX graph, draw the Grad-CAM gallery through the
     exported graph (torch-free path), and optionally ship the bundle."""
     from vitalens.evaluation_skin import evaluate_skin_run
+    from vitalens.models import count_parameters
     from vitalens.models.skin import load_skin_model
     from vitalens.models.skin_export import export_skin_onnx, onnx_torch_gap, write_skin_bundle
 
     run_dir = Path(run_dir)
-    report = evaluate_skin_run(run_dir, n_boot=n_boot)
     model, saved = load_skin_model(run_dir / "model.pt")
     onnx_path = export_skin_onnx(model, saved["temperature"], run_dir / "model.onnx")
-    report["onnx"] = {"max_abs_gap_vs_torch": onnx_torch_gap(model, saved["temperature"], onnx_path), "megabytes": onnx_path.stat().st_size / 1e6}
+    exported = {"onnx": {"max_abs_gap_vs_torch": onnx_torch_gap(model, saved["temperature"], onnx_path), "megabytes": onnx_path.stat().st_size / 1e6},
+                "teacher_parameters": count_parameters(model)}  # fmt: skip
     if (run_dir / "student.pt").is_file():
-        student, _ = load_skin_model(run_dir / "student.pt")
-        report["student_parameters"] = sum(p.numel() for p in student.parameters())
-    report["teacher_parameters"] = sum(p.numel() for p in model.parameters())
-    (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=float))
+        exported["student_parameters"] = count_parameters(load_skin_model(run_dir / "student.pt")[0])
+    report = evaluate_skin_run(run_dir, n_boot=n_boot, extra=exported)
     split = pd.read_csv(run_dir / "split.csv")
     partitions = dict(zip(split["label"], split["three_partition"]))
     if bundle_dir:
-        write_skin_bundle(model, saved["classes"], {c: partitions[c] for c in saved["classes"]}, saved["temperature"], saved["lighting_threshold"], report, bundle_dir)
+        write_skin_bundle(model, onnx_path, saved["classes"], {c: partitions[c] for c in saved["classes"]}, saved["temperature"], saved["lighting_threshold"], report, bundle_dir)
         gallery(run_dir, data_dir, bundle_dir)
     return report
 

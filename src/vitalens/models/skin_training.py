@@ -49,6 +49,11 @@ class SkinTrainingConfig:
     oversample_cap: float = 3.0
     distill_temperature: float = 2.0
     distill_weight: float = 0.7
+    # The depth probe (vitalens.models.skin_probe), the other candidate for shipping: its trunks and head strength.
+    # Lite0 + Lite2 at C = 0.03 scored best on validation among 1-3 trunks and C 0.003-0.03 (benchmarks/skin_feature_probe.py);
+    # all three would weigh ~25 MB, over the bundle limit.
+    probe_backbones: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_lite2")
+    probe_c: float = 0.03
     seed: int = 0
 
 

@@ -58,6 +58,17 @@ def manifest_header(task: str) -> dict[str, Any]:
     }
 
 
+MAX_BUNDLED_MB = 20  # the heaviest model file a shipped bundle may hold: the browser app downloads it and git keeps every version
+
+
+def refuse_oversized(path: Path) -> None:
+    """Delete and refuse a model file over MAX_BUNDLED_MB (called by the exporters before a bundle is written)."""
+    megabytes = Path(path).stat().st_size / 1e6
+    if megabytes > MAX_BUNDLED_MB:
+        Path(path).unlink()
+        raise ValueError(f"{path}: {megabytes:.1f} MB is over the {MAX_BUNDLED_MB} MB a shipped bundle may weigh; use a smaller backbone.")
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -1,0 +1,80 @@
+"""The depth-probe skin model: its layer rule, orientation invariance, Grad-CAM, the composed linear head,
+saving and the float16-stored ONNX graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, probe_depths, probe_outputs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def probe():
+    torch.manual_seed(0)
+    return SkinProbe(4, ("efficientnet_lite0",), input_size=64, pretrained=False).eval()
+
+
+def test_depth_rule_takes_every_third_block_from_the_middle_the_last_block_and_the_head():
+    assert probe_depths(16) == [8, 11, 14, 15, 16]  # Lite0: 16 blocks, index 16 is the head convolution
+
+
+def test_input_size_must_pool_exactly_onto_the_head_grid():
+    with pytest.raises(ValueError, match="multiple of 32"):
+        SkinProbe(3, ("efficientnet_lite0",), input_size=100, pretrained=False)
+
+
+def test_a_mirrored_photo_gets_the_same_answer_and_a_mirrored_heat_map(probe):
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        logits, lighting, cam = probe.explain(images)
+        mirrored_logits, mirrored_lighting, mirrored_cam = probe.explain(images.flip(3))
+    assert torch.allclose(logits, mirrored_logits, atol=1e-4) and torch.allclose(lighting, mirrored_lighting, atol=1e-4)
+    assert torch.allclose(cam.flip(3), mirrored_cam, atol=1e-4)
+    assert cam.shape == (2, 4, 2, 2) and float(cam.min()) >= 0 and float(cam.max()) <= 1 + 1e-6
+    assert torch.allclose(probe(images)[0], logits, atol=1e-5)  # explain and forward agree
+
+
+def test_heads_average_the_probabilities_of_one_logistic_regression_per_trunk_over_views():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    model = SkinProbe(3, ("efficientnet_lite0", "efficientnet_lite0"), input_size=64, views=("identity", "hflip"), pretrained=False)
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 10)
+    width = model.feature_mean.shape[0]
+    features = rng.normal(size=(2, 30, width)) + labels[None, :, None] * rng.normal(size=width) * 0.3
+    fit_probe_heads(model, features, labels, c=0.1)
+    expected = []
+    for columns in model.columns:
+        rows = features[..., columns].reshape(-1, columns.stop - columns.start)
+        scaler = StandardScaler().fit(rows)
+        logistic = LogisticRegression(C=0.1, class_weight="balanced", max_iter=1000).fit(scaler.transform(rows), np.tile(labels, 2))
+        expected += [logistic.predict_proba(scaler.transform(features[view][:, columns])) for view in range(2)]
+    log_probabilities, _ = probe_outputs(model, features)
+    np.testing.assert_allclose(np.exp(log_probabilities), np.mean(expected, axis=0), atol=1e-4)
+
+
+def test_saved_probe_loads_back_with_the_same_answers(probe, tmp_path):
+    from vitalens.models.skin import load_skin_model, save_skin_model
+
+    save_skin_model(probe, ["a", "b", "c", "d"], 1.2, tmp_path / "probe.pt", lighting_threshold=0.4)
+    loaded, saved = load_skin_model(tmp_path / "probe.pt")
+    images = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        assert isinstance(loaded, SkinProbe) and torch.equal(loaded(images)[0], probe(images)[0])
+    assert saved["temperature"] == 1.2 and saved["lighting_threshold"] == 0.4
+
+
+def test_onnx_graph_stores_weights_as_float16_and_matches_torch(probe, tmp_path):
+    import onnx
+
+    from vitalens.models.skin_export import export_skin_onnx, onnx_torch_gap
+
+    path = export_skin_onnx(probe, 1.5, tmp_path / "probe.onnx")
+    stored = onnx.load(str(path)).graph.initializer
+    half = sum(int(np.prod(w.dims)) for w in stored if w.data_type == onnx.TensorProto.FLOAT16)
+    assert half > 0.9 * sum(p.numel() for p in probe.parameters())
+    assert onnx_torch_gap(probe, 1.5, path) < 1e-2  # float16 weights: ~1e-3 expected

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def data_dir() -> Path:
-    for candidate in (os.environ.get("VITALENS_SHARED_DATA"), REPO.parent / "shared" / "data", Path("/work/shared/data")):
-        if candidate and (Path(candidate) / "fitzpatrick17k-ajl").is_dir():
-            return Path(candidate) / "fitzpatrick17k-ajl"
-    raise SystemExit("fitzpatrick17k-ajl not found: set VITALENS_SHARED_DATA to the folder that holds it")
+    from vitalens.data.shared import find_shared_dataset, missing_dataset_message
+
+    return find_shared_dataset("fitzpatrick17k-ajl") or sys.exit(missing_dataset_message("fitzpatrick17k-ajl"))
 
 
 def lighting_statistics(run_dir: Path, data: Path) -> None:

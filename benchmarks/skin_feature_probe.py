@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from vitalens import DISCLAIMER
+from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation_skin import class_metrics
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
 from vitalens.models.skin_run import prepare_split
@@ -93,12 +94,14 @@ def row(name: str, y: np.ndarray, probabilities: np.ndarray) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fitzpatrick17k-ajl")
+    parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     parser.add_argument("--sizes", type=int, nargs="+", default=[192, 260])
     parser.add_argument("--c", type=float, nargs="+", default=[0.01])
     parser.add_argument("--depths", nargs="+", default=list(DEPTHS), choices=list(DEPTHS))
     parser.add_argument("--views", type=int, nargs="+", default=[1, 4], choices=[1, 2, 3, 4])
     args = parser.parse_args()
+    if args.data is None:
+        parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     torch.set_num_threads(2)
     results = {}
     for size in args.sizes:

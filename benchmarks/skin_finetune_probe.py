@@ -21,6 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from vitalens import DISCLAIMER
+from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation_skin import class_metrics
 from vitalens.models.face_training import augment_pixels
 from vitalens.models.skin import SkinNet
@@ -49,11 +50,13 @@ def validation_scores(model: SkinNet, pixels: np.ndarray, labels: np.ndarray) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fitzpatrick17k-ajl")
+    parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--minutes", type=float, default=40.0, help="stop after the epoch that crosses this budget")
     parser.add_argument("--lr", type=float, default=1e-4)
     args = parser.parse_args()
+    if args.data is None:
+        parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     torch.manual_seed(0)
     frame, pixels, _, _ = prepare_split(args.data, TEACHER_SIZE)
     classes = sorted(frame["label"].unique())

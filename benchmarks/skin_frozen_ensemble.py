@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from vitalens import DISCLAIMER
+from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation_skin import class_metrics
 from vitalens.features.backbones import build_backbone
 from vitalens.models.skin_run import TEACHER_SIZE, prepare_split
@@ -46,8 +47,10 @@ def scores(labels: np.ndarray, probabilities: np.ndarray) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fitzpatrick17k-ajl")
+    parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     args = parser.parse_args()
+    if args.data is None:
+        parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     frame, pixels, _, _ = prepare_split(args.data, TEACHER_SIZE)
     y = frame["label"].astype("category").cat.codes.to_numpy()
     train, validation = (frame["split"] == "train").to_numpy(), (frame["split"] == "validation").to_numpy()

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vitalens import DISCLAIMER
+from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation_skin import class_metrics
 from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
 from vitalens.runtime.skin import SkinPredictor
@@ -55,9 +56,11 @@ def main() -> None:
     from vitalens.models.skin_run import prepare_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "fitzpatrick17k-ajl")
+    parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     parser.add_argument("--bundle", type=Path, default=shipped_bundle_path("skin-condition"))
     args = parser.parse_args()
+    if args.data is None:
+        parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     predictor = SkinPredictor(load_bundle(args.bundle))
     frame, pixels, _, _ = prepare_split(args.data, predictor.size)
     label_index = {label: i for i, label in enumerate(predictor.labels)}

@@ -1,24 +1,17 @@
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    candidates = [os.environ.get("VITALENS_SHARED_DATA"), REPO.parent / "shared" / "data", Path("/work/shared/data")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
 
 
 def shared_dataset(name: str) -> Path:
-    root = shared_data_dir()
-    if root is None or not (root / name).exists():
-        pytest.skip(f"real dataset ../shared/data/{name} is not present (set VITALENS_SHARED_DATA to use it)")
-    return root / name
+    """The development dataset `name` (see vitalens.data.shared), or skip the test saying why."""
+    from vitalens.data.shared import find_shared_dataset, missing_dataset_message
+
+    folder = find_shared_dataset(name)
+    if folder is None:
+        pytest.skip(missing_dataset_message(name))
+    return folder
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +10,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from conftest import shared_dataset
+
 from vitalens.data.samples import Problem
 from vitalens.data.utkface import age_band, load_utkface, parse_utkface_name, split_of
 from vitalens.regions.faces import FaceRegionError, find_face, looks_like_face_crop
-
-
-def shared_data() -> Path | None:
-    candidates = [os.environ.get("VITALENS_SHARED_DATA"), Path(__file__).resolve().parents[1].parent / "shared" / "data", "/work/shared/data"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "utkface" / "images").is_dir():
-            return Path(candidate)
-    return None
 
 
 # ---- loader -----------------------------------------------------------------------------------
@@ -275,18 +268,16 @@ def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monke
 
 @pytest.mark.slow
 def test_short_real_training_run(tmp_path):
-    data = shared_data()
-    if data is None:
-        pytest.skip("../shared/data/utkface/images not present")
+    images = shared_dataset("utkface/images")
     from vitalens.evaluation_face import evaluate_face_run
     from vitalens.models.face_run import run_face_training
     from vitalens.models.face_training import FaceTrainingConfig
 
     torch.set_num_threads(1)
-    run = run_face_training(data / "utkface" / "images", "seed-mtl", tmp_path / "run", FaceTrainingConfig(epochs=1), limit=300, cache_dir=None, progress=False)
+    run = run_face_training(images, "seed-mtl", tmp_path / "run", FaceTrainingConfig(epochs=1), limit=300, cache_dir=None, progress=False)
     test = pd.read_csv(run / "predictions_test.csv")
     assert len(test) > 0 and test["predicted_age"].notna().all()
-    report = evaluate_face_run(run, data / "utkface" / "images", n_boot=20)
+    report = evaluate_face_run(run, images, n_boot=20)
     assert set(report["audit"]) == {"race", "gender", "age_band"} and (run / "confusion_matrix.png").is_file()
 
 

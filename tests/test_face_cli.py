@@ -12,16 +12,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from conftest import shared_dataset
+
 from vitalens.cli import app
 from vitalens.data.utkface import split_of
 
 
 def utkface_images() -> Path:
-    candidates = [os.environ.get("VITALENS_SHARED_DATA"), Path(__file__).resolve().parents[1].parent / "shared" / "data", "/work/shared/data"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "utkface" / "images").is_dir():
-            return Path(candidate) / "utkface" / "images"
-    pytest.skip("../shared/data/utkface/images not present")
+    return shared_dataset("utkface/images")
 
 
 def test_evaluate_route_scores_the_shipped_bundle_without_torch(tmp_path):

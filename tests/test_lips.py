@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
+
+from conftest import shared_dataset
 
 from vitalens.camera_metadata import META_COLUMNS, camera_fields, meta_row
 from vitalens.colour import linear_to_srgb, srgb_to_linear
@@ -21,17 +22,8 @@ from vitalens.regions.lips import find_lips
 from vitalens.tasks import HB_LIPS
 
 
-def _shared_data() -> Path:
-    candidates = [Path(os.environ["VITALENS_SHARED_DATA"])] if os.environ.get("VITALENS_SHARED_DATA") else []
-    candidates += [Path(__file__).resolve().parents[1].parent / "shared" / "data", Path("/work/shared/data")]
-    return next((c for c in candidates if c.is_dir()), candidates[0])
-
-
 def _data_folder(name: str) -> Path:
-    folder = _shared_data() / name
-    if not folder.is_dir():
-        pytest.skip(f"../shared/data/{name} not present (set VITALENS_SHARED_DATA to the shared data folder)")
-    return folder
+    return shared_dataset(name)
 
 
 # --- file-name labels --------------------------------------------------------------------------

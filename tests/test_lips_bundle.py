@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import shared_data_dir
 from vitalens import runs
 from vitalens.config import load_config
 from vitalens.data.lips import load_lips
+from vitalens.data.shared import find_shared_dataset
 from vitalens.evaluation.metrics import regression_metrics
 from vitalens.export import export_bundle
 from vitalens.imaging import decode_image
@@ -46,9 +46,7 @@ def _synthetic_lip_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 
 def _starter_images() -> Path | None:
-    root = shared_data_dir()
-    folder = root / "lips-starter" / "images" if root else None
-    return folder if folder and folder.is_dir() else None
+    return find_shared_dataset("lips-starter/images")
 
 
 @pytest.fixture(scope="module")

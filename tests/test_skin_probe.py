@@ -68,13 +68,15 @@ def test_saved_probe_loads_back_with_the_same_answers(probe, tmp_path):
     assert saved["temperature"] == 1.2 and saved["lighting_threshold"] == 0.4
 
 
-def test_onnx_graph_stores_weights_as_float16_and_matches_torch(probe, tmp_path):
+def test_onnx_graph_matches_torch_and_float16_storage_halves_it(probe, tmp_path):
     import onnx
 
     from vitalens.models.skin_export import export_skin_onnx, onnx_torch_gap
 
-    path = export_skin_onnx(probe, 1.5, tmp_path / "probe.onnx")
-    stored = onnx.load(str(path)).graph.initializer
-    half = sum(int(np.prod(w.dims)) for w in stored if w.data_type == onnx.TensorProto.FLOAT16)
-    assert half > 0.9 * sum(p.numel() for p in probe.parameters())
-    assert onnx_torch_gap(probe, 1.5, path) < 1e-2  # float16 weights: ~1e-3 expected
+    exact = export_skin_onnx(probe, 1.5, tmp_path / "float32.onnx", float16_weights=False)
+    assert max(onnx_torch_gap(probe, 1.5, exact).values()) < 1e-3
+    half = export_skin_onnx(probe, 1.5, tmp_path / "float16.onnx")
+    stored = onnx.load(str(half)).graph.initializer
+    assert sum(int(np.prod(w.dims)) for w in stored if w.data_type == onnx.TensorProto.FLOAT16) > 0.9 * sum(p.numel() for p in probe.parameters())
+    assert half.stat().st_size < 0.6 * exact.stat().st_size
+    assert onnx_torch_gap(probe, 1.5, half)["diagnosis_probs"] < 5e-2  # rounding only: ~1e-3 on these random images

@@ -45,5 +45,6 @@ def test_phases_a_b_c_run_on_real_photos_and_export():
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
-        path = export_skin_onnx(model, 1.5, Path(folder) / "skin.onnx")
-        assert onnx_torch_gap(model, 1.5, path) < 1e-3
+        path = export_skin_onnx(model, 1.5, Path(folder) / "skin.onnx", float16_weights=False)
+        gap = onnx_torch_gap(model, 1.5, path)
+        assert max(gap.values()) < 1e-3

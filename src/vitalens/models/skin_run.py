@@ -336,7 +336,7 @@ def finish_skin_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str |
     run_dir = Path(run_dir)
     model, saved = load_skin_model(run_dir / "model.pt")
     onnx_path = export_skin_onnx(model, saved["temperature"], run_dir / "model.onnx")
-    exported = {"onnx": {"max_abs_gap_vs_torch": onnx_torch_gap(model, saved["temperature"], onnx_path), "megabytes": onnx_path.stat().st_size / 1e6},
+    exported = {"onnx": {"gap_vs_torch": onnx_torch_gap(model, saved["temperature"], onnx_path), "megabytes": onnx_path.stat().st_size / 1e6},
                 "teacher_parameters": count_parameters(model)}  # fmt: skip
     if (run_dir / "student.pt").is_file():
         exported["student_parameters"] = count_parameters(load_skin_model(run_dir / "student.pt")[0])

@@ -56,6 +56,19 @@ def lighting_statistics(run_dir: Path, data: Path) -> None:
     print(f"\nThresholds: {LightingThresholds()}")
 
 
+def latency_ms(onnx_path: Path) -> float:
+    import onnxruntime as ort
+
+    from timing import median_ms
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    size = session.get_inputs()[0].shape[-1]
+    image = np.random.default_rng(0).random((1, 3, size, size), dtype=np.float32)
+    return median_ms(lambda: session.run(None, {"image": image}), repeats=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=REPO / "experiments" / "skin-main")
@@ -76,6 +89,7 @@ def main() -> None:
     print(DISCLAIMER)
     print(markdown(report))
     print(f"ONNX: {report['onnx']}; parameters: teacher {report['teacher_parameters']:,}, student {report.get('student_parameters', 0):,}")
+    print(f"ONNX Runtime, one thread, batch 1: {latency_ms(args.run / 'model.onnx'):.1f} ms per photo (median of 20 after warm-up)")
     print(json.dumps(report["training"], indent=1, default=float))
     lighting_statistics(args.run, data)
 

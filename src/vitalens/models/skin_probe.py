@@ -33,6 +33,13 @@ def orient(images: torch.Tensor, view: str) -> torch.Tensor:
     return images.flip(dims) if dims else images
 
 
+def shades_of_gray(images: torch.Tensor, power: float = 6.0) -> torch.Tensor:
+    """Shades-of-Gray colour constancy (Finlayson & Trezzi 2004), the usual first step of dermatology models:
+    each channel is divided by its Minkowski p-mean over the photo, rescaled so the three gains average 1."""
+    illuminant = images.clamp_min(1e-6).pow(power).mean(dim=(2, 3), keepdim=True).pow(1.0 / power)
+    return (images * illuminant.mean(dim=1, keepdim=True) / illuminant).clamp(0.0, 1.0)
+
+
 def probe_depths(n_blocks: int) -> list[int]:
     """Blocks whose pooled output feeds the head: every third block from the middle, the last block, and
     the head convolution (index n_blocks). The rule that scored best on validation among the three tried."""
@@ -96,8 +103,11 @@ class SkinProbe(nn.Module):
         standard = (pooled_views - self.feature_mean) / self.feature_std
         probabilities = [torch.softmax(head(standard[..., columns]), dim=-1) for head, columns in zip(self.diagnosis_heads, self.columns)]
         mean = torch.stack(probabilities).mean(dim=(0, 1))
-        lighting = self.lighting_head((pooled_views.mean(dim=0) - self.feature_mean) / self.feature_std).squeeze(1)
-        return torch.log(mean.clamp_min(1e-12)), lighting
+        return torch.log(mean.clamp_min(1e-12)), self.lighting_logit(pooled_views.mean(dim=0))
+
+    def lighting_logit(self, pooled: torch.Tensor) -> torch.Tensor:
+        """[B, D] view-averaged pooled features → lighting logit [B]."""
+        return self.lighting_head((pooled - self.feature_mean) / self.feature_std).squeeze(1)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.heads(self.pooled_views(images))

@@ -177,7 +177,7 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
 
     # Lighting head on plain and degraded photos (degradation labels re-measured, never assumed).
     phased_embedding = lambda key, _idx, images: top_outputs(model, _cached(cache / f"lower_{key}.npy", lambda: lower_features(model, images)))[2]  # noqa: E731
-    phased_lighting = _lighting(phased_embedding, lambda e, good: fit_lighting_head(model, e, good), lambda e: _sigmoid_lighting(model, e),
+    phased_lighting = _lighting(phased_embedding, lambda e, good: fit_lighting_head(model, e, good), lambda e: _sigmoid(lambda x: model.heads(x)[1], e),
                                 pixels, frame, tr, va, te, cache, config, log)  # fmt: skip
     phased = {"name": "phased fine-tune", "model": model, "validation": val_logits, "test": top_outputs(model, test_lower)[0], "lighting": phased_lighting,
               "teacher": teacher_logits}  # fmt: skip
@@ -212,9 +212,10 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     return run_dir
 
 
-def _sigmoid_lighting(model, embeddings: np.ndarray) -> np.ndarray:
+def _sigmoid(lighting_logit, embeddings: np.ndarray) -> np.ndarray:
+    """P(good lighting) from a model's lighting-logit function of pooled features."""
     with torch.no_grad():
-        return expit(model.heads(torch.from_numpy(embeddings).float())[1].numpy())
+        return expit(lighting_logit(torch.from_numpy(embeddings).float()).numpy())
 
 
 def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> dict:
@@ -232,7 +233,7 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
         f"features {timings['probe_features_s']:.0f} s, heads {timings['probe_heads_s']:.0f} s")  # fmt: skip
     embedding = lambda key, idx, images: (_cached(cache / f"probe_{key}.npy", lambda: probe_features(model, images)) if key.endswith("_degraded") else features[:, idx]).mean(axis=0)  # noqa: E731
     fit = lambda e, good: fit_probe_lighting(model, e, good)  # noqa: E731
-    probability = lambda e: _sigmoid_lighting(model, e)  # noqa: E731
+    probability = lambda e: _sigmoid(model.lighting_logit, e)  # noqa: E731
     lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)
     teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (0, 1)]  # identity and mirror, as the student's views
     return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "teacher": teacher, "timings": timings}
@@ -298,15 +299,16 @@ def _write_predictions(path: Path, rows: pd.DataFrame, logits: np.ndarray, class
     pd.concat([frame, logit_frame], axis=1).to_csv(path, index=False)
 
 
-def _distil(teacher, teacher_logits, data_dir, frame, y, tr, va, te, classes, run_dir, config, log) -> dict:
-    """Student: the same architecture at STUDENT_SIZE px (about 2.3x less compute), inheriting the
-    teacher's colour layer, trained (phases A and C) on the soft labels of the teacher after phase C."""
+def _distil(phased, teacher_logits, data_dir, frame, y, tr, va, te, classes, run_dir, config, log) -> dict:
+    """Student: the phased architecture at STUDENT_SIZE px (one Lite0 pass, no views), inheriting the phased
+    model's colour layer, trained (phases A and C) on the soft labels of the shipped model (`teacher_logits`:
+    its outputs for the plain and mirrored training photos)."""
     loaded = load_skin_pixels(load_fitzpatrick17k(data_dir), STUDENT_SIZE)
     assert [s.image_id for s in loaded.dataset.samples] == list(frame["image_id"]), "student and teacher photos differ"
     small = loaded.pixels
     cache = run_dir / "cache"
     student = SkinNet(len(classes), input_size=STUDENT_SIZE)
-    student.calibration.load_state_dict(teacher.calibration.state_dict())
+    student.calibration.load_state_dict(phased.calibration.state_dict())
     started = time.monotonic()
     views = [_cached(cache / "student_train.npy", lambda: lower_features(student, small[tr])),
              _cached(cache / "student_train_hflip.npy", lambda: lower_features(student, small[tr], flip="horizontal"))]  # fmt: skip

@@ -63,16 +63,25 @@ def layer_slices(trunk) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def cached_features(name: str, size: int, pixels: np.ndarray, batch: int = 64) -> tuple[np.ndarray, list[slice]]:
-    """[views, N, D] features of every photo in every view, and the column slice of each layer."""
+def shades_of_gray(images: torch.Tensor, power: float = 6.0) -> torch.Tensor:
+    """Shades-of-Gray colour constancy (Finlayson & Trezzi 2004), the usual first step of dermatology models:
+    each channel is divided by its Minkowski p-mean over the photo, rescaled so the three gains average 1."""
+    illuminant = images.clamp_min(1e-6).pow(power).mean(dim=(2, 3), keepdim=True).pow(1.0 / power)
+    return (images * illuminant.mean(dim=1, keepdim=True) / illuminant).clamp(0.0, 1.0)
+
+
+def cached_features(name: str, size: int, pixels: np.ndarray, batch: int = 64, colour_constancy: float | None = None) -> tuple[np.ndarray, list[slice]]:
+    """[views, N, D] features of every photo in every view (optionally after Shades-of-Gray colour constancy
+    with that Minkowski power), and the column slice of each layer."""
     trunk = build_backbone(name, image_size=size).trunk.eval()
-    path = CACHE / f"{name}-{size}.npy"
+    path = CACHE / (f"{name}-{size}.npy" if colour_constancy is None else f"{name}-{size}-sog{colour_constancy:g}.npy")
+    prepare = (lambda x: x) if colour_constancy is None else (lambda x: shades_of_gray(x, colour_constancy))  # noqa: E731
     if not path.is_file():
         started = time.monotonic()
         CACHE.mkdir(parents=True, exist_ok=True)
         per_view = []
         for view in VIEWS:
-            per_view.append(np.concatenate([block_features(trunk, oriented(unit_batch(pixels[i : i + batch]), view)) for i in range(0, len(pixels), batch)]))
+            per_view.append(np.concatenate([block_features(trunk, oriented(prepare(unit_batch(pixels[i : i + batch])), view)) for i in range(0, len(pixels), batch)]))
         np.save(path, np.stack(per_view).astype(np.float32))
         print(f"  features {name} at {size}px: {time.monotonic() - started:.0f} s", flush=True)
     return np.load(path), layer_slices(trunk)

@@ -1,5 +1,5 @@
-"""Probe: does weighting training photos by (diagnosis x Fitzpatrick group) narrow the gap between skin-type
-groups for the depth probe (Lite0 + Lite2, every third block from the middle, four views)? Validation split
+"""Probe: does weighting training photos by (diagnosis x Fitzpatrick group), or Shades-of-Gray colour
+constancy before the trunks, narrow the gap between skin-type groups for the depth probe (Lite0 + Lite2, every third block from the middle, four views)? Validation split
 only: the held-out split stays unspent. Uses the feature cache of skin_feature_probe.py.
 
     python benchmarks/skin_tone_balance.py [--data DIR] [--c 0.03]
@@ -25,6 +25,7 @@ from vitalens.models.skin_run import prepare_split
 
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite2")
 DEPTH = "last + every 3rd block from the middle"
+SHADES_OF_GRAY_POWER = 6.0
 
 
 def sample_weights(labels: np.ndarray, groups: np.ndarray, scheme: str, cap: float = 5.0) -> np.ndarray:
@@ -54,21 +55,25 @@ def main() -> None:
     y = frame["label"].astype("category").cat.codes.to_numpy()
     train, validation = (frame["split"] == "train").to_numpy(), (frame["split"] == "validation").to_numpy()
     groups = frame["fitzpatrick_group"].fillna("unknown").to_numpy()
-    trunk_features = []
-    for name in TRUNKS:
-        features, slices = cached_features(name, 192, pixels)
-        layers = DEPTHS[DEPTH](len(slices))
-        trunk_features.append(features[..., np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in layers])])
+    def probe_features(colour_constancy):
+        chosen = []
+        for name in TRUNKS:
+            features, slices = cached_features(name, 192, pixels, colour_constancy=colour_constancy)
+            columns = np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in DEPTHS[DEPTH](len(slices))])
+            chosen.append(features[..., columns])
+        return chosen
+
     names = sorted(set(groups[validation]))
     print("\n| weights | validation top-1 | top-3 | macro-F1 | " + " | ".join(f"{g} (n={int((groups[validation] == g).sum())})" for g in names) + " | gap (known groups) |")
     print("|---" * (5 + len(names)) + "|")
-    for scheme in ("class", "class x group"):
+    for scheme, colour_constancy in (("class", None), ("class x group", None), ("class", SHADES_OF_GRAY_POWER)):
         weights = sample_weights(y[train], groups[train], scheme)
-        mean = np.mean([probabilities(f, y, train, validation, weights, args.c) for f in trunk_features], axis=0)
+        mean = np.mean([probabilities(f, y, train, validation, weights, args.c) for f in probe_features(colour_constancy)], axis=0)
         metrics = class_metrics(y[validation], mean)
         hits = pd.Series(mean.argmax(1) == y[validation]).groupby(groups[validation]).mean()
         known = hits.drop("unknown", errors="ignore")
-        print(f"| {scheme} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " | "
+        label = scheme + ("" if colour_constancy is None else f", Shades-of-Gray colour constancy (p = {colour_constancy:g})")
+        print(f"| {label} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " | "
               + " | ".join(f"{hits[g] * 100:.1f}" for g in names) + f" | {(known.max() - known.min()) * 100:.1f} |", flush=True)  # fmt: skip
     print(f"\n{DISCLAIMER}")
 

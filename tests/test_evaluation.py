@@ -69,6 +69,15 @@ def test_disaggregate_flags_the_worst_group_with_cis():
     assert table["n"].tolist() == [100, 100]
 
 
+def test_a_missing_attribute_is_never_flagged_as_the_worst_group():
+    y = np.full(30, 12.0)
+    group = np.array(["light"] * 10 + ["dark"] * 10 + [None] * 10, dtype=object)
+    p = y + np.where(group == None, 5.0, np.where(group == "dark", 1.0, 0.2))  # noqa: E711 (elementwise)
+    table = disaggregate(y, p, pd.Series(group, name="tone"), n_boot=20)
+    assert table.loc["unknown", "mae"] > table.loc["dark", "mae"]
+    assert table.loc["dark", "worst"] and not table.loc["unknown", "worst"]
+
+
 def test_iqr_rejects_outlying_frames():
     values = np.array([12.0, 12.2, 11.9, 12.1, 12.0, 3.0, 25.0])
     assert iqr_inliers(values).tolist() == [True] * 5 + [False, False]

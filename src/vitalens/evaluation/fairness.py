@@ -31,7 +31,7 @@ def disaggregate(
     seed: int = 0,
     worst: str = "max",
 ) -> pd.DataFrame:
-    """One row per group: n, each metric, its bootstrap 95 % CI; the worst group on the first metric is flagged.
+    """One row per group: n, each metric, its bootstrap 95 % CI; the worst known group on the first metric is flagged.
 
     fairlearn's MetricFrame gives the point estimates; it has no confidence intervals, so the
     percentile bootstrap (resampling within each group) is added here.
@@ -54,7 +54,10 @@ def disaggregate(
         table[f"{name}_ci_low"] = lows
         table[f"{name}_ci_high"] = highs
     first = next(iter(metrics))
-    flag_at = table[first].idxmax() if worst == "max" else table[first].idxmin()
+    # "unknown" (the attribute is missing) is not a group that can be the worst served.
+    known = table[first].drop(index="unknown", errors="ignore")
+    known = known if len(known) else table[first]
+    flag_at = known.idxmax() if worst == "max" else known.idxmin()
     table["worst"] = table.index == flag_at
     return table
 

@@ -33,13 +33,6 @@ def orient(images: torch.Tensor, view: str) -> torch.Tensor:
     return images.flip(dims) if dims else images
 
 
-def shades_of_gray(images: torch.Tensor, power: float = 6.0) -> torch.Tensor:
-    """Shades-of-Gray colour constancy (Finlayson & Trezzi 2004), the usual first step of dermatology models:
-    each channel is divided by its Minkowski p-mean over the photo, rescaled so the three gains average 1."""
-    illuminant = images.clamp_min(1e-6).pow(power).mean(dim=(2, 3), keepdim=True).pow(1.0 / power)
-    return (images * illuminant.mean(dim=1, keepdim=True) / illuminant).clamp(0.0, 1.0)
-
-
 def probe_depths(n_blocks: int) -> list[int]:
     """Blocks whose pooled output feeds the head: every third block from the middle, the last block, and
     the head convolution (index n_blocks). The rule that scored best on validation among the three tried."""

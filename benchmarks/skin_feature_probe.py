@@ -26,23 +26,18 @@ from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation_skin import class_metrics
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
+from vitalens.models.skin_probe import VIEWS, orient, probe_depths
 from vitalens.models.skin_run import prepare_split
 from vitalens.models.skin_training import unit_batch
 
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
-VIEWS = ("identity", "hflip", "vflip", "rot180")
 CACHE = Path("experiments/cache/skin-features")
 # Which layers' pooled outputs feed the head, as indices into [block 0, ..., last block, head convolution].
 DEPTHS = {
     "last layer": lambda n: [n - 1],
     "last + last block": lambda n: [n - 2, n - 1],
-    "last + every 3rd block from the middle": lambda n: sorted(set(range(n // 2, n, 3)) | {n - 2, n - 1}),
+    "last + every 3rd block from the middle": lambda n: probe_depths(n - 1),  # the shipped depth probe's rule
 }
-
-
-def oriented(batch: torch.Tensor, view: str) -> torch.Tensor:
-    flips = {"identity": [], "hflip": [3], "vflip": [2], "rot180": [2, 3]}[view]
-    return batch.flip(flips) if flips else batch
 
 
 @torch.no_grad()
@@ -81,7 +76,7 @@ def cached_features(name: str, size: int, pixels: np.ndarray, batch: int = 64, c
         CACHE.mkdir(parents=True, exist_ok=True)
         per_view = []
         for view in VIEWS:
-            per_view.append(np.concatenate([block_features(trunk, oriented(prepare(unit_batch(pixels[i : i + batch])), view)) for i in range(0, len(pixels), batch)]))
+            per_view.append(np.concatenate([block_features(trunk, orient(prepare(unit_batch(pixels[i : i + batch])), view)) for i in range(0, len(pixels), batch)]))
         np.save(path, np.stack(per_view).astype(np.float32))
         print(f"  features {name} at {size}px: {time.monotonic() - started:.0f} s", flush=True)
     return np.load(path), layer_slices(trunk)

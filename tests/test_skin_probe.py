@@ -79,4 +79,4 @@ def test_onnx_graph_matches_torch_and_float16_storage_halves_it(probe, tmp_path)
     stored = onnx.load(str(half)).graph.initializer
     assert sum(int(np.prod(w.dims)) for w in stored if w.data_type == onnx.TensorProto.FLOAT16) > 0.9 * sum(p.numel() for p in probe.parameters())
     assert half.stat().st_size < 0.6 * exact.stat().st_size
-    assert onnx_torch_gap(probe, 1.5, half)["diagnosis_probs"] < 5e-2  # rounding only: ~1e-3 on these random images
+    assert onnx_torch_gap(probe, 1.5, half)["diagnosis_probs"] < 1e-2  # rounding only: ~2e-3 measured on these random images

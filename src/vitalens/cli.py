@@ -101,7 +101,8 @@ def train(
 
 
 def _train_skin(data: Path, out: Path, epochs: Optional[int]) -> None:
-    """Phases A → C → B on cached features, the distilled student, then the held-out evaluation (about 30 min here)."""
+    """Both candidates (phased fine-tune, depth probe), the better on validation shipped, the distilled student,
+    then the held-out evaluation and a bundle in OUT/bundle (about 30 min here)."""
     from vitalens.models.skin_run import finish_skin_run, run_skin_training
     from vitalens.models.skin_training import SkinTrainingConfig
 

@@ -270,6 +270,8 @@ def markdown(report: dict) -> str:
     for group, row in ita["confusion"].items():
         lines.append(f"| {group} | " + " | ".join(str(row[c]) for c in ITA_TO_FITZPATRICK) + " |")
     t = report["training"]
-    lines += ["", "## Training", "", f"Chosen on validation: {t['chosen_balance']} (validation top-1 {t['variants_val_top1']}); "
-              f"phase C seconds per epoch {t['phase_c_seconds_per_epoch']}; one CPU thread."]  # fmt: skip
+    candidates = ", ".join(f"{name} {c['val_top1']:.3f}" for name, c in t["candidates"].items())
+    lines += ["", "## Training", "", f"Shipped, chosen on validation top-1: {t['shipped']} ({candidates}). "
+              f"Phased fine-tune: {t['chosen_balance']} chosen on validation (top-1 {t['variants_val_top1']}); "
+              f"phase C seconds per epoch {t['phase_c_seconds_per_epoch']}."]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -41,6 +41,8 @@ class ColourCalibration(nn.Module):
 class SkinNet(nn.Module):
     """[B, 3, S, S] RGB in [0, 1] → diagnosis logits [B, C], lighting logit [B], feature map [B, K, h, w]."""
 
+    HEAT_MAP = "Grad-CAM per class, exact for the linear head on pooled features"
+
     def __init__(self, n_classes: int, backbone: str = "efficientnet_lite0", input_size: int = 224,
                  frozen_blocks: int = FROZEN_BLOCKS, pretrained: bool = True, dropout: float = 0.2):  # fmt: skip
         super().__init__()
@@ -102,7 +104,7 @@ def class_activation_maps(feature_map: torch.Tensor, head_weight: torch.Tensor) 
     return maps / (maps.amax(dim=(2, 3), keepdim=True) + 1e-6)
 
 
-def save_skin_model(model: SkinNet, classes: list[str], temperature: float, path: str | Path, **extra) -> None:
+def save_skin_model(model: nn.Module, classes: list[str], temperature: float, path: str | Path, **extra) -> None:
     torch.save({"config": model.config(), "classes": classes, "temperature": temperature, "state_dict": model.state_dict(), **extra}, path)
 
 

@@ -1,5 +1,5 @@
-"""The skin bundle: one ONNX graph (colour layer, normalisation, network, temperature, Grad-CAM inside),
-bundle.json and MODEL_CARD.md.
+"""The skin bundle: one ONNX graph (any colour layer or orientation views, normalisation, network,
+temperature, Grad-CAM inside), bundle.json and MODEL_CARD.md.
 
 ONNX contract (shared with the browser app): input `image` float32 [B, 3, S, S], RGB in [0, 1] after
 the square centre crop (0.8 of the short side) resized to S; outputs `diagnosis_probs` [B, C]
@@ -98,6 +98,13 @@ def onnx_torch_gap(model: SkinNet | SkinProbe, temperature: float, path: str | P
     return gaps | {"cam_mean": float(np.abs(expected[2] - got[2]).mean())}
 
 
+def _weight_storage(path: Path) -> str:
+    import onnx
+
+    stored = onnx.load(str(path)).graph.initializer
+    return "float16, cast to float32 inside the graph" if any(w.data_type == onnx.TensorProto.FLOAT16 for w in stored) else "float32"
+
+
 def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[str], partitions: dict[str, str], temperature: float,
                       lighting_threshold: float, report: dict, bundle_dir: str | Path) -> Path:  # fmt: skip
     """The bundle from `model`'s graph already exported by `export_skin_onnx` to `exported`."""
@@ -114,7 +121,7 @@ def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[
     manifest = {
         **manifest_header("skin-condition"),
         "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), **model.describe(), "parameters": count_parameters(model),
-                  "input_size": size, "weights_stored_as": "float16, cast to float32 inside the graph"},
+                  "input_size": size, "weights_stored_as": _weight_storage(onnx_path)},
         "inputs": {INPUT: {
             "shape": ["batch", 3, size, size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW", "dtype": "float32",
             "preprocessing": f"square centre crop of side round({CROP_FRACTION} * min(H, W)) at top-left ((H - side) // 2, (W - side) // 2), "
@@ -126,7 +133,7 @@ def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[
             "diagnosis_probs": {"shape": ["batch", len(classes)], "classes": classes, "calibration": f"softmax(logits / {temperature:.4f}) inside the graph"},
             "lighting_good": {"shape": ["batch"], "meaning": "probability that the lighting is good", "threshold": lighting_threshold},
             "cam": {"shape": ["batch", len(classes), cam_side, cam_side], "range": [0, 1],
-                    "meaning": "Grad-CAM per class (exact for the linear head on pooled features), each map scaled to its maximum; upsample bilinearly onto the input crop"},
+                    "meaning": f"{model.HEAT_MAP}; each map scaled to its maximum; upsample bilinearly onto the input crop"},
         },
         "labels": classes,
         "three_partition": partitions,

@@ -71,6 +71,8 @@ class SkinProbe(nn.Module):
     Each trunk has its own linear diagnosis head on its standardised pooled features; the answer is the mean
     of the softmax over trunks and views (returned as its log, so softmax(output / T) calibrates it)."""
 
+    HEAT_MAP = "mean over trunks and views of each member's exact Grad-CAM (linear head on pooled maps at 5 depths), ReLU after the mean"
+
     def __init__(self, n_classes: int, backbones: tuple[str, ...] = ("efficientnet_lite0",), input_size: int = 192,
                  views: tuple[str, ...] = VIEWS, pretrained: bool = True):  # fmt: skip
         super().__init__()

@@ -1,14 +1,16 @@
 """One skin training run, end to end: Fitzpatrick17k → near-duplicate groups → fixed held-out split →
-phases A-C (class weights, and the oversampling ablation) → lighting head → temperature →
-distilled student → predictions and models in `experiments/<run>/`.
+two candidates, each with its lighting head and temperature — the phased fine-tune (phases A-C-B, class
+weights vs the oversampling ablation) and the depth probe (`vitalens.models.skin_probe`) → the one with
+the better validation top-1 ships (model.pt, predictions_*.csv), the other is kept beside it
+(model_<name>.pt, predictions_*_<name>.csv) → distilled student → all in `experiments/<run>/`.
 
 Phases run A → C → B: phase B (the colour layer) is the only one that needs backprop through the whole
 network, so it runs last with the top frozen, and one cached pass of the frozen lower network serves
 the frozen baseline, phase A and phase C (see `vitalens.models.skin_training`).
 
 The held-out test split (1/6 of the photos, stratified by diagnosis, whole near-duplicate groups) is
-only ever predicted: choices (C of the baseline, epochs, class weights vs oversampling, temperature,
-lighting threshold) are made on the validation part (1/6 of the rest).
+only ever predicted: choices (C of the baseline, epochs, class weights vs oversampling, which candidate
+ships, temperature, lighting threshold) are made on the validation part (1/6 of the rest).
 """
 
 from __future__ import annotations
@@ -223,7 +225,7 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     pooled features of every photo in every view cached once, logistic heads per trunk, its lighting head."""
     model = SkinProbe(len(classes), config.probe_backbones, TEACHER_SIZE)
     started = time.monotonic()
-    features = _cached(cache / "probe_features.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
+    features = _cached(cache / f"probe_features_{'_'.join(config.probe_backbones)}.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
     timings = {"probe_features_s": time.monotonic() - started}
     started = time.monotonic()
     fit_probe_heads(model, features[:, tr], y[tr], config.probe_c)
@@ -235,7 +237,7 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     fit = lambda e, good: fit_probe_lighting(model, e, good)  # noqa: E731
     probability = lambda e: _sigmoid(model.lighting_logit, e)  # noqa: E731
     lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)
-    teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (0, 1)]  # identity and mirror, as the student's views
+    teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (model.views.index("identity"), model.views.index("hflip"))]  # the student's two views
     return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "teacher": teacher, "timings": timings}
 
 
@@ -302,7 +304,8 @@ def _write_predictions(path: Path, rows: pd.DataFrame, logits: np.ndarray, class
 def _distil(phased, teacher_logits, data_dir, frame, y, tr, va, te, classes, run_dir, config, log) -> dict:
     """Student: the phased architecture at STUDENT_SIZE px (one Lite0 pass, no views), inheriting the phased
     model's colour layer, trained (phases A and C) on the soft labels of the shipped model (`teacher_logits`:
-    its outputs for the plain and mirrored training photos)."""
+    its outputs for the plain and for the mirrored training photos, each on its own; for the depth probe that
+    is its heads on one view, not its four-view average)."""
     loaded = load_skin_pixels(load_fitzpatrick17k(data_dir), STUDENT_SIZE)
     assert [s.image_id for s in loaded.dataset.samples] == list(frame["image_id"]), "student and teacher photos differ"
     small = loaded.pixels

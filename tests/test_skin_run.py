@@ -1,0 +1,70 @@
+"""The whole skin run on a small synthetic Fitzpatrick17k-layout folder: both candidates, the choice
+between them, lighting heads, student, held-out report, ONNX export and the bundle. Synthetic photos only
+(never Fitzpatrick17k's: they are non-commercial), so it runs without ../shared."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+CLASSES = {"eczema": ("non-neoplastic", (200, 120, 110)), "melanoma": ("malignant", (90, 60, 50)), "keloid": ("benign", (170, 110, 90))}
+PER_CLASS = 18
+
+
+def _synthetic_fitzpatrick(folder):
+    """Photos whose class sets the colour of a blob on textured skin; random texture keeps their hashes apart."""
+    rng = np.random.default_rng(0)
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for label, (partition, colour) in CLASSES.items():
+        for index in range(PER_CLASS):
+            skin = rng.integers(150, 230, 3)
+            image = np.clip(skin + rng.normal(0, 25, (120, 150, 3)), 0, 255)
+            y, x = np.ogrid[:120, :150]
+            blob = (y - 60 - rng.integers(-15, 15)) ** 2 + (x - 75 - rng.integers(-20, 20)) ** 2 < rng.integers(300, 900)
+            image[blob] = np.array(colour) + rng.normal(0, 10, (int(blob.sum()), 3))
+            image_id = f"{label.replace(' ', '')}{index:03d}"
+            Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(folder / "images" / f"{image_id}.jpg")
+            skin_type = index % 6 + 1
+            rows.append({"md5hash": image_id, "label": label, "fitzpatrick_scale": skin_type, "fitzpatrick_centaur": skin_type,
+                         "nine_partition_label": partition, "three_partition_label": partition, "qc": ""})  # fmt: skip
+    with (folder / "labels.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder
+
+
+@pytest.mark.slow
+def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bundle(tmp_path, monkeypatch):
+    from vitalens.models.skin_run import finish_skin_run, run_skin_training
+    from vitalens.models.skin_training import SkinTrainingConfig
+    from vitalens.runtime.bundle import load_bundle
+    from vitalens.runtime.skin import SkinPredictor
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    data = _synthetic_fitzpatrick(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)  # the pixel caches go to ./experiments/cache
+    run = run_skin_training(data, tmp_path / "run", SkinTrainingConfig(epochs=1, calibration_steps=2, calibration_batch=8, batch_size=16))
+    info = json.loads((run / "training.json").read_text())
+    assert set(info["candidates"]) == {"phased fine-tune", "depth probe"}
+    assert info["shipped"] == max(info["candidates"], key=lambda name: info["candidates"][name]["val_top1"])
+    other = next(name for name in info["candidates"] if name != info["shipped"])
+    assert (run / f"predictions_test_{other.replace(' ', '_').replace('-', '_')}.csv").is_file() and (run / "student.pt").is_file()
+
+    report = finish_skin_run(run, data, tmp_path / "bundle", n_boot=20)
+    shipped = f"shipped model ({info['shipped']})"
+    assert {shipped, f"candidate: {other}", "frozen Lite0 + logistic", "majority class (train)"} <= set(report["comparison"])
+    assert report["n_test"] > 0 and 0 <= report["comparison"][shipped]["top1"]["value"] <= 1
+    assert report["onnx"]["gap_vs_torch"]["diagnosis_probs"] < 1e-2
+    predictor = SkinPredictor(load_bundle(tmp_path / "bundle"))
+    result = predictor.predict(np.asarray(Image.open(next((data / "images").iterdir())).convert("RGB")), "one")
+    assert len(result["top"]) == 3 and result["lighting"] in ("good", "poor") and result["heatmap"].shape == (6, 6)
+    assert (run / "gallery_correct.png").is_file() and (run / "report.md").is_file()

@@ -26,6 +26,7 @@ from vitalens.models.skin_run import prepare_split
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite2")
 DEPTH = "last + every 3rd block from the middle"
 SHADES_OF_GRAY_POWER = 6.0
+ROWS = {"class": ("class", None), "class-x-group": ("class x group", None), "shades-of-gray": ("class", SHADES_OF_GRAY_POWER)}
 
 
 def sample_weights(labels: np.ndarray, groups: np.ndarray, scheme: str, cap: float = 5.0) -> np.ndarray:
@@ -48,17 +49,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     parser.add_argument("--c", type=float, default=0.03)
+    parser.add_argument("--size", type=int, default=192, help="input size (the shipped probe uses 192)")
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     args = parser.parse_args()
     if args.data is None:
         parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
-    frame, pixels, _, _ = prepare_split(args.data, 192)
+    frame, pixels, _, _ = prepare_split(args.data, args.size)
     y = frame["label"].astype("category").cat.codes.to_numpy()
     train, validation = (frame["split"] == "train").to_numpy(), (frame["split"] == "validation").to_numpy()
     groups = frame["fitzpatrick_group"].fillna("unknown").to_numpy()
     def probe_features(colour_constancy):
         chosen = []
         for name in TRUNKS:
-            features, slices = cached_features(name, 192, pixels, colour_constancy=colour_constancy)
+            features, slices = cached_features(name, args.size, pixels, colour_constancy=colour_constancy)
             columns = np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in DEPTHS[DEPTH](len(slices))])
             chosen.append(features[..., columns])
         return chosen
@@ -66,7 +69,8 @@ def main() -> None:
     names = sorted(set(groups[validation]))
     print("\n| weights | validation top-1 | top-3 | macro-F1 | " + " | ".join(f"{g} (n={int((groups[validation] == g).sum())})" for g in names) + " | gap (known groups) |")
     print("|---" * (5 + len(names)) + "|")
-    for scheme, colour_constancy in (("class", None), ("class x group", None), ("class", SHADES_OF_GRAY_POWER)):
+    print(f"\n{args.size} px inputs")
+    for scheme, colour_constancy in (ROWS[row] for row in args.rows):
         weights = sample_weights(y[train], groups[train], scheme)
         mean = np.mean([probabilities(f, y, train, validation, weights, args.c) for f in probe_features(colour_constancy)], axis=0)
         metrics = class_metrics(y[validation], mean)

@@ -184,7 +184,8 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     phased = {"name": "phased fine-tune", "model": model, "validation": val_logits, "test": top_outputs(model, test_lower)[0], "lighting": phased_lighting,
               "teacher": teacher_logits}  # fmt: skip
 
-    probe = _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log)
+    probe_pixels = pixels if config.probe_size == TEACHER_SIZE else _pixels_at(data_dir, frame, config.probe_size)
+    probe = _depth_probe(probe_pixels, frame, y, tr, va, te, classes, cache, config, log)
     candidates = {c["name"]: c for c in (phased, probe)}
     val_top1 = {name: float(np.mean(c["validation"].argmax(1) == y[va])) for name, c in candidates.items()}
     shipped_name = max(val_top1, key=val_top1.get)
@@ -223,9 +224,9 @@ def _sigmoid(lighting_logit, embeddings: np.ndarray) -> np.ndarray:
 def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> dict:
     """The depth probe (frozen trunks, several depths, orientation views; `vitalens.models.skin_probe`):
     pooled features of every photo in every view cached once, logistic heads per trunk, its lighting head."""
-    model = SkinProbe(len(classes), config.probe_backbones, TEACHER_SIZE)
+    model = SkinProbe(len(classes), config.probe_backbones, config.probe_size)
     started = time.monotonic()
-    features = _cached(cache / f"probe_features_{'_'.join(config.probe_backbones)}.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
+    features = _cached(cache / f"probe_features_{'_'.join(config.probe_backbones)}_{config.probe_size}.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
     timings = {"probe_features_s": time.monotonic() - started}
     started = time.monotonic()
     fit_probe_heads(model, features[:, tr], y[tr], config.probe_c)
@@ -233,12 +234,19 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     logits, _ = probe_outputs(model, features)
     log(f"depth probe ({', '.join(config.probe_backbones)}): validation top-1 {np.mean(logits[va].argmax(1) == y[va]):.3f}; "
         f"features {timings['probe_features_s']:.0f} s, heads {timings['probe_heads_s']:.0f} s")  # fmt: skip
-    embedding = lambda key, idx, images: (_cached(cache / f"probe_{key}.npy", lambda: probe_features(model, images)) if key.endswith("_degraded") else features[:, idx]).mean(axis=0)  # noqa: E731
+    embedding = lambda key, idx, images: (_cached(cache / f"probe_{key}_{config.probe_size}.npy", lambda: probe_features(model, images)) if key.endswith("_degraded") else features[:, idx]).mean(axis=0)  # noqa: E731
     fit = lambda e, good: fit_probe_lighting(model, e, good)  # noqa: E731
     probability = lambda e: _sigmoid(model.lighting_logit, e)  # noqa: E731
     lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)
     teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (model.views.index("identity"), model.views.index("hflip"))]  # the student's two views
     return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "teacher": teacher, "timings": timings}
+
+
+def _pixels_at(data_dir, frame: pd.DataFrame, size: int) -> np.ndarray:
+    """The run's photos, in the frame's order, centre-cropped at another size."""
+    loaded = load_skin_pixels(load_fitzpatrick17k(data_dir), size)
+    assert [s.image_id for s in loaded.dataset.samples] == list(frame["image_id"]), f"the photos at {size} px differ from the run's"
+    return loaded.pixels
 
 
 def _progress(log, what: str, every: int = 640):
@@ -306,9 +314,7 @@ def _distil(phased, teacher_logits, data_dir, frame, y, tr, va, te, classes, run
     model's colour layer, trained (phases A and C) on the soft labels of the shipped model (`teacher_logits`:
     its outputs for the plain and for the mirrored training photos, each on its own; for the depth probe that
     is its heads on one view, not its four-view average)."""
-    loaded = load_skin_pixels(load_fitzpatrick17k(data_dir), STUDENT_SIZE)
-    assert [s.image_id for s in loaded.dataset.samples] == list(frame["image_id"]), "student and teacher photos differ"
-    small = loaded.pixels
+    small = _pixels_at(data_dir, frame, STUDENT_SIZE)
     cache = run_dir / "cache"
     student = SkinNet(len(classes), input_size=STUDENT_SIZE)
     student.calibration.load_state_dict(phased.calibration.state_dict())

@@ -54,6 +54,7 @@ class SkinTrainingConfig:
     # all three would weigh ~25 MB, over the bundle limit.
     probe_backbones: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_lite2")
     probe_c: float = 0.03
+    probe_size: int = 192  # a multiple of 32 (see SkinProbe)
     seed: int = 0
 
 

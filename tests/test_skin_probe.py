@@ -80,3 +80,19 @@ def test_onnx_graph_matches_torch_and_float16_storage_halves_it(probe, tmp_path)
     assert sum(int(np.prod(w.dims)) for w in stored if w.data_type == onnx.TensorProto.FLOAT16) > 0.9 * sum(p.numel() for p in probe.parameters())
     assert half.stat().st_size < 0.6 * exact.stat().st_size
     assert onnx_torch_gap(probe, 1.5, half)["diagnosis_probs"] < 1e-2  # rounding only: ~2e-3 measured on these random images
+
+
+def test_each_member_heat_map_is_an_exact_decomposition_of_its_logits(probe):
+    """Grad-CAM of a linear head on pooled maps: the grid mean of sum_depth pool(w . A) is the head's
+    logit minus its constant part, so the map accounts for the whole score (before the ReLU and scaling)."""
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    head, columns = probe.diagnosis_heads[0], probe.columns[0]
+    with torch.no_grad():
+        depth_maps = probe.trunks[0](images)
+        weight = head.weight / probe.feature_std[columns]
+        maps = probe._class_maps(depth_maps, weight)
+        pooled = torch.cat([m.mean(dim=(2, 3)) for m in depth_maps], dim=1)
+        logits = head((pooled - probe.feature_mean[columns]) / probe.feature_std[columns])
+        constant = head.bias - weight @ probe.feature_mean[columns]
+    assert maps.shape == (2, 4, 2, 2)
+    assert torch.allclose(maps.mean(dim=(2, 3)) + constant, logits, atol=1e-3)

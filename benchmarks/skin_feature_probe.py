@@ -82,11 +82,13 @@ def cached_features(name: str, size: int, pixels: np.ndarray, batch: int = 64, c
     return np.load(path), layer_slices(trunk)
 
 
-def fit_probabilities(features: np.ndarray, y: np.ndarray, train: np.ndarray, validation: np.ndarray, views: int, c: float) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic head on the training photos in the first `views` orientations; validation probabilities and
-    logits, each averaged over those views."""
-    head = make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=1000))
-    head.fit(np.concatenate(features[:views, train]), np.tile(y[train], views))
+def fit_probabilities(features: np.ndarray, y: np.ndarray, train: np.ndarray, validation: np.ndarray, views: int, c: float,
+                      sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Logistic head on the training photos in the first `views` orientations, class-balanced unless given
+    per-photo weights; validation probabilities and logits, each averaged over those views."""
+    head = make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight=None if sample_weight is not None else "balanced", max_iter=1000))
+    weights = {} if sample_weight is None else {"logisticregression__sample_weight": np.tile(sample_weight, views)}
+    head.fit(np.concatenate(features[:views, train]), np.tile(y[train], views), **weights)
     return (np.mean([head.predict_proba(features[v, validation]) for v in range(views)], axis=0),
             np.mean([head.decision_function(features[v, validation]) for v in range(views)], axis=0))  # fmt: skip
 

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
-from skin_feature_probe import DEPTHS, cached_features
+from skin_feature_probe import DEPTHS, cached_features, fit_probabilities
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation_skin import class_metrics
@@ -36,13 +34,6 @@ def sample_weights(labels: np.ndarray, groups: np.ndarray, scheme: str, cap: flo
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     weights = len(keys) / (len(counts) * counts[inverse])
     return np.minimum(weights, cap * np.median(weights)) if scheme != "class" else weights
-
-
-def probabilities(features, y, train, validation, weights, c) -> np.ndarray:
-    rows = np.concatenate(features[:, train])
-    scaler = StandardScaler().fit(rows)
-    head = LogisticRegression(C=c, max_iter=1000).fit(scaler.transform(rows), np.tile(y[train], len(features)), sample_weight=np.tile(weights, len(features)))
-    return np.mean([head.predict_proba(scaler.transform(features[v, validation])) for v in range(len(features))], axis=0)
 
 
 def main() -> None:
@@ -72,7 +63,7 @@ def main() -> None:
     print(f"\n{args.size} px inputs")
     for scheme, colour_constancy in (ROWS[row] for row in args.rows):
         weights = sample_weights(y[train], groups[train], scheme)
-        mean = np.mean([probabilities(f, y, train, validation, weights, args.c) for f in probe_features(colour_constancy)], axis=0)
+        mean = np.mean([fit_probabilities(f, y, train, validation, len(f), args.c, weights)[0] for f in probe_features(colour_constancy)], axis=0)
         metrics = class_metrics(y[validation], mean)
         hits = pd.Series(mean.argmax(1) == y[validation]).groupby(groups[validation]).mean()
         known = hits.drop("unknown", errors="ignore")

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
+from vitalens.models.skin_training import fit_logistic_head, unit_batch
 
 VIEWS = ("identity", "hflip", "vflip", "rot180")
 _FLIP_DIMS = {"identity": (), "hflip": (3,), "vflip": (2,), "rot180": (2, 3)}
@@ -144,8 +144,6 @@ class SkinProbe(nn.Module):
 @torch.no_grad()
 def probe_features(model: SkinProbe, pixels: np.ndarray, batch_size: int = 32, progress=None) -> np.ndarray:
     """[V, N, D] float32 pooled features of uint8 NHWC pixels in every view."""
-    from vitalens.models.skin_training import unit_batch
-
     model.eval()
     chunks = []
     for start in range(0, len(pixels), batch_size):
@@ -161,11 +159,7 @@ def fit_probe_heads(model: SkinProbe, features: np.ndarray, labels: np.ndarray, 
     means, stds = [], []
     for head, columns in zip(model.diagnosis_heads, model.columns):
         scaler = StandardScaler().fit(rows[:, columns])
-        logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
-        logistic.fit(scaler.transform(rows[:, columns]), np.tile(labels, features.shape[0]))
-        with torch.no_grad():
-            head.weight.copy_(torch.from_numpy(logistic.coef_).float())
-            head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
+        fit_logistic_head(head, scaler.transform(rows[:, columns]), np.tile(labels, features.shape[0]), c, max_iter=1000)
         means.append(scaler.mean_)
         stds.append(scaler.scale_)
     with torch.no_grad():
@@ -175,11 +169,7 @@ def fit_probe_heads(model: SkinProbe, features: np.ndarray, labels: np.ndarray, 
 
 def fit_probe_lighting(model: SkinProbe, pooled: np.ndarray, good: np.ndarray, c: float = 0.05) -> None:
     """Lighting head: balanced logistic regression on the standardised view-averaged features."""
-    standard = (pooled - model.feature_mean.numpy()) / model.feature_std.numpy()
-    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit(standard, good)
-    with torch.no_grad():
-        model.lighting_head.weight.copy_(torch.from_numpy(logistic.coef_).float())
-        model.lighting_head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
+    fit_logistic_head(model.lighting_head, (pooled - model.feature_mean.numpy()) / model.feature_std.numpy(), good, c, max_iter=1000)
 
 
 @torch.no_grad()

@@ -203,7 +203,7 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     info = {"config": config.__dict__, "data": summary, "classes": classes, "chosen_balance": chosen, "temperature": shipped["temperature"],
             "shipped": shipped_name, "candidates": {name: {"val_top1": val_top1[name], "temperature": c["temperature"], "lighting_threshold": c["lighting"]["threshold"]}
                                                     for name, c in candidates.items()},
-            "input_size": TEACHER_SIZE, "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
+            "input_size": shipped["model"].input_size, "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
             "timings": timings | probe["timings"], "baseline_c": baseline["c"],
             "lighting": {k: v for k, v in shipped["lighting"].items() if not k.endswith("_plain") and k != "records"},
             "calibration_layer": {"matrix": model.calibration.matrix.tolist(), "bias": model.calibration.bias.tolist()},

@@ -107,17 +107,22 @@ def capped_oversampling(labels: np.ndarray, tone_groups: np.ndarray, cap: float)
     return weights / weights.sum()
 
 
+def fit_logistic_head(head: nn.Linear, features: np.ndarray, labels: np.ndarray, c: float, max_iter: int) -> LogisticRegression:
+    """A class-balanced logistic regression on (standardised) features, copied into a linear head."""
+    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter).fit(features, labels)
+    with torch.no_grad():
+        head.weight.copy_(torch.from_numpy(logistic.coef_).float())
+        head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
+    return logistic
+
+
 def fit_head(model: SkinNet, embeddings: np.ndarray, labels: np.ndarray, c: float) -> LogisticRegression:
     """Phase A: fix the embedding standardisation from these (training) features, then fit a
     class-weighted multinomial logistic regression on the standardised features as the head."""
     with torch.no_grad():
         model.embedding_mean.copy_(torch.from_numpy(embeddings.mean(0)).float())
         model.embedding_std.copy_(torch.from_numpy(embeddings.std(0) + 1e-6).float())
-    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=300).fit(_standardised(model, embeddings), labels)
-    with torch.no_grad():
-        model.diagnosis_head.weight.copy_(torch.from_numpy(logistic.coef_).float())
-        model.diagnosis_head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
-    return logistic
+    return fit_logistic_head(model.diagnosis_head, _standardised(model, embeddings), labels, c, max_iter=300)
 
 
 def _standardised(model: SkinNet, embeddings: np.ndarray) -> np.ndarray:
@@ -216,7 +221,4 @@ def train_top(model: SkinNet, train_views: list[np.ndarray], labels: np.ndarray,
 
 def fit_lighting_head(model: SkinNet, embeddings: np.ndarray, good: np.ndarray, c: float = 0.05) -> None:
     """Lighting head: logistic regression (balanced) on the model's standardised pooled features."""
-    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=500).fit(_standardised(model, embeddings), good)
-    with torch.no_grad():
-        model.lighting_head.weight.copy_(torch.from_numpy(logistic.coef_).float())
-        model.lighting_head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
+    fit_logistic_head(model.lighting_head, _standardised(model, embeddings), good, c, max_iter=500)

@@ -156,7 +156,7 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000, extra: dict | Non
     report["ita_vs_fitzpatrick"] = ita_agreement(split)
     report["training"] = {"shipped": info["shipped"], "candidates": info["candidates"], "chosen_balance": info["chosen_balance"], "variants_val_top1": {k: v["val_top1"] for k, v in info["variants"].items()},
                           "phase_c_seconds_per_epoch": {k: float(np.mean([h["seconds"] for h in v["history"]])) for k, v in info["variants"].items()},
-                          "timings": info["timings"], "calibration_layer": info["calibration_layer"]}  # fmt: skip
+                          "timings": info["timings"], "phased_fine_tune_calibration_layer": info["phased_fine_tune_calibration_layer"]}  # fmt: skip
     if "student" in info:
         report["training"]["student_seconds_per_epoch"] = float(np.mean([h["seconds"] for h in info["student"]["history"]]))
     report.update(extra or {})

@@ -48,6 +48,7 @@ class SkinNet(nn.Module):
         super().__init__()
         pooled = build_backbone(backbone, pretrained=pretrained)
         self.backbone_name, self.input_size, self.frozen_blocks = backbone, input_size, frozen_blocks
+        self.cam_side = -(-input_size // 32)  # the Lite trunk's stride-32 map, padded up
         self.calibration = ColourCalibration()
         self.lower_part = LiteLower(pooled.trunk, frozen_blocks)
         self.top = LiteTop(pooled.trunk, frozen_blocks)

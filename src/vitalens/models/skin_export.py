@@ -115,7 +115,7 @@ def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[
     onnx_path = Path(shutil.copyfile(exported, bundle_dir / "model.onnx"))
     refuse_oversized(onnx_path)
     size = model.input_size
-    cam_side = int(np.ceil(size / 32))
+    cam_side = model.cam_side
     shipped = next(name for name in report["comparison"] if name.startswith("shipped"))
     metrics = {name: {m: v["value"] for m, v in values.items()} | {f"{m}_ci": v["ci"] for m, v in values.items()} for name, values in report["comparison"].items()}
     manifest = {

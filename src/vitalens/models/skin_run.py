@@ -206,7 +206,7 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
             "input_size": shipped["model"].input_size, "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
             "timings": timings | probe["timings"], "baseline_c": baseline["c"],
             "lighting": {k: v for k, v in shipped["lighting"].items() if not k.endswith("_plain") and k != "records"},
-            "calibration_layer": {"matrix": model.calibration.matrix.tolist(), "bias": model.calibration.bias.tolist()},
+            "phased_fine_tune_calibration_layer": {"matrix": model.calibration.matrix.tolist(), "bias": model.calibration.bias.tolist()},
             "torch_threads": torch.get_num_threads()}  # fmt: skip
     (run_dir / "training.json").write_text(json.dumps(info, indent=2, default=float))
     if student:

@@ -1,8 +1,11 @@
-"""Probe: does weighting training photos by (diagnosis x Fitzpatrick group), or Shades-of-Gray colour
-constancy before the trunks, narrow the gap between skin-type groups for the depth probe (Lite0 + Lite2, every third block from the middle, four views)? Validation split
-only: the held-out split stays unspent. Uses the feature cache of skin_feature_probe.py.
+"""Probe: does weighting training photos by (diagnosis x Fitzpatrick group), up-weighting the worst-served
+group (I-II), or Shades-of-Gray colour constancy before the trunks, narrow the gap between skin-type groups
+for the depth probe (Lite0 + Lite2, every third block from the middle, four views)? The held-out split stays
+unspent: scores are on the validation split, or with --cv K out-of-fold over K grouped folds of train +
+validation (near-duplicate groups never straddle a fold), which sees ~6x as many V-VI photos as the
+validation split alone. Uses the feature cache of skin_feature_probe.py.
 
-    python benchmarks/skin_tone_balance.py [--data DIR] [--c 0.03]
+    python benchmarks/skin_tone_balance.py [--data DIR] [--c 0.03] [--cv 5] [--rows class i-ii-x2 ...]
 
 Research software, not a medical device.
 """
@@ -14,17 +17,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
 
 from skin_feature_probe import DEPTHS, cached_features, fit_probabilities
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
+from vitalens.evaluation.fairness import hit_rate_gap
 from vitalens.evaluation_skin import class_metrics
 from vitalens.models.skin_run import prepare_split
 
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite2")
 DEPTH = "last + every 3rd block from the middle"
 SHADES_OF_GRAY_POWER = 6.0
-ROWS = {"class": ("class", None), "class-x-group": ("class x group", None), "shades-of-gray": ("class", SHADES_OF_GRAY_POWER)}
+WORST_GROUP = "I-II"
+# row name: (weighting scheme, Shades-of-Gray power or None, multiplier on the worst-served group's weights)
+ROWS = {
+    "class": ("class", None, 1.0),
+    "class-x-group": ("class x group", None, 1.0),
+    "shades-of-gray": ("class", SHADES_OF_GRAY_POWER, 1.0),
+    "i-ii-x1.5": ("class", None, 1.5),
+    "i-ii-x2": ("class", None, 2.0),
+    "i-ii-x3": ("class", None, 3.0),
+}
 
 
 def sample_weights(labels: np.ndarray, groups: np.ndarray, scheme: str, cap: float = 5.0) -> np.ndarray:
@@ -36,18 +50,33 @@ def sample_weights(labels: np.ndarray, groups: np.ndarray, scheme: str, cap: flo
     return np.minimum(weights, cap * np.median(weights)) if scheme != "class" else weights
 
 
+def evaluation_folds(frame: pd.DataFrame, cv: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, scored) boolean masks: the shipped split, or K grouped folds over train + validation."""
+    split = frame["split"].to_numpy()
+    if not cv:
+        return [(split == "train", split == "validation")]
+    pool = np.flatnonzero(split != "test")
+    folds = StratifiedGroupKFold(cv, shuffle=True, random_state=0).split(pool, frame["label"].to_numpy()[pool], frame["group"].to_numpy()[pool])
+    masks = []
+    for fit, scored in folds:
+        train, held = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
+        train[pool[fit]], held[pool[scored]] = True, True
+        masks.append((train, held))
+    return masks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     parser.add_argument("--c", type=float, default=0.03)
     parser.add_argument("--size", type=int, default=192, help="input size (the shipped probe uses 192)")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--cv", type=int, default=None, help="score out-of-fold over this many grouped folds of train + validation")
     args = parser.parse_args()
     if args.data is None:
         parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     frame, pixels, _, _ = prepare_split(args.data, args.size)
     y = frame["label"].astype("category").cat.codes.to_numpy()
-    train, validation = (frame["split"] == "train").to_numpy(), (frame["split"] == "validation").to_numpy()
     groups = frame["fitzpatrick_group"].fillna("unknown").to_numpy()
     def probe_features(colour_constancy):
         chosen = []
@@ -57,19 +86,28 @@ def main() -> None:
             chosen.append(features[..., columns])
         return chosen
 
-    names = sorted(set(groups[validation]))
-    print("\n| weights | validation top-1 | top-3 | macro-F1 | " + " | ".join(f"{g} (n={int((groups[validation] == g).sum())})" for g in names) + " | gap (known groups) |")
-    print("|---" * (5 + len(names)) + "|")
-    print(f"\n{args.size} px inputs")
-    for scheme, colour_constancy in (ROWS[row] for row in args.rows):
-        weights = sample_weights(y[train], groups[train], scheme)
-        mean = np.mean([fit_probabilities(f, y, train, validation, len(f), args.c, weights)[0] for f in probe_features(colour_constancy)], axis=0)
-        metrics = class_metrics(y[validation], mean)
-        hits = pd.Series(mean.argmax(1) == y[validation]).groupby(groups[validation]).mean()
-        known = hits.drop("unknown", errors="ignore")
-        label = scheme + ("" if colour_constancy is None else f", Shades-of-Gray colour constancy (p = {colour_constancy:g})")
+    folds = evaluation_folds(frame, args.cv)
+    scored = np.any([held for _, held in folds], axis=0)
+    names = sorted(set(groups[scored]))
+    where = "validation" if not args.cv else f"out-of-fold ({args.cv} grouped folds of train + validation)"
+    print(f"\n{args.size} px inputs, scored {where}")
+    print(f"\n| weights | top-1 | top-3 | macro-F1 | " + " | ".join(f"{g} (n={int((groups[scored] == g).sum())})" for g in names) + " | gap (known groups, 95 % CI) | gap per fold |")
+    print("|---" * (6 + len(names)) + "|")
+    for row_name in args.rows:
+        scheme, colour_constancy, boost = ROWS[row_name]
+        features = probe_features(colour_constancy)
+        probabilities, fold_gaps = np.zeros((len(frame), len(np.unique(y)))), []
+        for train, held in folds:
+            weights = sample_weights(y[train], groups[train], scheme) * np.where(groups[train] == WORST_GROUP, boost, 1.0)
+            probabilities[held] = np.mean([fit_probabilities(f, y, train, held, len(f), args.c, weights)[0] for f in features], axis=0)
+            fold_gaps.append(hit_rate_gap(probabilities[held].argmax(1) == y[held], groups[held], n_boot=0)["gap"])
+        metrics = class_metrics(y[scored], probabilities[scored])
+        hit = probabilities[scored].argmax(1) == y[scored]
+        hits, gap = pd.Series(hit).groupby(groups[scored]).mean(), hit_rate_gap(hit, groups[scored])
+        label = scheme + ("" if boost == 1.0 else f", {WORST_GROUP} weights x{boost:g}") + ("" if colour_constancy is None else f", Shades-of-Gray colour constancy (p = {colour_constancy:g})")
         print(f"| {label} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " | "
-              + " | ".join(f"{hits[g] * 100:.1f}" for g in names) + f" | {(known.max() - known.min()) * 100:.1f} |", flush=True)  # fmt: skip
+              + " | ".join(f"{hits[g] * 100:.1f}" for g in names) + f" | {gap['gap'] * 100:.1f} ({gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f}) | "
+              + " / ".join(f"{g * 100:.0f}" for g in fold_gaps) + " |", flush=True)  # fmt: skip
     print(f"\n{DISCLAIMER}")
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from vitalens.aggregate import aggregate_estimates, iqr_inliers
-from vitalens.evaluation.fairness import disaggregate
+from vitalens.evaluation.fairness import disaggregate, hit_rate_gap
 from vitalens.evaluation.metrics import anaemia_detection, bland_altman, mae_by_severity, regression_metrics
 from vitalens.evaluation.splits import LeakageError, assert_no_leakage, grouped_splits
 from vitalens.uncertainty import conformal_half_width, loso_conformal_coverage
@@ -76,6 +76,15 @@ def test_a_missing_attribute_is_never_flagged_as_the_worst_group():
     table = disaggregate(y, p, pd.Series(group, name="tone"), n_boot=20)
     assert table.loc["unknown", "mae"] > table.loc["dark", "mae"]
     assert table.loc["dark", "worst"] and not table.loc["unknown", "worst"]
+
+
+def test_hit_rate_gap_by_hand_leaves_unknown_out_and_brackets_the_gap():
+    hits = np.r_[np.ones(40), np.zeros(60), np.ones(80), np.zeros(20), np.zeros(5)]
+    groups = ["I-II"] * 100 + ["V-VI"] * 100 + [None] * 5
+    gap = hit_rate_gap(hits, groups, n_boot=500)
+    assert (gap["best"], gap["worst"], gap["n"]) == ("V-VI", "I-II", {"I-II": 100, "V-VI": 100})
+    assert gap["gap"] == pytest.approx(0.4)
+    assert gap["ci"][0] < 0.4 < gap["ci"][1] and gap["ci"][0] > 0.2
 
 
 def test_iqr_rejects_outlying_frames():

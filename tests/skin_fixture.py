@@ -36,25 +36,43 @@ def _placeholder_report() -> dict:
     }  # fmt: skip
 
 
-def _fit_lighting_head(model) -> None:
+def _fit_lighting_and_typicality(model) -> None:
     """A logistic lighting head on synthetic photos, well lit and darkened, labelled by the lighting rules,
-    so that the fixture says "poor" (and the app shows a tip) for a dark photo."""
+    so that the fixture says "poor" (and the app shows a tip) for a dark photo; the typicality check on
+    the same photos, its reference on as many others."""
+    from vitalens.models.skin_probe import fit_probe_lighting
+    from vitalens.models.typicality import fit_typicality
+    from vitalens.skin.lighting import lighting_label
+
+    crops, pooled = _synthetic_views(model, range(6))
+    fit_probe_lighting(model, pooled, np.array([lighting_label(c) for c in crops]), c=1.0)
+    fit_typicality(model.typicality, pooled, _synthetic_views(model, range(6, 12))[1])
+
+
+def _synthetic_views(model, seeds) -> tuple[list[np.ndarray], np.ndarray]:
+    """Synthetic skin photos of several sizes and shapes at three exposures, centre-cropped as the runtime
+    does, and their view-averaged pooled features."""
     import torch
 
     from test_skin import skin_photo
-    from vitalens.models.skin_probe import fit_probe_lighting
-    from vitalens.skin.lighting import lighting_label
+    from vitalens.regions.centre_crop import CROP_FRACTION, centre_crop_resized
 
-    crops = [np.clip(skin_photo(FIXTURE_SIZE, seed=seed) * gain, 0, 255).astype(np.uint8) for seed in range(6) for gain in (1.0, 0.12, 0.25)]
+    photos = []
+    for seed in seeds:
+        side, kept = 240 + 20 * (seed % 5), 0.8 + 0.05 * (seed % 4)
+        photo = skin_photo(side, seed=seed)
+        photo = photo[:, : int(side * kept)] if seed % 2 else photo[: int(side * kept)]  # portrait and landscape
+        photos += [np.clip(photo * gain, 0, 255).astype(np.uint8) for gain in (1.0, 0.12, 0.25)]
+    crops = [centre_crop_resized(photo, FIXTURE_SIZE, CROP_FRACTION) for photo in photos]
     with torch.no_grad():
         pixels = torch.from_numpy(np.stack(crops).transpose(0, 3, 1, 2).astype(np.float32) / 255)
-        pooled = model.pooled_views(pixels).mean(dim=0).numpy()
-    fit_probe_lighting(model, pooled, np.array([lighting_label(c) for c in crops]), c=1.0)
+        return crops, model.pooled_views(pixels).mean(dim=0).numpy()
 
 
 def build_fixture_skin_bundle(folder: Path) -> Path:
     """The shipped kind of model, a depth probe on EfficientNet-Lite0 (offline ImageNet weights, four views), with a
-    seeded random diagnosis head and a lighting head fitted on a few synthetic photos, exported as a bundle."""
+    seeded random diagnosis head and a lighting head and typicality check fitted on a few synthetic photos,
+    exported as a bundle."""
     import torch
 
     from vitalens.models.skin_export import export_skin_onnx, write_skin_bundle
@@ -64,7 +82,7 @@ def build_fixture_skin_bundle(folder: Path) -> Path:
     model = SkinProbe(len(FIXTURE_LABELS), ("efficientnet_lite0",), FIXTURE_SIZE).eval()
     with torch.no_grad():  # spread-out biases keep the six probabilities well apart, so the top-3 order is stable
         model.diagnosis_heads[0].bias.copy_(torch.from_numpy(np.linspace(-1.0, 1.0, len(FIXTURE_LABELS), dtype=np.float32)))
-    _fit_lighting_head(model)
+    _fit_lighting_and_typicality(model)
     exported = export_skin_onnx(model, FIXTURE_TEMPERATURE, Path(folder).parent / f"{Path(folder).name}-graph.onnx")
     return write_skin_bundle(model, exported, FIXTURE_LABELS, FIXTURE_PARTITIONS, FIXTURE_TEMPERATURE, FIXTURE_LIGHTING_THRESHOLD,
                              _placeholder_report(), folder)  # fmt: skip

@@ -63,11 +63,13 @@ def _write_y4m(rgb: np.ndarray, path: Path, frames: int = 2) -> None:
 
 @pytest.fixture(scope="module")
 def skin_photos(tmp_path_factory) -> list[Path]:
-    """Synthetic skin (never a Fitzpatrick17k photo: those are non-commercial), well lit and dark, not square."""
-    from test_skin import skin_photo
+    """Synthetic skin (never a Fitzpatrick17k photo: those are non-commercial), well lit and dark, not square,
+    and a checkerboard that is no skin at all."""
+    from test_skin import checkerboard, skin_photo
 
     folder = tmp_path_factory.mktemp("skin-photos")
-    photos = {"skin.png": skin_photo(320, seed=3)[:, :270], "dark-skin.png": (skin_photo(300, seed=4)[:250] * 0.12).astype(np.uint8)}
+    photos = {"skin.png": skin_photo(320, seed=3)[:, :270], "dark-skin.png": (skin_photo(300, seed=4)[:250] * 0.12).astype(np.uint8),
+              "not-skin.png": checkerboard(240)}  # fmt: skip
     for name, rgb in photos.items():
         Image.fromarray(rgb).save(folder / name)
     return [folder / name for name in photos]
@@ -159,14 +161,18 @@ def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run
         assert probability_gap <= SKIN_TOLERANCE and heatmap_gap <= SKIN_TOLERANCE
         assert (got["lighting"], got["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
         assert got["lighting_probability_good"] == pytest.approx(expected["lighting_probability_good"], abs=SKIN_TOLERANCE)
+        assert (got["photo_check"], got["photo_tip"]) == (expected["photo_check"], expected["photo_tip"])
+        assert got["typicality"] == pytest.approx(expected["typicality"], rel=SKIN_TOLERANCE)
+        assert (got["photo_check"] == "atypical") == ("Unusual photo" in entry["text"])
         assert got["disclaimer"] == DISCLAIMER and DISCLAIMER in entry["text"] and "not a medical device" in entry["text"].lower()
         overlay = entry["overlay"]
         assert not overlay["hidden"] and overlay["width"] == overlay["height"] == 256 and overlay["meanDiff"] > 1
         # the overlay changes the picture most where the map is hottest
         assert np.corrcoef(overlay["cellDiff"], expected["heatmap"].ravel())[0, 1] > 0.8
         rows.append({"photo": Path(entry["photo"]).name, "labels": [t["label"] for t in got["top"]], "max_probability_diff": probability_gap,
-                     "max_heatmap_diff": heatmap_gap, "lighting": got["lighting"]})
+                     "max_heatmap_diff": heatmap_gap, "lighting": got["lighting"], "photo_check": got["photo_check"]})
     assert {entry["result"]["lighting"] for entry in browser_run["skin"]} == {"good", "poor"}
+    assert [entry["result"]["photo_check"] for entry in browser_run["skin"]] == ["typical", "typical", "atypical"]
     (SCREENSHOT.parent / "browser_skin_parity.json").write_text(json.dumps(rows, indent=2))
 
 

@@ -98,12 +98,12 @@ def _png(rgb) -> bytes:
 
 
 def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fixture_bundle):
-    from test_skin import skin_photo
+    from test_skin import checkerboard, skin_photo
     from vitalens.runtime import load_bundle
     from vitalens.runtime.skin import SkinPredictor
 
     skin_client = TestClient(create_app(bundle_dirs=[skin_fixture_bundle]))
-    photos = {"skin.png": skin_photo(300, seed=3)[:, :250], "dark.png": (skin_photo(300, seed=4) * 0.12).astype("uint8")}
+    photos = {"skin.png": skin_photo(300, seed=3)[:, :250], "dark.png": (skin_photo(300, seed=4) * 0.12).astype("uint8"), "not-skin.png": checkerboard(200)}
     body = skin_client.post("/v1/predict", files=[("image", (name, _png(rgb), "image/png")) for name, rgb in photos.items()],
                             data={"task": "skin-condition"}).json()
     predictor = SkinPredictor(load_bundle(skin_fixture_bundle))
@@ -114,10 +114,12 @@ def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fix
         assert [t["label"] for t in result["top"]] == [t["label"] for t in expected["top"]]
         assert [t["probability"] for t in result["top"]] == pytest.approx([t["probability"] for t in expected["top"]], abs=1e-6)
         assert (result["lighting"], result["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
+        assert (result["photo_check"], result["photo_tip"]) == (expected["photo_check"], expected["photo_tip"])
         heatmap = result["heatmap"]
         assert heatmap["label"] == expected["top"][0]["label"]
         np.testing.assert_allclose(heatmap["values"], expected["heatmap"], atol=5e-4)
     assert body["results"][1]["lighting"] == "poor" and "daylight" in body["results"][1]["lighting_tip"]
+    assert [r["photo_check"] for r in body["results"]] == ["typical", "typical", "atypical"] and "close up" in body["results"][2]["photo_tip"]
     index = skin_client.get("/bundles/index.json").json()["tasks"]
     assert index["skin-condition"] == ["/bundles/skin-condition/bundle.json", "/bundles/skin-condition/model.onnx"]
     assert skin_client.get("/bundles/skin-condition/bundle.json").json()["labels"] == predictor.labels

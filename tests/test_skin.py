@@ -26,6 +26,13 @@ def skin_photo(size: int = 224, seed: int = 0, rgb=(196, 140, 115)) -> np.ndarra
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def checkerboard(size: int = 224, square: int = 20) -> np.ndarray:
+    """Blue and white squares: a photo with no skin in it."""
+    yy, xx = np.mgrid[:size, :size]
+    dark = ((yy // square + xx // square) % 2).astype(bool)
+    return np.where(dark[..., None], np.array([30, 60, 200], np.uint8), np.array([245, 245, 245], np.uint8))
+
+
 def test_fitzpatrick_type_falls_back_to_centaur_then_unknown():
     assert fitzpatrick_type("2", "5") == 2
     assert fitzpatrick_type("-1", "5") == 5

@@ -12,7 +12,7 @@ from vitalens import DISCLAIMER
 from vitalens.runtime import load_predictor
 from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
 from vitalens.runtime.skin import CSV_COLUMNS, SkinPredictor, skin_csv_row
-from test_skin import skin_photo
+from test_skin import checkerboard, skin_photo
 
 BUNDLE = shipped_bundle_path("skin-condition")
 
@@ -26,7 +26,7 @@ def test_bundle_manifest_has_the_contract_fields():
     manifest = json.loads((BUNDLE / "bundle.json").read_text())
     assert manifest["schema_version"] == 1 and manifest["task"] == "skin-condition" and manifest["disclaimer"] == DISCLAIMER
     assert len(manifest["labels"]) == 21 and set(manifest["three_partition"]) == set(manifest["labels"])
-    assert set(manifest["outputs"]) == {"diagnosis_probs", "lighting_good", "cam"}
+    assert set(manifest["outputs"]) == {"diagnosis_probs", "lighting_good", "cam", "typicality"} and manifest["outputs"]["typicality"]["threshold"] == 1.0
     assert manifest["inputs"]["image"]["crop_fraction"] == 0.8 and manifest["temperature"] > 0
     assert 0 < manifest["lighting"]["threshold"] < 1
     assert (BUNDLE / "model.onnx").stat().st_size < 20e6
@@ -36,7 +36,8 @@ def test_bundle_manifest_has_the_contract_fields():
 
 def test_onnx_outputs_follow_the_contract(predictor):
     crops = np.stack([skin_photo(predictor.size, seed=s) for s in range(2)])
-    probabilities, lighting, cam = predictor.run(crops)
+    probabilities, lighting, cam, typicality = predictor.run(crops)
+    assert typicality.shape == (2,) and (typicality >= 0).all()
     assert probabilities.shape == (2, 21) and np.allclose(probabilities.sum(1), 1, atol=1e-4)
     assert lighting.shape == (2,) and ((lighting >= 0) & (lighting <= 1)).all()
     assert cam.shape[:2] == (2, 21) and cam.min() >= 0 and cam.max() <= 1 + 1e-5
@@ -52,7 +53,13 @@ def test_predict_gives_top3_lighting_tip_and_disclaimer(predictor):
     assert len({entry["label"] for entry in result["top"]}) == 3 and all(e["label"] in predictor.labels for e in result["top"])
     assert result["lighting"] in ("good", "poor") and result["disclaimer"] == DISCLAIMER
     assert (result["lighting"] == "good") == (result["lighting_tip"] == "")
+    assert (result["photo_check"] == "typical") == (result["photo_tip"] == "") == (result["typicality"] <= 1.0)
     assert result["heatmap"].ndim == 2
+
+
+def test_a_photo_with_no_skin_in_it_is_flagged_atypical(predictor):
+    result = predictor.predict(checkerboard(300), "checkerboard")
+    assert result["photo_check"] == "atypical" and result["typicality"] > 1.0 and "close up" in result["photo_tip"]
 
 
 def test_a_very_dark_photo_is_poor_lighting_with_a_tip(predictor):

@@ -13,8 +13,14 @@ from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, probe_depths,
 
 @pytest.fixture(scope="module")
 def probe():
+    from vitalens.models.typicality import fit_typicality
+
     torch.manual_seed(0)
-    return SkinProbe(4, ("efficientnet_lite0",), input_size=64, pretrained=False).eval()
+    model = SkinProbe(4, ("efficientnet_lite0",), input_size=64, pretrained=False).eval()
+    with torch.no_grad():
+        pooled = model.pooled_views(torch.rand(12, 3, 64, 64, generator=torch.Generator().manual_seed(3))).mean(dim=0).numpy()
+    fit_typicality(model.typicality, pooled[:8], pooled[8:])
+    return model
 
 
 def test_depth_rule_takes_every_third_block_from_the_middle_the_last_block_and_the_head():
@@ -29,9 +35,10 @@ def test_input_size_must_pool_exactly_onto_the_head_grid():
 def test_a_mirrored_photo_gets_the_same_answer_and_a_mirrored_heat_map(probe):
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        logits, lighting, cam = probe.explain(images)
-        mirrored_logits, mirrored_lighting, mirrored_cam = probe.explain(images.flip(3))
+        logits, lighting, cam, typicality = probe.explain(images)
+        mirrored_logits, mirrored_lighting, mirrored_cam, mirrored_typicality = probe.explain(images.flip(3))
     assert torch.allclose(logits, mirrored_logits, atol=1e-4) and torch.allclose(lighting, mirrored_lighting, atol=1e-4)
+    assert torch.allclose(typicality, mirrored_typicality, rtol=1e-4)
     assert torch.allclose(cam.flip(3), mirrored_cam, atol=1e-4)
     assert cam.shape == (2, 4, 2, 2) and float(cam.min()) >= 0 and float(cam.max()) <= 1 + 1e-6
     assert torch.allclose(probe(images)[0], logits, atol=1e-5)  # explain and forward agree

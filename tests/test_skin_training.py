@@ -44,6 +44,10 @@ def test_phases_a_b_c_run_on_real_photos_and_export():
     import tempfile
     from pathlib import Path
 
+    from vitalens.models.typicality import fit_typicality
+
+    _, _, embeddings = top_outputs(model, lower)
+    fit_typicality(model.typicality, embeddings[train], embeddings[val])
     with tempfile.TemporaryDirectory() as folder:
         path = export_skin_onnx(model, 1.5, Path(folder) / "skin.onnx", float16_weights=False)
         gap = onnx_torch_gap(model, 1.5, path)

@@ -57,7 +57,8 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
                           "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
                           f"{len(manifest['labels'])} conditions; it is not a diagnosis."]),
         ("Out-of-scope use", ["Diagnosis, triage or treatment decisions; conditions outside the 21 trained ones (the model will still name one); "
-                              "dermoscopy; commercial use (the training data is CC BY-NC-SA)."]),
+                              "dermoscopy; photos that are not clinical close-ups of skin (the `typicality` output flags many of them, not all: "
+                              "see benchmarks/skin_ood.py); commercial use (the training data is CC BY-NC-SA)."]),
         ("Model", [f"{model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, {model['parameters']:,} parameters: "
                    + "; ".join(f"{k}: {v}" for k, v in model.items() if k not in ("file", "sha256", "architecture", "backbones", "parameters", "input_size"))]),
         ("Training data", [f"{training['photos']} photos ({training['skipped']} skipped), {training['near_duplicate_groups']} near-duplicate groups; "
@@ -69,7 +70,7 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
             f"three-group agreement {ita['group_agreement']:.2f}): lighting and white balance move ITA°, so ITA-based audits measure the photo as much as the person."]),
         ("How to run it", ["```bash", "vitalens predict --task skin-condition --data <photos> --out predictions.csv", "```",
                            "Input: RGB in [0, 1], square centre crop (0.8 of the short side) resized to "
-                           f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam` (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
+                           f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam`, `typicality` (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
     ]  # fmt: skip
     title = f"vitalens {manifest['task']} — {model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, Grad-CAM"
     return render_card(front, title, manifest["disclaimer"], sections)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, LiteLower, LiteTop, build_backbone
+from vitalens.models.typicality import Typicality
 
 FROZEN_BLOCKS = 10  # of EfficientNet-Lite's 16: blocks 10-15 and the head convolution train (the top ~40 %)
 
@@ -59,6 +60,7 @@ class SkinNet(nn.Module):
         self.register_buffer("embedding_std", torch.ones(pooled.embedding_size))
         self.diagnosis_head = nn.Linear(pooled.embedding_size, n_classes)
         self.lighting_head = nn.Linear(pooled.embedding_size, 1)
+        self.typicality = Typicality(pooled.embedding_size)
 
     def lower(self, rgb: torch.Tensor) -> torch.Tensor:
         return self.lower_part((self.calibration(rgb) - LITE_MEAN) / LITE_STD)
@@ -78,10 +80,10 @@ class SkinNet(nn.Module):
     def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.from_lower(self.lower(rgb))
 
-    def explain(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(diagnosis logits, lighting logit, Grad-CAM per class scaled to [0, 1])."""
+    def explain(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(diagnosis logits, lighting logit, Grad-CAM per class scaled to [0, 1], typicality score)."""
         logits, lighting, feature_map = self(rgb)
-        return logits, lighting, class_activation_maps(feature_map, self.cam_weights())
+        return logits, lighting, class_activation_maps(feature_map, self.cam_weights()), self.typicality(feature_map.mean(dim=(2, 3)))
 
     def config(self) -> dict:
         return {"n_classes": self.diagnosis_head.out_features, "backbone": self.backbone_name,

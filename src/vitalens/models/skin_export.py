@@ -22,10 +22,12 @@ from vitalens.features.backbones import LITE_MEAN, LITE_STD
 from vitalens.models import count_parameters
 from vitalens.models.skin import SkinNet
 from vitalens.models.skin_probe import SkinProbe
+from vitalens.models.typicality import REFERENCE_PERCENTILE
 from vitalens.regions.centre_crop import CROP_FRACTION
 from vitalens.runtime.bundle import file_sha256, manifest_header, refuse_oversized
 
-INPUT, OUTPUTS = "image", ("diagnosis_probs", "lighting_good", "cam")
+INPUT, OUTPUTS = "image", ("diagnosis_probs", "lighting_good", "cam", "typicality")
+TYPICALITY_THRESHOLD = 1.0  # the score is already divided by its reference percentile
 
 
 class SkinGraph(nn.Module):
@@ -33,12 +35,14 @@ class SkinGraph(nn.Module):
 
     def __init__(self, model: SkinNet | SkinProbe, temperature: float):
         super().__init__()
+        if not model.typicality.fitted:
+            raise ValueError("the model's typicality check is not fitted: call vitalens.models.typicality.fit_typicality on its training features first")
         self.model = model.eval()
         self.register_buffer("temperature", torch.tensor(float(temperature)))
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logits, lighting, cam = self.model.explain(image)
-        return torch.softmax(logits / self.temperature, dim=1), torch.sigmoid(lighting), cam
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        logits, lighting, cam, typicality = self.model.explain(image)
+        return torch.softmax(logits / self.temperature, dim=1), torch.sigmoid(lighting), cam, typicality
 
 
 def export_skin_onnx(model: SkinNet | SkinProbe, temperature: float, path: str | Path, float16_weights: bool = True) -> Path:
@@ -85,16 +89,17 @@ def store_weights_as_float16(path: Path, min_elements: int = 1024) -> None:
 
 
 def onnx_torch_gap(model: SkinNet | SkinProbe, temperature: float, path: str | Path, batch: int = 2, seed: int = 0) -> dict[str, float]:
-    """ONNX Runtime vs torch on random images: the largest absolute difference of each output, and the
-    mean one of the heat maps (a map whose largest value is near zero is scaled up to 1, so float16 weights
-    can move single cells of such a map a long way while the probabilities move by ~1e-3)."""
+    """ONNX Runtime vs torch on random images: the largest absolute difference of each output (relative
+    for the typicality score, which is large on random images), and the mean one of the heat maps (a map
+    whose largest value is near zero is scaled up to 1, so float16 weights can move single cells of such
+    a map a long way while the probabilities move by ~1e-3)."""
     import onnxruntime as ort
 
     images = torch.rand(batch, 3, model.input_size, model.input_size, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         expected = [e.numpy() for e in SkinGraph(model, temperature)(images)]
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {INPUT: images.numpy()})
-    gaps = {name: float(np.abs(e - g).max()) for name, e, g in zip(OUTPUTS, expected, got)}
+    gaps = {name: float(np.abs(e - g).max() / (np.abs(e).max() if name == "typicality" else 1.0)) for name, e, g in zip(OUTPUTS, expected, got)}
     return gaps | {"cam_mean": float(np.abs(expected[2] - got[2]).mean())}
 
 
@@ -134,6 +139,11 @@ def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[
             "lighting_good": {"shape": ["batch"], "meaning": "probability that the lighting is good", "threshold": lighting_threshold},
             "cam": {"shape": ["batch", len(classes), cam_side, cam_side], "range": [0, 1],
                     "meaning": f"{model.HEAT_MAP}; each map scaled to its maximum; upsample bilinearly onto the input crop"},
+            "typicality": {"shape": ["batch"], "threshold": TYPICALITY_THRESHOLD,
+                           "meaning": f"how unlike the training photos this photo is: the squared residual of its standardised pooled features outside their first "
+                                      f"{model.typicality.components.shape[0]} principal components (training photos), divided by its {REFERENCE_PERCENTILE:g}th "
+                                      f"percentile on the validation photos; above {TYPICALITY_THRESHOLD:g} the photo is less typical than "
+                                      f"{REFERENCE_PERCENTILE:g} % of real clinical photos and its conditions are unreliable (vitalens.models.typicality)"},
         },
         "labels": classes,
         "three_partition": partitions,

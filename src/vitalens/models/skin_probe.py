@@ -22,6 +22,7 @@ from torch import nn
 
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
 from vitalens.models.skin_training import fit_logistic_head, unit_batch
+from vitalens.models.typicality import Typicality
 
 VIEWS = ("identity", "hflip", "vflip", "rot180")
 _FLIP_DIMS = {"identity": (), "hflip": (3,), "vflip": (2,), "rot180": (2, 3)}
@@ -88,6 +89,7 @@ class SkinProbe(nn.Module):
         self.register_buffer("feature_std", torch.ones(int(edges[-1])))
         self.diagnosis_heads = nn.ModuleList(nn.Linear(width, n_classes) for width in widths)
         self.lighting_head = nn.Linear(int(edges[-1]), 1)
+        self.typicality = Typicality(int(edges[-1]))  # on the view-averaged pooled features, like the lighting head
 
     def pooled_views(self, images: torch.Tensor) -> torch.Tensor:
         """[V, B, D]: the pooled features of every view (the rows the heads are fitted on)."""
@@ -107,18 +109,20 @@ class SkinProbe(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.heads(self.pooled_views(images))
 
-    def explain(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(diagnosis log-probabilities, lighting logit, Grad-CAM per class scaled to [0, 1]): the mean over
-        trunks and views of each member's exact class activation map, turned back to the photo's orientation."""
+    def explain(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(diagnosis log-probabilities, lighting logit, Grad-CAM per class scaled to [0, 1], typicality score):
+        the maps are the mean over trunks and views of each member's exact class activation map, turned back
+        to the photo's orientation."""
         pooled, maps = [], []
         for view in self.views:
             per_trunk = [trunk(orient(images, view)) for trunk in self.trunks]
             pooled.append(torch.cat([m.mean(dim=(2, 3)) for trunk_maps in per_trunk for m in trunk_maps], dim=1))
             for trunk_maps, head, columns in zip(per_trunk, self.diagnosis_heads, self.columns):
                 maps.append(orient(self._class_maps(trunk_maps, head.weight / self.feature_std[columns]), view))
-        logits, lighting = self.heads(torch.stack(pooled))
+        pooled = torch.stack(pooled)
+        logits, lighting = self.heads(pooled)
         cam = torch.relu(torch.stack(maps).mean(dim=0))
-        return logits, lighting, cam / (cam.amax(dim=(2, 3), keepdim=True) + 1e-6)
+        return logits, lighting, cam / (cam.amax(dim=(2, 3), keepdim=True) + 1e-6), self.typicality(pooled.mean(dim=0))
 
     def _class_maps(self, depth_maps: list[torch.Tensor], weight: torch.Tensor) -> torch.Tensor:
         """sum over depths of sum_k w_ck A_k(i, j), each pooled onto the head's grid: [B, C, S/32, S/32]."""

@@ -33,6 +33,7 @@ from vitalens.models.skin import SkinNet, save_skin_model
 from vitalens.models.skin_data import DEFAULT_CACHE_DIR, load_skin_pixels
 from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, fit_probe_lighting, probe_features, probe_outputs
 from vitalens.regions.centre_crop import centre_crop_resized
+from vitalens.models.typicality import fit_typicality
 from vitalens.models.skin_training import (
     SkinTrainingConfig, capped_oversampling, fit_head, fit_lighting_head, lower_features, top_outputs, train_calibration, train_top,
 )  # fmt: skip
@@ -181,8 +182,12 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     phased_embedding = lambda key, _idx, images: top_outputs(model, _cached(cache / f"lower_{key}.npy", lambda: lower_features(model, images)))[2]  # noqa: E731
     phased_lighting = _lighting(phased_embedding, lambda e, good: fit_lighting_head(model, e, good), lambda e: _sigmoid(lambda x: model.heads(x)[1], e),
                                 pixels, frame, tr, va, te, cache, config, log)  # fmt: skip
+    # The typicality check on the lighting head's plain training photos: the other training photos have no
+    # cached pass through the calibrated network.
+    subset = _lighting_subset(tr, config)
+    typicality = fit_typicality(model.typicality, phased_embedding("train_lighting", subset, pixels[subset]), phased_embedding("validation_calibrated", va, pixels[va]))
     phased = {"name": "phased fine-tune", "model": model, "validation": val_logits, "test": top_outputs(model, test_lower)[0], "lighting": phased_lighting,
-              "teacher": teacher_logits}  # fmt: skip
+              "typicality": typicality, "teacher": teacher_logits}  # fmt: skip
 
     probe_pixels = pixels if config.probe_size == TEACHER_SIZE else _pixels_at(data_dir, frame, config.probe_size)
     probe = _depth_probe(probe_pixels, frame, y, tr, va, te, classes, cache, config, log)
@@ -201,8 +206,8 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     for name, idx in (("test", te), ("validation", va)):
         _write_predictions(run_dir / f"predictions_{name}_frozen_logistic.csv", frame.iloc[idx], baseline[name], classes)
     info = {"config": config.__dict__, "data": summary, "classes": classes, "chosen_balance": chosen, "temperature": shipped["temperature"],
-            "shipped": shipped_name, "candidates": {name: {"val_top1": val_top1[name], "temperature": c["temperature"], "lighting_threshold": c["lighting"]["threshold"]}
-                                                    for name, c in candidates.items()},
+            "shipped": shipped_name, "candidates": {name: {"val_top1": val_top1[name], "temperature": c["temperature"], "lighting_threshold": c["lighting"]["threshold"],
+                                                           "typicality": c["typicality"]} for name, c in candidates.items()},
             "input_size": shipped["model"].input_size, "variants": {k: {"val_top1": v["val_top1"], "history": v["history"]} for k, v in variants.items()},
             "timings": timings | probe["timings"], "baseline_c": baseline["c"],
             "lighting": {k: v for k, v in shipped["lighting"].items() if not k.endswith("_plain") and k != "records"},
@@ -231,6 +236,7 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     started = time.monotonic()
     fit_probe_heads(model, features[:, tr], y[tr], config.probe_c)
     timings["probe_heads_s"] = time.monotonic() - started
+    typicality = fit_typicality(model.typicality, features[:, tr].mean(axis=0), features[:, va].mean(axis=0))
     logits, _ = probe_outputs(model, features)
     log(f"depth probe ({', '.join(config.probe_backbones)}): validation top-1 {np.mean(logits[va].argmax(1) == y[va]):.3f}; "
         f"features {timings['probe_features_s']:.0f} s, heads {timings['probe_heads_s']:.0f} s")  # fmt: skip
@@ -239,7 +245,8 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     probability = lambda e: _sigmoid(model.lighting_logit, e)  # noqa: E731
     lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)
     teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (model.views.index("identity"), model.views.index("hflip"))]  # the student's two views
-    return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "teacher": teacher, "timings": timings}
+    return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "typicality": typicality,
+            "teacher": teacher, "timings": timings}  # fmt: skip
 
 
 def _pixels_at(data_dir, frame: pd.DataFrame, size: int) -> np.ndarray:
@@ -269,14 +276,19 @@ def _frozen_logistic_baseline(features, y, tr, va, log) -> dict:
     return {"c": best, "validation": fits[best].decision_function(scaled[va]), "test": fits[best].decision_function(scaled[test_mask])}
 
 
+def _lighting_subset(tr: np.ndarray, config: SkinTrainingConfig) -> np.ndarray:
+    """The training photos whose plain and degraded copies train the lighting heads."""
+    rng = np.random.default_rng(config.seed)
+    return np.sort(rng.choice(tr, min(LIGHTING_TRAIN_DEGRADED, len(tr)), replace=False))
+
+
 def _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log) -> dict:
     """Fit a model's lighting head on plain and degraded photos and choose its threshold on validation.
 
     `embedding(key, photo_indices, pixels)` gives the model's pooled features (key names the cache: "train_lighting",
     "validation_calibrated", "test_calibrated" for plain photos, "<split>_degraded"), `fit(embeddings, good)`
     fits the head and `probability(embeddings)` gives P(good)."""
-    rng = np.random.default_rng(config.seed)
-    subset = np.sort(rng.choice(tr, min(LIGHTING_TRAIN_DEGRADED, len(tr)), replace=False))
+    subset = _lighting_subset(tr, config)
     good = frame["lighting_good"].to_numpy()
     embeddings, labels, kinds = {}, {}, {}
     for name, idx, plain_key, seed in (("train", subset, "train_lighting", 1), ("validation", va, "validation_calibrated", 2), ("test", te, "test_calibrated", 3)):
@@ -328,12 +340,13 @@ def _distil(phased, teacher_logits, data_dir, frame, y, tr, va, te, classes, run
     fit_head(student, embeddings, y[tr], config.head_c)
     log("student phase C (distillation)")
     history = train_top(student, views, y[tr], val_lower, y[va], config, teacher_logits=teacher_logits, log=log)
-    val_logits, _, _ = top_outputs(student, val_lower)
+    val_logits, _, val_embeddings = top_outputs(student, val_lower)
     temperature = fit_temperature(val_logits, y[va])
+    typicality = fit_typicality(student.typicality, top_outputs(student, views[0])[2], val_embeddings)
     test_logits, _, _ = top_outputs(student, test_lower)
     _write_predictions(run_dir / "predictions_test_student.csv", frame.iloc[te], test_logits, classes)
     save_skin_model(student, classes, temperature, run_dir / "student.pt")
-    return {"input_size": STUDENT_SIZE, "history": history, "cache_s": cache_seconds, "temperature": temperature}
+    return {"input_size": STUDENT_SIZE, "history": history, "cache_s": cache_seconds, "temperature": temperature, "typicality": typicality}
 
 
 def finish_skin_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str | Path | None = None, n_boot: int = 1000) -> dict:

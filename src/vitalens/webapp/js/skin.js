@@ -1,11 +1,13 @@
 // Skin condition on the device, as vitalens/runtime/skin.py: centre crop -> ONNX (colour calibration,
-// normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip, and the
-// top label's Grad-CAM map over the crop.
+// normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip, the
+// top label's Grad-CAM map over the crop, and whether the photo looks like the training photos at all.
 import { centreCropResized } from './centre_crop.js';
 import { assessLighting } from './lighting.js';
 
 export const TOP_K = 3;
 export const TIP_POOR_LIGHT = 'poor lighting: retake in even daylight, without flash, holding the phone steady';
+export const TIP_ATYPICAL = 'this does not look like the clinical close-ups of skin the model learned from, so the conditions listed are unreliable: '
+  + 'photograph the affected skin close up, filling the frame';
 
 export async function predictSkin(model, image, imageId = '') {
   const { manifest, sessions, Tensor } = model;
@@ -18,6 +20,8 @@ export async function predictSkin(model, image, imageId = '') {
   const order = probabilities.map((p, i) => [p, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, TOP_K).map(([, i]) => i);
   const lightingGood = outputs.lighting_good.data[0];
   const good = lightingGood >= manifest.lighting.threshold;
+  const typicality = outputs.typicality.data[0];
+  const typical = typicality <= manifest.outputs.typicality.threshold;
   const [, , height, width] = outputs.cam.dims;
   const cell = height * width;
   return {
@@ -26,6 +30,9 @@ export async function predictSkin(model, image, imageId = '') {
     lighting: good ? 'good' : 'poor',
     lighting_probability_good: lightingGood,
     lighting_tip: good ? '' : (assessLighting(crop).tip || TIP_POOR_LIGHT),
+    photo_check: typical ? 'typical' : 'atypical',
+    typicality,
+    photo_tip: typical ? '' : TIP_ATYPICAL,
     heatmap: { height, width, values: Array.from(outputs.cam.data.subarray(order[0] * cell, (order[0] + 1) * cell)) },
     crop,
     disclaimer: manifest.disclaimer,

@@ -29,7 +29,8 @@ function caveat(manifest) {
   const baseline = majority ? ` (always the most common condition: ${percent(majority.top1)})` : '';
   return `<p class="small">On ${n} held-out clinical photos the top label was right ${percent(models[shipped].top1)} of the time and the
     right one was among the three ${percent(models[shipped].top3)}${baseline}.
-    Trained on clinical atlas photos of ${manifest.labels.length} conditions: a photo of anything else still gets one of these labels.</p>`;
+    Trained on clinical atlas photos of ${manifest.labels.length} conditions: a photo of anything else still gets one of these labels,
+    and the photo check flags only part of such photos.</p>`;
 }
 
 async function run(file) {
@@ -45,6 +46,7 @@ async function run(file) {
     window.vitalensSkin = json;
     out.innerHTML = `<p class="not-medical"><strong>Not a medical device and not a diagnosis.</strong> Show any spot that changes,
         bleeds or worries you to a doctor.</p>
+      ${result.photo_check === 'atypical' ? `<p class="photo-atypical"><strong>Unusual photo</strong> — ${escapeHtml(result.photo_tip)}</p>` : ''}
       <ol class="top3">${result.top.map((t) => `<li>${escapeHtml(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
       <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escapeHtml(result.lighting_tip)}` : ''}</p>
       <p class="small">The heat map shows where the network looked for “${escapeHtml(result.top[0].label)}” in the centre square it read

@@ -15,6 +15,14 @@ export function fromRGBA(width, height, rgba) {
   return out;
 }
 
+// An image as the networks take it: float32 channel planes (C x H x W) in [0, 1], written into `out` from
+// `offset` on (several images share one batch tensor).
+export function toPlanar(image, out = new Float32Array(3 * image.width * image.height), offset = 0) {
+  const plane = image.width * image.height;
+  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[offset + c * plane + i] = image.data[i * 3 + c] / 255;
+  return out;
+}
+
 // rgb[ymin:ymax, xmin:xmax]
 export function crop(image, [ymin, xmin, ymax, xmax]) {
   const width = xmax - xmin;

@@ -1,6 +1,6 @@
 // Nail and skin regions and the photo's white (and red-mark) reference, as vitalens/regions/nails.py and the
 // bundle's "region" rules: crops resized with Pillow's BOX filter, float32 in [0, 1], NCHW.
-import { crop } from './image.js';
+import { crop, toPlanar } from './image.js';
 import { resize } from './resample.js';
 
 const f32 = Math.fround;
@@ -24,10 +24,7 @@ export function cropRegions(image, boxes, size) {
   const plane = size * size;
   const out = new Float32Array(boxes.length * 3 * plane);
   boxes.forEach((box, n) => {
-    const patch = resize(crop(image, clipBox(box, image.height, image.width)), size, size, 'box');
-    for (let i = 0; i < plane; i++) {
-      for (let c = 0; c < 3; c++) out[(n * 3 + c) * plane + i] = patch.data[i * 3 + c] / 255;
-    }
+    toPlanar(resize(crop(image, clipBox(box, image.height, image.width)), size, size, 'box'), out, n * 3 * plane);
   });
   return out;
 }

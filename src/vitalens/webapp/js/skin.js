@@ -2,6 +2,7 @@
 // normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip, the
 // top label's Grad-CAM map over the crop, and whether the photo looks like the training photos at all.
 import { centreCropResized } from './centre_crop.js';
+import { toPlanar } from './image.js';
 import { assessLighting } from './lighting.js';
 
 export const TOP_K = 3;
@@ -13,9 +14,7 @@ export async function predictSkin(model, image, imageId = '') {
   const { manifest, sessions, Tensor } = model;
   const { size, crop_fraction: fraction } = manifest.inputs.image;
   const crop = centreCropResized(image, size, fraction);
-  const plane = size * size, pixels = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) pixels[c * plane + i] = crop.data[i * 3 + c] / 255;
-  const outputs = await sessions.model.run({ image: new Tensor('float32', pixels, [1, 3, size, size]) });
+  const outputs = await sessions.model.run({ image: new Tensor('float32', toPlanar(crop), [1, 3, size, size]) });
   const probabilities = Array.from(outputs.diagnosis_probs.data);
   const order = probabilities.map((p, i) => [p, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, TOP_K).map(([, i]) => i);
   const lightingGood = outputs.lighting_good.data[0];

@@ -1,5 +1,6 @@
 // Age and gender from an aligned face crop, on the device (vitalens/runtime/face_age_gender.py). The
 // result is also left on window.vitalensFace for the browser tests.
+import { toPlanar } from './image.js';
 import { resize } from './resample.js';
 import { imageFromFile } from './photo.js';
 import { escapeHtml } from './html.js';
@@ -26,11 +27,8 @@ async function run(file) {
     }
     const { manifest, sessions, Tensor } = current;
     const size = manifest.inputs.image.shape[2];
-    const square = resize(image, size, size, 'bilinear');
-    const plane = size * size, data = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) data[c * plane + i] = square.data[i * 3 + c] / 255;
     const session = sessions.model;
-    const outputs = await session.run({ [session.inputNames[0]]: new Tensor('float32', data, [1, 3, size, size]) });
+    const outputs = await session.run({ [session.inputNames[0]]: new Tensor('float32', toPlanar(resize(image, size, size, 'bilinear')), [1, 3, size, size]) });
     const logits = Array.from(outputs.gender_logits.data).map((v) => v / manifest.temperature);
     const peak = Math.max(...logits), exps = logits.map((v) => Math.exp(v - peak)), total = exps.reduce((a, b) => a + b, 0);
     const classes = manifest.outputs.gender_logits.classes;

@@ -1,5 +1,5 @@
 """One skin training run, end to end: Fitzpatrick17k → near-duplicate groups → fixed held-out split →
-two candidates, each with its lighting head and temperature — the phased fine-tune (phases A-C-B, class
+two candidates, each with its lighting head, photo check (`vitalens.models.typicality`) and temperature — the phased fine-tune (phases A-C-B, class
 weights vs the oversampling ablation) and the depth probe (`vitalens.models.skin_probe`) → the one with
 the better validation top-1 ships (model.pt, predictions_*.csv), the other is kept beside it
 (model_<name>.pt, predictions_*_<name>.csv) → distilled student → all in `experiments/<run>/`.
@@ -33,10 +33,10 @@ from vitalens.models.skin import SkinNet, save_skin_model
 from vitalens.models.skin_data import DEFAULT_CACHE_DIR, load_skin_pixels
 from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, fit_probe_lighting, probe_features, probe_outputs
 from vitalens.regions.centre_crop import centre_crop_resized
-from vitalens.models.typicality import fit_typicality
 from vitalens.models.skin_training import (
     SkinTrainingConfig, capped_oversampling, fit_head, fit_lighting_head, lower_features, top_outputs, train_calibration, train_top,
 )  # fmt: skip
+from vitalens.models.typicality import fit_typicality
 from vitalens.skin.degradations import degrade_each
 from vitalens.skin.duplicates import DEFAULT_MAX_DISTANCE, near_duplicate_groups
 from vitalens.skin.lighting import lighting_label

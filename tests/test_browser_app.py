@@ -162,6 +162,9 @@ def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run
         assert (got["lighting"], got["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
         assert got["lighting_probability_good"] == pytest.approx(expected["lighting_probability_good"], abs=SKIN_TOLERANCE)
         assert (got["photo_check"], got["photo_tip"]) == (expected["photo_check"], expected["photo_tip"])
+        assert [t["partition"] for t in got["three_partition"]] == [t["partition"] for t in expected["three_partition"]]
+        assert max(abs(g["probability"] - e["probability"]) for g, e in zip(got["three_partition"], expected["three_partition"])) <= SKIN_TOLERANCE
+        assert "Coarse view: " + got["three_partition"][0]["partition"] in entry["text"]
         assert got["typicality"] == pytest.approx(expected["typicality"], rel=SKIN_TOLERANCE)
         assert (got["photo_check"] == "atypical") == ("Unusual photo" in entry["text"])
         assert got["disclaimer"] == DISCLAIMER and DISCLAIMER in entry["text"] and "not a medical device" in entry["text"].lower()

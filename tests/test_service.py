@@ -115,6 +115,7 @@ def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fix
         assert [t["probability"] for t in result["top"]] == pytest.approx([t["probability"] for t in expected["top"]], abs=1e-6)
         assert (result["lighting"], result["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
         assert (result["photo_check"], result["photo_tip"]) == (expected["photo_check"], expected["photo_tip"])
+        assert result["three_partition"] == expected["three_partition"]
         heatmap = result["heatmap"]
         assert heatmap["label"] == expected["top"][0]["label"]
         np.testing.assert_allclose(heatmap["values"], expected["heatmap"], atol=5e-4)

@@ -57,6 +57,20 @@ def test_predict_gives_top3_lighting_tip_and_disclaimer(predictor):
     assert result["heatmap"].ndim == 2
 
 
+def test_the_coarse_view_sums_each_partitions_probabilities(predictor):
+    from vitalens.regions.centre_crop import centre_crop_resized
+
+    photo = skin_photo(300, seed=5)
+    probabilities = predictor.run(centre_crop_resized(photo, predictor.size, predictor.crop_fraction)[None])[0][0]
+    coarse = predictor.predict(photo, "x")["three_partition"]
+    partitions = json.loads((BUNDLE / "bundle.json").read_text())["three_partition"]
+    assert [t["partition"] for t in coarse] == sorted({"benign", "malignant", "non-neoplastic"}, key=lambda name: -next(t["probability"] for t in coarse if t["partition"] == name))
+    for entry in coarse:
+        expected = sum(p for label, p in zip(predictor.labels, probabilities) if partitions[label] == entry["partition"])
+        assert entry["probability"] == pytest.approx(expected, abs=1e-6)
+    assert sum(t["probability"] for t in coarse) == pytest.approx(1.0, abs=1e-4)
+
+
 def test_a_photo_with_no_skin_in_it_is_flagged_atypical(predictor):
     result = predictor.predict(checkerboard(300), "checkerboard")
     assert result["photo_check"] == "atypical" and result["typicality"] > 1.0 and "close up" in result["photo_tip"]

@@ -1,5 +1,6 @@
-"""Skin condition at inference: centre crop → ONNX → top-3 conditions, lighting verdict + tip, heat map,
-and whether the photo looks like the clinical close-ups the model learned from (its typicality).
+"""Skin condition at inference: centre crop → ONNX → top-3 conditions and the coarse benign / malignant /
+non-neoplastic view, lighting verdict + tip, heat map, and whether the photo looks like the clinical
+close-ups the model learned from (its typicality).
 
 numpy, Pillow and onnxruntime only. The graph applies colour calibration, normalisation and the
 temperature itself; this module crops, runs it and words the answer.
@@ -37,6 +38,7 @@ class SkinPredictor:
         self.crop_fraction = float(bundle.manifest["inputs"]["image"]["crop_fraction"])
         self.threshold = float(bundle.manifest["lighting"]["threshold"])
         self.typicality_threshold = float(bundle.manifest["outputs"]["typicality"]["threshold"])
+        self.partition_of_label = [bundle.manifest["three_partition"][label] for label in self.labels]
 
     @property
     def caveat(self) -> str:
@@ -69,6 +71,7 @@ class SkinPredictor:
         return {
             "image_id": image_id,
             "top": [{"label": self.labels[i], "probability": float(probabilities[i])} for i in order],
+            "three_partition": self.partition_probabilities(probabilities),
             "lighting": "good" if good else "poor",
             "lighting_probability_good": float(lighting),
             "lighting_tip": tip,
@@ -78,6 +81,14 @@ class SkinPredictor:
             "heatmap": cam[order[0]],  # Grad-CAM of the top label, h x w in [0, 1], over the centre crop
             "disclaimer": DISCLAIMER,
         }
+
+
+    def partition_probabilities(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
+        """The coarse view (benign / malignant / non-neoplastic): each partition's summed probability, largest first."""
+        totals: dict[str, float] = {}
+        for partition, probability in zip(self.partition_of_label, probabilities):
+            totals[partition] = totals.get(partition, 0.0) + float(probability)
+        return [{"partition": name, "probability": total} for name, total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def skin_csv_row(result: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ export async function predictSkin(model, image, imageId = '') {
   return {
     image_id: imageId,
     top: order.map((i) => ({ label: manifest.labels[i], probability: probabilities[i] })),
+    three_partition: partitionProbabilities(manifest, probabilities),
     lighting: good ? 'good' : 'poor',
     lighting_probability_good: lightingGood,
     lighting_tip: good ? '' : (assessLighting(crop).tip || TIP_POOR_LIGHT),
@@ -36,4 +37,16 @@ export async function predictSkin(model, image, imageId = '') {
     crop,
     disclaimer: manifest.disclaimer,
   };
+}
+
+// The coarse view (benign / malignant / non-neoplastic): each partition's summed probability, largest first
+// (ties by name), as SkinPredictor.partition_probabilities.
+export function partitionProbabilities(manifest, probabilities) {
+  const totals = new Map();
+  manifest.labels.forEach((label, i) => {
+    const partition = manifest.three_partition[label];
+    totals.set(partition, (totals.get(partition) || 0) + probabilities[i]);
+  });
+  return [...totals].map(([partition, probability]) => ({ partition, probability }))
+    .sort((a, b) => b.probability - a.probability || (a.partition < b.partition ? -1 : 1));
 }

@@ -28,7 +28,8 @@ function caveat(manifest) {
   const percent = (v) => `${(v * 100).toFixed(1)} %`;
   const baseline = majority ? ` (always the most common condition: ${percent(majority.top1)})` : '';
   return `<p class="small">On ${n} held-out clinical photos the top label was right ${percent(models[shipped].top1)} of the time and the
-    right one was among the three ${percent(models[shipped].top3)}${baseline}.
+    right one was among the three ${percent(models[shipped].top3)}${baseline}; the coarse view's largest part was right
+    ${percent(models[shipped].three_partition_accuracy)}.
     Trained on clinical atlas photos of ${manifest.labels.length} conditions: a photo of anything else still gets one of these labels,
     and the photo check flags only part of such photos.</p>`;
 }
@@ -48,6 +49,7 @@ async function run(file) {
         bleeds or worries you to a doctor.</p>
       ${result.photo_check === 'atypical' ? `<p class="photo-atypical"><strong>Unusual photo</strong> — ${escapeHtml(result.photo_tip)}</p>` : ''}
       <ol class="top3">${result.top.map((t) => `<li>${escapeHtml(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
+      <p class="small">Coarse view: ${result.three_partition.map((t) => `${escapeHtml(t.partition)} ${(t.probability * 100).toFixed(1)} %`).join(' · ')}</p>
       <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escapeHtml(result.lighting_tip)}` : ''}</p>
       <p class="small">The heat map shows where the network looked for “${escapeHtml(result.top[0].label)}” in the centre square it read
         (${Math.round(current.manifest.inputs.image.crop_fraction * 100)} % of the photo's short side).</p>

@@ -131,6 +131,16 @@ def test_near_duplicates_share_a_group_and_distinct_photos_do_not():
     assert groups[0] == groups[1] != groups[2]
 
 
+def test_photos_with_close_embeddings_share_a_group_even_when_their_hashes_differ():
+    rng = np.random.default_rng(0)
+    hashes = rng.random((4, 256)) < 0.5  # four unrelated hashes: the hash links nothing
+    base = rng.normal(size=(3, 32))
+    embeddings = np.stack([base[0], base[0] + 0.05 * rng.normal(size=32), base[1], base[2]])  # a recropped copy of photo 0
+    assert len(set(near_duplicate_groups(hashes))) == 4
+    groups = near_duplicate_groups(hashes, embeddings=embeddings)
+    assert groups[0] == groups[1] and len({groups[0], groups[2], groups[3]}) == 3
+
+
 def test_calibration_layer_starts_at_identity_and_prior_grows_when_it_moves():
     torch = pytest.importorskip("torch")
     from vitalens.models.skin import ColourCalibration

@@ -15,6 +15,7 @@ ships, temperature, lighting threshold) are made on the validation part (1/6 of 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -38,7 +39,7 @@ from vitalens.models.skin_training import (
 )  # fmt: skip
 from vitalens.models.typicality import fit_typicality
 from vitalens.skin.degradations import degrade_each
-from vitalens.skin.duplicates import DEFAULT_MAX_DISTANCE, near_duplicate_groups
+from vitalens.skin.duplicates import DEFAULT_MAX_DISTANCE, DEFAULT_MIN_COSINE, near_duplicate_groups
 from vitalens.skin.lighting import lighting_label
 from vitalens.skin.tone import ita_group, measure_ita
 
@@ -46,14 +47,18 @@ TEST_PARTS = 6  # held-out test = 1 of 6 stratified grouped folds (~16.7 %)
 VALIDATION_PARTS = 6  # validation = 1 of 6 folds of the rest (~13.9 % of all)
 SPLIT_SEED = 0
 TEACHER_SIZE, STUDENT_SIZE = 192, 128
+# The frozen trunks whose features link near-copies before splitting (the depth probe's, at its size).
+LINK_BACKBONES, LINK_SIZE = ("efficientnet_lite0", "efficientnet_lite2"), 192
 LIGHTING_TRAIN_DEGRADED = 400
 
 
-def prepare_split(data_dir: str | Path, size: int = TEACHER_SIZE, cache_dir: Path = DEFAULT_CACHE_DIR) -> tuple[pd.DataFrame, np.ndarray, list, dict]:
+def prepare_split(data_dir: str | Path, size: int = TEACHER_SIZE, cache_dir: Path | None = DEFAULT_CACHE_DIR) -> tuple[pd.DataFrame, np.ndarray, list, dict]:
     """One row per usable photo (id, label, groups, split, audit attributes, lighting label), its pixels, the problems, summary."""
-    loaded = load_skin_pixels(load_fitzpatrick17k(data_dir), size, cache_dir)
+    dataset = load_fitzpatrick17k(data_dir)
+    loaded = load_skin_pixels(dataset, size, cache_dir)
     samples = loaded.dataset.samples
-    groups = near_duplicate_groups(loaded.hashes)
+    link_pixels = loaded.pixels if size == LINK_SIZE else load_skin_pixels(dataset, LINK_SIZE, cache_dir).pixels
+    groups = near_duplicate_groups(loaded.hashes, embeddings=_linking_embeddings(link_pixels, [s.image_id for s in samples], cache_dir))
     ita = np.array([measure_ita(p) for p in loaded.pixels])
     frame = pd.DataFrame({
         "image_id": [s.image_id for s in samples],
@@ -80,11 +85,26 @@ def prepare_split(data_dir: str | Path, size: int = TEACHER_SIZE, cache_dir: Pat
         "near_duplicate_groups": int(len(counts)), "groups_with_several_photos": int((counts > 1).sum()),
         "photos_in_such_groups": int(counts[counts > 1].sum()), "largest_group": int(counts.max()),
         "hash": f"16x16 average hash, linked at <= {DEFAULT_MAX_DISTANCE} of 256 bits",
+        "features": f"also linked at cosine >= {DEFAULT_MIN_COSINE} of the standardised pooled features of frozen {' + '.join(LINK_BACKBONES)} at {LINK_SIZE} px",
         "split_sizes": {name: int((split == name).sum()) for name in ("train", "validation", "test")},
         "split_rule": f"held-out test: fold 0 of StratifiedGroupKFold({TEST_PARTS}, shuffle, seed {SPLIT_SEED}) by diagnosis over near-duplicate groups; "
                       f"validation: fold 0 of the same with {VALIDATION_PARTS} folds on the rest",
     }  # fmt: skip
     return frame, loaded.pixels, loaded.dataset.problems, summary
+
+
+def _linking_embeddings(pixels: np.ndarray, image_ids: list[str], cache_dir: Path | None) -> np.ndarray:
+    """Pooled features of the frozen probe trunks (identity view) that link recropped copies and re-photographed
+    lesions into one group (`vitalens.skin.duplicates`); cached, as they cost a minute on two cores."""
+    key = hashlib.sha1(("\n".join(image_ids) + f"|{'+'.join(LINK_BACKBONES)}|{LINK_SIZE}").encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"skin-links-{key}.npy" if cache_dir else None
+    if path and path.is_file():
+        return np.load(path)
+    embeddings = probe_features(SkinProbe(1, LINK_BACKBONES, LINK_SIZE, views=("identity",)), pixels)[0]
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, embeddings)
+    return embeddings
 
 
 class _Log:

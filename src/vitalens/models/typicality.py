@@ -1,7 +1,7 @@
 """Is this photo like the ones the model learned from? A novelty score on a model's pooled features.
 
 A skin classifier names a condition for any photo, a fingernail or a blank wall included, and its top
-probability says little about that (benchmarks/skin_ood.py, shipped bundle: AUROC 0.66-0.69 for faces,
+probability says little about that (benchmarks/skin_ood.py, shipped bundle: AUROC 0.63-0.71 for faces,
 fingernails and conjunctivae against held-out clinical photos). The distance of the photo's pooled
 features from the subspace the training photos span separates them far better (0.88-1.00). The score is the squared residual of the standardised features
 after projection onto their first principal components (fitted on the training photos), divided by its

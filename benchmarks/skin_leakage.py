@@ -60,13 +60,16 @@ def main() -> None:
         parser.error(f"{cache}: no depth-probe feature cache; run `python benchmarks/skin.py --run {args.run} --train` first")
     split = pd.read_csv(args.run / "split.csv")
     train, held_out = (split["split"] == "train").to_numpy(), (split["split"] == "test").to_numpy()
-    nearest = nearest_training_similarity(np.load(cache), train, held_out)
+    features = np.load(cache)
+    nearest = nearest_training_similarity(features, train, held_out)
+    validation = nearest_training_similarity(features, train, (split["split"] == "validation").to_numpy())
+    print(f"Validation photos: {len(validation)}; nearest training photo at >= 0.9: {int((validation >= 0.9).sum())}, at >= 0.8: {int((validation >= 0.8).sum())}")
     image_ids = split["image_id"].to_numpy()[held_out]
     models = dict(MODELS) | {f"candidate: {n}": f"predictions_test{candidate_suffix(n)}.csv" for n in info["candidates"] if n != info["shipped"]}
     scored = {name: hits(args.run, file, image_ids) for name, file in models.items()}
 
-    print(f"Held-out photos: {len(nearest)}; nearest training photo's cosine similarity, percentiles 50 / 90 / 99: "
-          + " / ".join(f"{q:.2f}" for q in np.percentile(nearest, [50, 90, 99])))  # fmt: skip
+    print(f"Held-out photos: {len(nearest)}; nearest training photo at >= 0.9: {int((nearest >= 0.9).sum())}, at >= 0.8: {int((nearest >= 0.8).sum())}; "
+          "cosine percentiles 50 / 90 / 99: " + " / ".join(f"{q:.2f}" for q in np.percentile(nearest, [50, 90, 99])))  # fmt: skip
     print("\n| held-out photos | n | " + " | ".join(f"top-1 {name}" for name in scored) + " | shipped minus frozen | shipped: I–II / III–IV / V–VI | Fitzpatrick gap |")
     print("|---" * (5 + len(scored)) + "|")
     for limit in [np.inf, *args.limits]:

@@ -23,13 +23,12 @@ from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.data.utkface import load_utkface, split_of
 from vitalens.runtime import load_predictor
-from vitalens.skin.duplicates import average_hash
+from vitalens.skin.duplicates import average_hash, hamming_distances
 
 
 def nearest_hash_distance(hashes: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each photo in `rows`, the fewest differing bits to a photo in `columns`, and which one."""
-    a, b = hashes[rows].astype(np.int16), hashes[columns].astype(np.int16)
-    distances = a @ (1 - b).T + (1 - a) @ b.T
+    distances = hamming_distances(hashes[rows], hashes[columns])
     return distances.min(axis=1), columns[distances.argmin(axis=1)]
 
 

@@ -37,10 +37,11 @@ def average_hash(rgb: np.ndarray) -> np.ndarray:
     return (cells > cells.mean()).ravel()
 
 
-def hamming_distances(hashes: np.ndarray) -> np.ndarray:
-    """All pairwise Hamming distances between [N, bits] boolean hashes, as [N, N] int."""
+def hamming_distances(hashes: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
+    """Hamming distances between [N, bits] boolean hashes and [M, bits] others (default: themselves), as [N, M] int."""
     bits = np.asarray(hashes, dtype=np.int16)
-    return bits @ (1 - bits).T + (1 - bits) @ bits.T
+    other = bits if others is None else np.asarray(others, dtype=np.int16)
+    return bits @ (1 - other).T + (1 - bits) @ other.T
 
 
 def near_duplicate_groups(hashes: np.ndarray, max_distance: int = DEFAULT_MAX_DISTANCE, embeddings: np.ndarray | None = None,

@@ -26,7 +26,7 @@ import pandas as pd
 
 from vitalens import DISCLAIMER
 from vitalens.evaluation.fairness import hit_rate_gap
-from vitalens.evaluation_skin import candidate_suffix
+from vitalens.evaluation_skin import candidate_suffix, prediction_scores
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {"shipped": "predictions_test.csv", "frozen Lite0 + logistic": "predictions_test_frozen_logistic.csv"}
@@ -40,12 +40,11 @@ def nearest_training_similarity(features: np.ndarray, train: np.ndarray, held_ou
     return (unit[held_out] @ unit[train].T).max(axis=1)
 
 
-def hits(run: Path, file: str, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def hits(run: Path, file: str, image_ids: np.ndarray, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Top-1 hit per photo, in `image_ids` order, and each photo's Fitzpatrick group."""
     predictions = pd.read_csv(run / file).set_index("image_id").loc[image_ids]
-    columns = [c for c in predictions.columns if c.startswith("logit::")]
-    labels = np.array([c.removeprefix("logit::") for c in columns])
-    return labels[predictions[columns].to_numpy().argmax(1)] == predictions["label"].to_numpy(), predictions["fitzpatrick_group"].to_numpy()
+    predicted = np.array(classes)[prediction_scores(predictions, classes).argmax(1)]
+    return predicted == predictions["label"].to_numpy(), predictions["fitzpatrick_group"].to_numpy()
 
 
 def main() -> None:
@@ -66,7 +65,7 @@ def main() -> None:
     print(f"Validation photos: {len(validation)}; nearest training photo at >= 0.9: {int((validation >= 0.9).sum())}, at >= 0.8: {int((validation >= 0.8).sum())}")
     image_ids = split["image_id"].to_numpy()[held_out]
     models = dict(MODELS) | {f"candidate: {n}": f"predictions_test{candidate_suffix(n)}.csv" for n in info["candidates"] if n != info["shipped"]}
-    scored = {name: hits(args.run, file, image_ids) for name, file in models.items()}
+    scored = {name: hits(args.run, file, image_ids, info["classes"]) for name, file in models.items()}
 
     print(f"Held-out photos: {len(nearest)}; nearest training photo at >= 0.9: {int((nearest >= 0.9).sum())}, at >= 0.8: {int((nearest >= 0.8).sum())}; "
           "cosine percentiles 50 / 90 / 99: " + " / ".join(f"{q:.2f}" for q in np.percentile(nearest, [50, 90, 99])))  # fmt: skip

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vitalens import DISCLAIMER
+from vitalens.evaluation_skin import prediction_scores
 
 NEAR_SYNONYMS = {
     "malignant melanoma": "melanoma",
@@ -33,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     classes = json.loads((args.run / "training.json").read_text())["classes"]
     test = pd.read_csv(args.run / "predictions_test.csv")
-    predicted = np.array(classes)[test[[f"logit::{c}" for c in classes]].to_numpy().argmax(1)]
+    predicted = np.array(classes)[prediction_scores(test, classes).argmax(1)]
     merged = lambda labels: pd.Series(labels).replace(NEAR_SYNONYMS).to_numpy()  # noqa: E731
     test["exact"] = predicted == test["label"].to_numpy()
     test["synonyms merged"] = merged(predicted) == merged(test["label"].to_numpy())

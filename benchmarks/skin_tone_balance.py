@@ -23,6 +23,7 @@ from skin_feature_probe import DEPTHS, cached_features, fit_probabilities
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation.fairness import hit_rate_gap
+from vitalens.evaluation.splits import assert_no_leakage
 from vitalens.evaluation_skin import class_metrics
 from vitalens.models.skin_run import prepare_split
 
@@ -59,6 +60,7 @@ def evaluation_folds(frame: pd.DataFrame, cv: int | None) -> list[tuple[np.ndarr
     folds = StratifiedGroupKFold(cv, shuffle=True, random_state=0).split(pool, frame["label"].to_numpy()[pool], frame["group"].to_numpy()[pool])
     masks = []
     for fit, scored in folds:
+        assert_no_leakage(frame["group"].to_numpy(), pool[fit], pool[scored])
         train, held = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
         train[pool[fit]], held[pool[scored]] = True, True
         masks.append((train, held))

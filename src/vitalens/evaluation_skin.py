@@ -90,7 +90,8 @@ def candidate_suffix(name: str) -> str:
     return "_" + name.replace(" ", "_").replace("-", "_")
 
 
-def _scores(frame: pd.DataFrame, classes: list[str]) -> np.ndarray:
+def prediction_scores(frame: pd.DataFrame, classes: list[str]) -> np.ndarray:
+    """[N, C] class scores from a run's predictions_*.csv rows, columns in `classes` order."""
     return frame[[f"logit::{c}" for c in classes]].to_numpy(float)
 
 
@@ -111,19 +112,19 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000, extra: dict | Non
     train = split[split["split"] == "train"]
     frequency = train["label"].value_counts().reindex(classes).fillna(0).to_numpy(float)
     majority_scores = np.tile(np.log(frequency + 1e-9), (len(test), 1))  # always the most frequent training classes, in order
-    scores = _scores(test, classes) / temperature
+    scores = prediction_scores(test, classes) / temperature
     models = {
         f"shipped model ({info['shipped']})": scores,
         "majority class (train)": majority_scores,
-        "frozen Lite0 + logistic": _scores(pd.read_csv(run_dir / "predictions_test_frozen_logistic.csv"), classes),
+        "frozen Lite0 + logistic": prediction_scores(pd.read_csv(run_dir / "predictions_test_frozen_logistic.csv"), classes),
     }
     for name, candidate in info["candidates"].items():
         if name != info["shipped"]:
-            models[f"candidate: {name}"] = _scores(pd.read_csv(run_dir / f"predictions_test{candidate_suffix(name)}.csv"), classes) / candidate["temperature"]
+            models[f"candidate: {name}"] = prediction_scores(pd.read_csv(run_dir / f"predictions_test{candidate_suffix(name)}.csv"), classes) / candidate["temperature"]
     for balance in ("class_weights", "oversample"):
-        models[f"ablation: {balance}"] = _scores(pd.read_csv(run_dir / f"predictions_test_{balance}.csv"), classes)
+        models[f"ablation: {balance}"] = prediction_scores(pd.read_csv(run_dir / f"predictions_test_{balance}.csv"), classes)
     if (run_dir / "predictions_test_student.csv").is_file():
-        models[f"distilled student ({info['student']['input_size']} px)"] = _scores(pd.read_csv(run_dir / "predictions_test_student.csv"), classes) / info["student"]["temperature"]
+        models[f"distilled student ({info['student']['input_size']} px)"] = prediction_scores(pd.read_csv(run_dir / "predictions_test_student.csv"), classes) / info["student"]["temperature"]
     report: dict = {
         "disclaimer": DISCLAIMER, "task": "skin-condition", "n_test": len(test), "data": info["data"],
         "split": info["data"]["split_rule"], "classes": classes, "temperature": temperature,
@@ -135,7 +136,7 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000, extra: dict | Non
                                "train_n": int(frequency[i])} for i, c in enumerate(classes)}  # fmt: skip
     matrix = confusion_matrix(labels, predicted, labels=np.arange(len(classes)))
     pd.DataFrame(matrix, index=classes, columns=classes).to_csv(run_dir / "confusion_matrix.csv")
-    raw = _scores(test, classes)
+    raw = prediction_scores(test, classes)
     report["calibration"] = {
         "temperature": temperature, "fitted_on": "validation split",
         "ece_before": expected_calibration_error(softmax(raw, 1), labels),

@@ -82,7 +82,6 @@ class SkinPredictor:
             "disclaimer": DISCLAIMER,
         }
 
-
     def partition_probabilities(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
         """The coarse view (benign / malignant / non-neoplastic): each partition's summed probability, largest first."""
         totals: dict[str, float] = {}

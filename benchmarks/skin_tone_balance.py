@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 
 from skin_feature_probe import DEPTHS, cached_features, fit_probabilities
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
-from vitalens.evaluation.fairness import hit_rate_gap
-from vitalens.evaluation.splits import assert_no_leakage
+from vitalens.evaluation.fairness import case_mix_decomposition, hit_rate_gap
+from vitalens.evaluation.splits import stratified_grouped_folds
 from vitalens.evaluation_skin import class_metrics
 from vitalens.models.skin_run import prepare_split
 
@@ -57,10 +56,8 @@ def evaluation_folds(frame: pd.DataFrame, cv: int | None) -> list[tuple[np.ndarr
     if not cv:
         return [(split == "train", split == "validation")]
     pool = np.flatnonzero(split != "test")
-    folds = StratifiedGroupKFold(cv, shuffle=True, random_state=0).split(pool, frame["label"].to_numpy()[pool], frame["group"].to_numpy()[pool])
     masks = []
-    for fit, scored in folds:
-        assert_no_leakage(frame["group"].to_numpy(), pool[fit], pool[scored])
+    for fit, scored in stratified_grouped_folds(frame["label"].to_numpy()[pool], frame["group"].to_numpy()[pool], cv):
         train, held = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
         train[pool[fit]], held[pool[scored]] = True, True
         masks.append((train, held))
@@ -95,6 +92,7 @@ def main() -> None:
     print(f"\n{args.size} px inputs, scored {where}")
     print(f"\n| weights | top-1 | top-3 | macro-F1 | " + " | ".join(f"{g} (n={int((groups[scored] == g).sum())})" for g in names) + " | gap (known groups, 95 % CI) | gap per fold |")
     print("|---" * (6 + len(names)) + "|")
+    case_mix = {}
     for row_name in args.rows:
         scheme, colour_constancy, boost = ROWS[row_name]
         features = probe_features(colour_constancy)
@@ -106,10 +104,17 @@ def main() -> None:
         metrics = class_metrics(y[scored], probabilities[scored])
         hit = probabilities[scored].argmax(1) == y[scored]
         hits, gap = pd.Series(hit).groupby(groups[scored]).mean(), hit_rate_gap(hit, groups[scored])
+        case_mix[row_name] = case_mix_decomposition(hit, groups[scored], y[scored])
         label = scheme + ("" if boost == 1.0 else f", {WORST_GROUP} weights x{boost:g}") + ("" if colour_constancy is None else f", Shades-of-Gray colour constancy (p = {colour_constancy:g})")
         print(f"| {label} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " | "
               + " | ".join(f"{hits[g] * 100:.1f}" for g in names) + f" | {gap['gap'] * 100:.1f} ({gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f}) | "
               + " / ".join(f"{g * 100:.0f}" for g in fold_gaps) + " |", flush=True)  # fmt: skip
+    print("\nCase mix or service? expected: top-1 if every photo scored at its diagnosis's pooled top-1 (differs only by which diagnoses"
+          " a group has); standardised: the group's own per-diagnosis top-1 weighted by the pooled diagnosis mix (differs only by service).")
+    print("\n| weights | group | n | top-1 | expected from case mix | standardised (diagnoses covered) |\n|---|---|---|---|---|---|")
+    for row_name, table in case_mix.items():
+        for group, r in table.iterrows():
+            print(f"| {row_name} | {group} | {r['n']:.0f} | {r['observed'] * 100:.1f} | {r['expected_from_case_mix'] * 100:.1f} | {r['standardised'] * 100:.1f} ({r['coverage'] * 100:.0f} %) |")
     print(f"\n{DISCLAIMER}")
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from vitalens.aggregate import aggregate_estimates, iqr_inliers
-from vitalens.evaluation.fairness import disaggregate, hit_rate_gap
+from vitalens.evaluation.fairness import case_mix_decomposition, disaggregate, hit_rate_gap
 from vitalens.evaluation.metrics import anaemia_detection, bland_altman, mae_by_severity, regression_metrics
 from vitalens.evaluation.splits import LeakageError, assert_no_leakage, grouped_splits
 from vitalens.uncertainty import conformal_half_width, loso_conformal_coverage
@@ -85,6 +85,33 @@ def test_hit_rate_gap_by_hand_leaves_unknown_out_and_brackets_the_gap():
     assert (gap["best"], gap["worst"], gap["n"]) == ("V-VI", "I-II", {"I-II": 100, "V-VI": 100})
     assert gap["gap"] == pytest.approx(0.4)
     assert gap["ci"][0] < 0.4 < gap["ci"][1] and gap["ci"][0] > 0.2
+
+
+def _cases(group: str, stratum: str, n: int, n_hits: int) -> list[tuple[str, str, float]]:
+    return [(group, stratum, float(i < n_hits)) for i in range(n)]
+
+
+def test_case_mix_decomposition_separates_harder_cases_from_worse_service():
+    # Same per-diagnosis hit rates (easy 0.9, hard 0.3), opposite case mix: all of the gap is case mix.
+    rows = _cases("A", "easy", 20, 18) + _cases("A", "hard", 80, 24) + _cases("B", "easy", 80, 72) + _cases("B", "hard", 20, 6)
+    groups, strata, hits = zip(*rows)
+    table = case_mix_decomposition(hits, groups, strata)
+    assert table.loc["A", "observed"] == pytest.approx(0.42) and table.loc["B", "observed"] == pytest.approx(0.78)
+    assert table.loc["A", "expected_from_case_mix"] == pytest.approx(0.42) and table.loc["B", "expected_from_case_mix"] == pytest.approx(0.78)
+    assert table["standardised"].tolist() == pytest.approx([0.6, 0.6]) and table["coverage"].tolist() == pytest.approx([1.0, 1.0])
+    # Same case mix, A served worse on both diagnoses: none of the gap is case mix.
+    rows = _cases("A", "easy", 50, 40) + _cases("A", "hard", 50, 10) + _cases("B", "easy", 50, 50) + _cases("B", "hard", 50, 20)
+    groups, strata, hits = zip(*rows)
+    table = case_mix_decomposition(hits, groups, strata)
+    assert table["expected_from_case_mix"].tolist() == pytest.approx([0.6, 0.6])
+    assert table["standardised"].tolist() == pytest.approx([0.5, 0.7])
+
+
+def test_case_mix_standardisation_renormalises_over_the_strata_a_group_has():
+    rows = _cases("A", "easy", 10, 10) + _cases("B", "easy", 10, 5) + _cases("B", "hard", 30, 0)
+    groups, strata, hits = zip(*rows)
+    table = case_mix_decomposition(hits, groups, strata)
+    assert table.loc["A", "coverage"] == pytest.approx(0.4) and table.loc["A", "standardised"] == pytest.approx(1.0)
 
 
 def test_iqr_rejects_outlying_frames():

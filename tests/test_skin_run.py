@@ -8,6 +8,7 @@ import csv
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -59,7 +60,14 @@ def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bu
     other = next(name for name in info["candidates"] if name != info["shipped"])
     assert (run / f"predictions_test_{other.replace(' ', '_').replace('-', '_')}.csv").is_file() and (run / "student.pt").is_file()
 
+    cross = pd.read_csv(run / "predictions_cv_depth_probe.csv")
+    split = pd.read_csv(run / "split.csv").set_index("image_id")["split"]
+    assert set(split[cross["image_id"]]) == {"train", "validation"} and len(cross) == int((split != "test").sum())
+    assert (cross.groupby("group")["fold"].nunique() == 1).all() and cross["fold"].nunique() == 5  # a group is scored by one fold only
+
     report = finish_skin_run(run, data, tmp_path / "bundle", n_boot=20)
+    assert report["cross_validated"]["n"] == len(cross) and 0 <= report["cross_validated"]["metrics"]["top1"]["value"] <= 1
+    assert set(report["cross_validated"]["fitzpatrick_case_mix"]) == set(cross["fitzpatrick_group"].fillna("unknown"))
     shipped = f"shipped model ({info['shipped']})"
     assert {shipped, f"candidate: {other}", "frozen Lite0 + logistic", "majority class (train)"} <= set(report["comparison"])
     assert report["n_test"] > 0 and 0 <= report["comparison"][shipped]["top1"]["value"] <= 1

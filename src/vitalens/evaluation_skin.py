@@ -19,7 +19,7 @@ from sklearn.metrics import (average_precision_score, cohen_kappa_score, confusi
                              recall_score, roc_auc_score)  # fmt: skip
 
 from vitalens import DISCLAIMER
-from vitalens.evaluation.fairness import disaggregate, hit_rate_gap
+from vitalens.evaluation.fairness import case_mix_decomposition, disaggregate, hit_rate_gap
 from vitalens.evaluation.metrics import expected_calibration_error
 
 AUDIT_ATTRIBUTES = ("fitzpatrick_group", "ita_group")
@@ -151,6 +151,10 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000, extra: dict | Non
         table.to_csv(run_dir / f"audit_{attribute}.csv")
         report["audit"][attribute] = json.loads(table.to_json(orient="index"))
     report["fitzpatrick_top1_gap"] = hit_rate_gap(predicted == labels, test["fitzpatrick_group"], n_boot)
+    report["fitzpatrick_case_mix"] = json.loads(case_mix_decomposition(predicted == labels, test["fitzpatrick_group"], labels).to_json(orient="index"))
+    if (run_dir / "predictions_cv_depth_probe.csv").is_file():
+        cross = pd.read_csv(run_dir / "predictions_cv_depth_probe.csv")
+        report["cross_validated"] = cross_validated_report(cross, prediction_scores(cross, classes), index, partition_of_class, partition_names, n_boot)
     report["lighting"] = lighting_metrics(pd.read_csv(run_dir / "lighting_test.csv"), info["lighting"]["threshold"])
     report["ita_vs_fitzpatrick"] = ita_agreement(split)
     report["training"] = {"shipped": info["shipped"], "candidates": info["candidates"], "chosen_balance": info["chosen_balance"], "variants_val_top1": {k: v["val_top1"] for k, v in info["variants"].items()},
@@ -163,6 +167,20 @@ def evaluate_skin_run(run_dir: str | Path, n_boot: int = 1000, extra: dict | Non
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=float))
     (run_dir / "report.md").write_text(markdown(report))
     return report
+
+
+def cross_validated_report(frame: pd.DataFrame, scores: np.ndarray, index: dict, partition_of_class, partition_names, n_boot: int) -> dict:
+    """The depth-probe recipe scored out-of-fold over grouped folds of train + validation (the held-out split
+    untouched): headline metrics, top-1 by Fitzpatrick group, the gap with its CI and per fold, the case mix."""
+    labels = frame["label"].map(index).to_numpy()
+    partitions = frame["three_partition"].map({p: i for i, p in enumerate(partition_names)}).to_numpy()
+    hits, groups = scores.argmax(1) == labels, frame["fitzpatrick_group"]
+    return {"what": "the depth-probe recipe, heads refitted in each fold, out-of-fold over grouped folds of train + validation",
+            "n": len(frame), "folds": int(frame["fold"].nunique()), "metrics": with_bootstrap(labels, scores, partition_of_class, partitions, n_boot),
+            "fitzpatrick_top1": {g: float(h.mean()) for g, h in pd.Series(hits).groupby(groups.fillna("unknown").to_numpy())},
+            "fitzpatrick_top1_gap": hit_rate_gap(hits, groups, n_boot),
+            "fitzpatrick_gap_per_fold": [hit_rate_gap(hits[f], groups[f], n_boot=0)["gap"] for f in (frame["fold"] == k for k in sorted(frame["fold"].unique()))],
+            "fitzpatrick_case_mix": json.loads(case_mix_decomposition(hits, groups, labels).to_json(orient="index"))}  # fmt: skip
 
 
 def lighting_metrics(frame: pd.DataFrame, threshold: float) -> dict:
@@ -253,7 +271,14 @@ def markdown(report: dict) -> str:
         lines.append("")
     gap = report["fitzpatrick_top1_gap"]
     lines += [f"Fitzpatrick groups (unknown left out): worst {gap['worst']}, best {gap['best']}, top-1 gap {gap['gap'] * 100:.1f} points "
-              f"(95 % bootstrap CI {gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f}; the gap between noisy group estimates is biased upwards).", ""]
+              f"(95 % bootstrap CI {gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f}; the gap between noisy group estimates is biased upwards).", "",
+              "Case mix or service? `expected` is the top-1 each group would get if every photo scored at its diagnosis's top-1 over all groups "
+              "(differences come only from which diagnoses a group has); `standardised` weights the group's own per-diagnosis top-1 by the overall "
+              "diagnosis mix (differences come only from how well each diagnosis is served in the group).", "",
+              "| Fitzpatrick group | n | top-1 | expected from case mix | standardised (diagnoses covered) |", "|---|---|---|---|---|"]
+    lines += _case_mix_rows(report["fitzpatrick_case_mix"])
+    if "cross_validated" in report:
+        lines += _cross_validated_markdown(report["cross_validated"])
     lines += ["## Per class (held-out recall, 95 % bootstrap CI)", "", "| class | n test | n train | recall | CI |", "|---|---|---|---|---|"]
     lines += [f"| {c} | {r['n']} | {r['train_n']} | {r['recall'] * 100:.0f} | {r['recall_ci'][0] * 100:.0f}–{r['recall_ci'][1] * 100:.0f} |" for c, r in report["per_class"].items()]
     light = report["lighting"]
@@ -275,3 +300,22 @@ def markdown(report: dict) -> str:
               f"Phased fine-tune: {t['chosen_balance']} chosen on validation (top-1 {t['variants_val_top1']}); "
               f"phase C seconds per epoch {t['phase_c_seconds_per_epoch']}."]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _case_mix_rows(table: dict) -> list[str]:
+    return [f"| {g} | {r['n']} | {r['observed'] * 100:.1f} | {r['expected_from_case_mix'] * 100:.1f} | {r['standardised'] * 100:.1f} ({r['coverage'] * 100:.0f} %) |"
+            for g, r in table.items()] + [""]  # fmt: skip
+
+
+def _cross_validated_markdown(cross: dict) -> list[str]:
+    gap, metrics = cross["fitzpatrick_top1_gap"], cross["metrics"]
+    return ["## Cross-validated: the depth-probe recipe out-of-fold", "",
+            f"{cross['what']} ({cross['folds']} folds, {cross['n']} photos; near-duplicate groups never straddle a fold). "
+            "A second estimate beside the held-out one, with about five times the photos per skin-type group.", "",
+            "| top-1 | top-3 | macro-F1 | three-partition acc. |", "|---|---|---|---|",
+            "| " + " | ".join(_ci(metrics[m]) for m in ("top1", "top3", "macro_f1", "three_partition_accuracy")) + " |", "",
+            f"Fitzpatrick top-1: " + ", ".join(f"{g} {v * 100:.1f}" for g, v in cross["fitzpatrick_top1"].items())
+            + f"; gap {gap['gap'] * 100:.1f} points (95 % CI {gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f}); per fold "
+            + " / ".join(f"{g * 100:.0f}" for g in cross["fitzpatrick_gap_per_fold"]) + ".", "",
+            "| Fitzpatrick group | n | top-1 | expected from case mix | standardised (diagnoses covered) |", "|---|---|---|---|---|",
+            *_case_mix_rows(cross["fitzpatrick_case_mix"])]  # fmt: skip

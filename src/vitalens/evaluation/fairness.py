@@ -71,11 +71,36 @@ def hit_rate_gap(hits, groups, n_boot: int = 1000, seed: int = 0) -> dict:
     """Best minus worst hit rate (e.g. top-1) over the known groups, with a percentile-bootstrap 95 % CI
     that resamples photos within each group, as `disaggregate` does. The max-minus-min of noisy group
     estimates is biased upwards, most where a group is small, so the interval matters as much as the point."""
-    hits = np.asarray(hits, float)
-    groups = pd.Series(np.asarray(groups, dtype=object)).fillna("unknown").astype(str).to_numpy()
+    hits, groups = np.asarray(hits, float), _known_or_unknown(groups)
     members = {g: np.flatnonzero(groups == g) for g in sorted(set(groups)) if g != "unknown"}
     rates = {g: float(hits[m].mean()) for g, m in members.items()}
     rng = np.random.default_rng(seed)
     draws = [max(r) - min(r) for r in ([hits[rng.choice(m, len(m))].mean() for m in members.values()] for _ in range(n_boot))]
     return {"best": max(rates, key=rates.get), "worst": min(rates, key=rates.get), "gap": max(rates.values()) - min(rates.values()),
             "ci": [float(np.percentile(draws, q)) for q in (2.5, 97.5)] if n_boot else None, "n": {g: int(len(m)) for g, m in members.items()}}
+
+
+def case_mix_decomposition(hits, groups, strata) -> pd.DataFrame:
+    """Does a group score lower because its cases are harder, or because the model serves it worse?
+
+    One row per group: n; `observed` hit rate; `expected_from_case_mix`, the rate if each of its photos
+    scored at its stratum's (e.g. diagnosis's) pooled hit rate, so it differs between groups only through
+    their case mix; `standardised`, the group's own per-stratum hit rates weighted by the pooled stratum
+    mix (direct standardisation), so it differs only through how well each stratum is served; and
+    `coverage`, the pooled share of the strata the group has photos of (standardised is renormalised
+    over those). Written here because fairlearn's MetricFrame has no standardisation by a third variable."""
+    frame = pd.DataFrame({"hit": np.asarray(hits, float), "group": _known_or_unknown(groups), "stratum": _known_or_unknown(strata)})
+    pooled_rate = frame.groupby("stratum")["hit"].mean()
+    pooled_share = frame["stratum"].value_counts(normalize=True)
+    rows = {}
+    for group, members in frame.groupby("group"):
+        rates = members.groupby("stratum")["hit"].mean()
+        share = pooled_share[rates.index]
+        rows[group] = {"n": len(members), "observed": members["hit"].mean(), "expected_from_case_mix": members["stratum"].map(pooled_rate).mean(),
+                       "standardised": float((rates * share).sum() / share.sum()), "coverage": float(share.sum())}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _known_or_unknown(values) -> np.ndarray:
+    """Group labels as strings, a missing one as "unknown" (so no photo drops out of a groupby)."""
+    return pd.Series(np.asarray(values, dtype=object)).fillna("unknown").astype(str).to_numpy()

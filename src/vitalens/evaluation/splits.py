@@ -40,7 +40,12 @@ def assert_no_leakage(groups, train, test) -> None:
 
 def stratified_group_holdout(labels, groups, n_parts: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(rest, held_out) indices: about 1/n_parts of the photos, stratified by label, whole groups only."""
-    splitter = StratifiedGroupKFold(n_splits=n_parts, shuffle=True, random_state=seed)
-    rest, held_out = next(splitter.split(np.zeros(len(labels)), np.asarray(labels), np.asarray(groups)))
-    assert_no_leakage(groups, rest, held_out)
-    return rest, held_out
+    return next(stratified_grouped_folds(labels, groups, n_parts, seed))
+
+
+def stratified_grouped_folds(labels, groups, n_splits: int, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """K (train, scored) index pairs, stratified by label, whole groups only; each checked for leakage."""
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    for train, scored in splitter.split(np.zeros(len(labels)), np.asarray(labels), np.asarray(groups)):
+        assert_no_leakage(groups, train, scored)
+        yield train, scored

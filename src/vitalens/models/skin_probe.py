@@ -15,6 +15,8 @@ photo's orientation) are averaged, as their probabilities are.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 from sklearn.preprocessing import StandardScaler
@@ -181,3 +183,14 @@ def probe_outputs(model: SkinProbe, features: np.ndarray) -> tuple[np.ndarray, n
     """(diagnosis log-probabilities, lighting logits) from cached [V, N, D] features."""
     logits, lighting = model.heads(torch.from_numpy(features).float())
     return logits.numpy(), lighting.numpy()
+
+
+def out_of_fold_logits(model: SkinProbe, features: np.ndarray, labels: np.ndarray, folds, c: float) -> np.ndarray:
+    """[N, C] diagnosis log-probabilities of every photo some fold scores (NaN elsewhere), each from heads
+    fitted (on a copy of `model`) only to that fold's training photos; `folds` yields (train, scored) indices."""
+    scores = np.full((features.shape[1], model.diagnosis_heads[0].out_features), np.nan, dtype=np.float32)
+    for train, scored in folds:
+        fold_model = copy.deepcopy(model)
+        fit_probe_heads(fold_model, features[:, train], labels[train], c)
+        scores[scored] = probe_outputs(fold_model, features[:, scored])[0]
+    return scores

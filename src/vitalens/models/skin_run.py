@@ -28,11 +28,11 @@ from sklearn.linear_model import LogisticRegression
 
 from vitalens.data.fitzpatrick import load_fitzpatrick17k
 from vitalens.evaluation_skin import candidate_suffix
-from vitalens.evaluation.splits import assert_no_leakage, stratified_group_holdout
+from vitalens.evaluation.splits import assert_no_leakage, stratified_group_holdout, stratified_grouped_folds
 from vitalens.evaluation.metrics import fit_temperature
 from vitalens.models.skin import SkinNet, save_skin_model
 from vitalens.models.skin_data import DEFAULT_CACHE_DIR, load_skin_pixels
-from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, fit_probe_lighting, probe_features, probe_outputs
+from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, fit_probe_lighting, out_of_fold_logits, probe_features, probe_outputs
 from vitalens.regions.centre_crop import centre_crop_resized
 from vitalens.models.skin_training import (
     SkinTrainingConfig, capped_oversampling, fit_head, fit_lighting_head, lower_features, top_outputs, train_calibration, train_top,
@@ -223,6 +223,9 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
             _write_predictions(run_dir / f"predictions_{name}{suffix}.csv", frame.iloc[idx], candidate[name], classes, candidate["lighting"][f"{name}_plain"])
         save_skin_model(candidate["model"], classes, candidate["temperature"], run_dir / f"model{suffix}.pt", lighting_threshold=candidate["lighting"]["threshold"])
     shipped["lighting"]["records"].to_csv(run_dir / "lighting_test.csv", index=False)
+    if "cross_validated" in probe:
+        logits, idx, fold = probe["cross_validated"]
+        _write_predictions(run_dir / "predictions_cv_depth_probe.csv", frame.iloc[idx].assign(fold=fold), logits, classes)
     for name, idx in (("test", te), ("validation", va)):
         _write_predictions(run_dir / f"predictions_{name}_frozen_logistic.csv", frame.iloc[idx], baseline[name], classes)
     info = {"config": config.__dict__, "data": summary, "classes": classes, "chosen_balance": chosen, "temperature": shipped["temperature"],
@@ -265,8 +268,24 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     probability = lambda e: _sigmoid(model.lighting_logit, e)  # noqa: E731
     lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)
     teacher = [probe_outputs(model, features[v : v + 1, tr])[0] for v in (model.views.index("identity"), model.views.index("hflip"))]  # the student's two views
-    return {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "typicality": typicality,
-            "teacher": teacher, "timings": timings}  # fmt: skip
+    probe = {"name": "depth probe", "model": model, "validation": logits[va], "test": logits[te], "lighting": lighting, "typicality": typicality,
+             "teacher": teacher, "timings": timings}  # fmt: skip
+    if config.probe_cv_folds:
+        started = time.monotonic()
+        probe["cross_validated"] = _cross_validated(model, features, y, frame["group"].to_numpy(), np.sort(np.r_[tr, va]), config)
+        timings["probe_cross_validation_s"] = time.monotonic() - started
+        log(f"depth probe, out-of-fold over {config.probe_cv_folds} grouped folds of train + validation: top-1 "
+            f"{np.mean(probe['cross_validated'][0].argmax(1) == y[probe['cross_validated'][1]]):.3f} ({timings['probe_cross_validation_s']:.0f} s)")  # fmt: skip
+    return probe
+
+
+def _cross_validated(model, features, y, groups, pool, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log-probabilities, photo indices, fold of each) of the probe recipe out-of-fold over grouped folds of `pool`."""
+    folds = [(pool[fit], pool[scored]) for fit, scored in stratified_grouped_folds(y[pool], groups[pool], config.probe_cv_folds, config.seed)]
+    fold_of = np.full(len(y), -1)
+    for index, (_, scored) in enumerate(folds):
+        fold_of[scored] = index
+    return out_of_fold_logits(model, features, y, folds, config.probe_c)[pool], pool, fold_of[pool]
 
 
 def _pixels_at(data_dir, frame: pd.DataFrame, size: int) -> np.ndarray:
@@ -334,7 +353,8 @@ def _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, con
 
 
 def _write_predictions(path: Path, rows: pd.DataFrame, logits: np.ndarray, classes: list[str], lighting: np.ndarray | None = None) -> None:
-    frame = rows[["image_id", "label", "three_partition", "group", "fitzpatrick", "fitzpatrick_group", "ita", "ita_group", "lighting_good"]].reset_index(drop=True).copy()
+    columns = ["image_id", "label", "three_partition", "group", "fitzpatrick", "fitzpatrick_group", "ita", "ita_group", "lighting_good"] + ["fold"] * ("fold" in rows)
+    frame = rows[columns].reset_index(drop=True).copy()
     if lighting is not None:
         frame["lighting_good_prob"] = lighting
     logit_frame = pd.DataFrame(logits, columns=[f"logit::{c}" for c in classes])

@@ -1,9 +1,11 @@
 """Probe: which frozen ImageNet features carry the skin task? Trunk (Lite0/1/2), input size, depth
 (pooled outputs of intermediate blocks as well as the last layer) and orientation views (mirrors and
 180° as extra training rows; their probabilities averaged at prediction), each with a class-weighted
-logistic head, and averages over trunks. Validation split only: the held-out split stays unspent.
+logistic head, and averages over trunks. The held-out split stays unspent: scores are on the validation
+split, or with --cv K out-of-fold over K grouped folds of train + validation (near-duplicate groups never
+straddle a fold), with each design's paired difference from the shipped recipe.
 
-    python benchmarks/skin_feature_probe.py [--data DIR] [--sizes 192 260]
+    python benchmarks/skin_feature_probe.py [--data DIR] [--sizes 192 260] [--cv 5] [--depths ...] [--c ...]
 
 Features are cached under experiments/cache/skin-features (several minutes per trunk and size on
 two CPU cores the first time). Research software, not a medical device.
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -24,20 +27,25 @@ from sklearn.preprocessing import StandardScaler
 
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
+from vitalens.evaluation.fairness import hit_rate_gap
+from vitalens.evaluation.metrics import paired_difference
+from vitalens.evaluation.splits import stratified_grouped_folds
 from vitalens.evaluation_skin import class_metrics
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
-from vitalens.models.skin_probe import VIEWS, orient, probe_depths
+from vitalens.models.skin_probe import DEPTH_RULES, VIEWS, orient, probe_depths
 from vitalens.models.skin_run import prepare_split
-from vitalens.models.skin_training import unit_batch
+from vitalens.models.skin_training import SkinTrainingConfig, unit_batch
 
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 CACHE = Path("experiments/cache/skin-features")
-# Which layers' pooled outputs feed the head, as indices into [block 0, ..., last block, head convolution].
+# Which layers' pooled outputs feed the head, as indices into [block 0, ..., last block, head convolution]:
+# the last layer alone, or with the last block, or one of the depth probe's rules.
 DEPTHS = {
     "last layer": lambda n: [n - 1],
     "last + last block": lambda n: [n - 2, n - 1],
-    "last + every 3rd block from the middle": lambda n: probe_depths(n - 1),  # the shipped depth probe's rule
+    **{rule: (lambda n, rule=rule: probe_depths(n - 1, rule)) for rule in DEPTH_RULES},
 }
+SHIPPED = SkinTrainingConfig()
 
 
 @torch.no_grad()
@@ -83,51 +91,91 @@ def cached_features(name: str, size: int, pixels: np.ndarray, batch: int = 64, c
 
 
 def fit_probabilities(features: np.ndarray, y: np.ndarray, train: np.ndarray, validation: np.ndarray, views: int, c: float,
-                      sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Logistic head on the training photos in the first `views` orientations, class-balanced unless given
-    per-photo weights; validation probabilities and logits, each averaged over those views."""
+                      sample_weight: np.ndarray | None = None, extra_rows: tuple[np.ndarray, ...] = ()) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Logistic head on the training photos in the first `views` orientations (plus, for training only, each
+    [N, D] array of `extra_rows`, e.g. augmented copies), class-balanced unless given per-photo weights;
+    validation probabilities and logits, each averaged over those views."""
     head = make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight=None if sample_weight is not None else "balanced", max_iter=1000))
-    weights = {} if sample_weight is None else {"logisticregression__sample_weight": np.tile(sample_weight, views)}
-    head.fit(np.concatenate(features[:views, train]), np.tile(y[train], views), **weights)
+    copies = views + len(extra_rows)
+    weights = {} if sample_weight is None else {"logisticregression__sample_weight": np.tile(sample_weight, copies)}
+    head.fit(np.concatenate([*features[:views, train], *(rows[train] for rows in extra_rows)]), np.tile(y[train], copies), **weights)
     return (np.mean([head.predict_proba(features[v, validation]) for v in range(views)], axis=0),
             np.mean([head.decision_function(features[v, validation]) for v in range(views)], axis=0))  # fmt: skip
 
 
-def row(name: str, y: np.ndarray, probabilities: np.ndarray) -> str:
-    metrics = class_metrics(y, probabilities)
-    return f"| {name} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " |"
+def evaluation_folds(frame: pd.DataFrame, cv: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, scored) boolean masks: the shipped split, or K grouped folds over train + validation."""
+    split = frame["split"].to_numpy()
+    if not cv:
+        return [(split == "train", split == "validation")]
+    pool = np.flatnonzero(split != "test")
+    masks = []
+    for fit, scored in stratified_grouped_folds(frame["label"].to_numpy()[pool], frame["group"].to_numpy()[pool], cv):
+        train, held = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
+        train[pool[fit]], held[pool[scored]] = True, True
+        masks.append((train, held))
+    return masks
+
+
+def scored_outputs(features: np.ndarray, y: np.ndarray, folds, views: int, c: float) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, logits) [N, C] of every photo a fold scores, each from the heads fitted on its fold's training photos."""
+    outputs = [np.zeros((len(y), len(np.unique(y)))) for _ in range(2)]
+    for train, held in folds:
+        for output, fitted in zip(outputs, fit_probabilities(features, y, train, held, views, c)):
+            output[held] = fitted
+    return outputs[0], outputs[1]
+
+
+def row(name: str, y: np.ndarray, probabilities: np.ndarray, skin_types: np.ndarray) -> str:
+    metrics, hits = class_metrics(y, probabilities), probabilities.argmax(1) == y
+    by_type = pd.Series(hits).groupby(skin_types).mean()
+    return (f"| {name} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " | "
+            + " | ".join(f"{by_type.get(g, np.nan) * 100:.1f}" for g in ("I-II", "III-IV", "V-VI")) + f" | {hit_rate_gap(hits, skin_types, n_boot=0)['gap'] * 100:.1f} |")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")
     parser.add_argument("--sizes", type=int, nargs="+", default=[192, 260])
+    parser.add_argument("--trunks", nargs="+", default=list(TRUNKS), choices=list(TRUNKS))
     parser.add_argument("--c", type=float, nargs="+", default=[0.01])
-    parser.add_argument("--depths", nargs="+", default=list(DEPTHS), choices=list(DEPTHS))
+    parser.add_argument("--depths", nargs="+", default=["last layer", "last + last block", "every_third_from_middle"], choices=list(DEPTHS))
     parser.add_argument("--views", type=int, nargs="+", default=[1, 4], choices=[1, 2, 3, 4])
+    parser.add_argument("--cv", type=int, default=None, help="score out-of-fold over this many grouped folds of train + validation")
     args = parser.parse_args()
     if args.data is None:
         parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     torch.set_num_threads(2)
-    results = {}
+    shipped = (tuple(SHIPPED.probe_backbones), SHIPPED.probe_size, SHIPPED.probe_depth_rule, len(VIEWS), SHIPPED.probe_c)
+    where = "validation" if not args.cv else f"out-of-fold over {args.cv} grouped folds of train + validation"
     for size in args.sizes:
         frame, pixels, _, _ = prepare_split(args.data, size)
         y = frame["label"].astype("category").cat.codes.to_numpy()
-        train, validation = (frame["split"] == "train").to_numpy(), (frame["split"] == "validation").to_numpy()
-        print(f"\n## {size}px\n\n| features (views, C) | validation top-1 | top-3 | macro-F1 |\n|---|---|---|---|", flush=True)
-        for name in TRUNKS:
+        folds = evaluation_folds(frame, args.cv)
+        scored = np.any([held for _, held in folds], axis=0)
+        skin_types, groups = frame["fitzpatrick_group"].fillna("unknown").to_numpy()[scored], frame["group"].to_numpy()[scored]
+        results, designs = {}, {}
+        print(f"\n## {size}px, scored {where} (n = {scored.sum()})\n\n| features (views, C) | top-1 | top-3 | macro-F1 | I-II | III-IV | V-VI | gap |\n|---|---|---|---|---|---|---|---|", flush=True)
+        for name in args.trunks:
             features, slices = cached_features(name, size, pixels)
             for label, views, c in itertools.product(args.depths, args.views, args.c):
                 layers = DEPTHS[label](len(slices))
                 chosen = features[..., np.concatenate([np.arange(slices[i].start, slices[i].stop) for i in layers])]
-                results[(name, label, views, c)] = fit_probabilities(chosen, y, train, validation, views, c)
-                print(row(f"{name} {label} ({views}, {c})", y[validation], results[(name, label, views, c)][0]), flush=True)
+                results[(name, label, views, c)] = scored_outputs(chosen, y, folds, views, c)
+                print(row(f"{name} {label} ({views}, {c})", y[scored], results[(name, label, views, c)][0][scored], skin_types), flush=True)
         for label, views, c in itertools.product(args.depths, args.views, args.c):
-            for trunks in (t for k in range(2, len(TRUNKS) + 1) for t in itertools.combinations(TRUNKS, k)):
+            for trunks in (t for k in range(2, len(args.trunks) + 1) for t in itertools.combinations(args.trunks, k)):
                 short = " + ".join(t.removeprefix("efficientnet_") for t in trunks)
                 for kind, which in (("probabilities", 0), ("logits", 1)):
-                    mean = np.mean([results[(name, label, views, c)][which] for name in trunks], axis=0)
-                    print(row(f"mean {kind} of {short}: {label} ({views}, {c})", y[validation], mean), flush=True)
+                    mean = np.mean([results[(name, label, views, c)][which] for name in trunks], axis=0)[scored]
+                    print(row(f"mean {kind} of {short}: {label} ({views}, {c})", y[scored], mean, skin_types), flush=True)
+                    if kind == "probabilities":
+                        designs[(trunks, size, label, views, c)] = mean.argmax(1) == y[scored]
+        if shipped in designs:
+            print(f"\nTop-1 minus the shipped recipe's ({shipped}), paired bootstrap 95 % CI over near-duplicate groups:\n\n| design | difference | CI |\n|---|---|---|")
+            for design, hits in designs.items():
+                difference = paired_difference(hits, designs[shipped], groups)
+                print(f"| {design} | {difference['difference'] * 100:+.2f} | {difference['ci'][0] * 100:+.2f} to {difference['ci'][1] * 100:+.2f} |")
     print(f"\n{DISCLAIMER}")
 
 

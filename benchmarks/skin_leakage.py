@@ -26,6 +26,7 @@ import pandas as pd
 
 from vitalens import DISCLAIMER
 from vitalens.evaluation.fairness import hit_rate_gap
+from vitalens.evaluation.metrics import paired_difference
 from vitalens.evaluation_skin import candidate_suffix, prediction_scores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,11 +81,9 @@ def main() -> None:
         print(f"| {label} | {keep.sum()} | " + " | ".join(f"{h[keep].mean() * 100:.1f}" for h, _ in scored.values())
               + f" | {(scored['shipped'][0][keep].mean() - scored['frozen Lite0 + logistic'][0][keep].mean()) * 100:+.1f} | "
               + " / ".join(f"{by_group.get(g, np.nan) * 100:.1f}" for g in ("I-II", "III-IV", "V-VI")) + f" | {gap * 100:.1f} |")  # fmt: skip
-    shipped, frozen = scored["shipped"][0].astype(float), scored["frozen Lite0 + logistic"][0].astype(float)
-    rng = np.random.default_rng(0)
-    draws = [np.mean(shipped[i] - frozen[i]) for i in (rng.integers(len(shipped), size=len(shipped)) for _ in range(2000))]
-    print(f"\nShipped minus frozen on all held-out photos: {np.mean(shipped - frozen) * 100:+.1f} points, paired bootstrap 95 % CI "
-          + " to ".join(f"{q * 100:+.1f}" for q in np.percentile(draws, [2.5, 97.5])))  # fmt: skip
+    margin = paired_difference(scored["shipped"][0], scored["frozen Lite0 + logistic"][0])
+    print(f"\nShipped minus frozen on all held-out photos: {margin['difference'] * 100:+.1f} points, paired bootstrap 95 % CI "
+          + " to ".join(f"{q * 100:+.1f}" for q in margin["ci"]))  # fmt: skip
     print(f"\n{DISCLAIMER}")
 
 

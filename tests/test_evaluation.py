@@ -4,7 +4,7 @@ import pytest
 
 from vitalens.aggregate import aggregate_estimates, iqr_inliers
 from vitalens.evaluation.fairness import case_mix_decomposition, disaggregate, hit_rate_gap
-from vitalens.evaluation.metrics import anaemia_detection, bland_altman, mae_by_severity, regression_metrics
+from vitalens.evaluation.metrics import anaemia_detection, bland_altman, mae_by_severity, paired_difference, regression_metrics
 from vitalens.evaluation.splits import LeakageError, assert_no_leakage, grouped_splits
 from vitalens.uncertainty import conformal_half_width, loso_conformal_coverage
 
@@ -112,6 +112,20 @@ def test_case_mix_standardisation_renormalises_over_the_strata_a_group_has():
     groups, strata, hits = zip(*rows)
     table = case_mix_decomposition(hits, groups, strata)
     assert table.loc["A", "coverage"] == pytest.approx(0.4) and table.loc["A", "standardised"] == pytest.approx(1.0)
+
+
+def test_paired_difference_brackets_the_mean_and_widens_when_items_come_in_copies():
+    rng = np.random.default_rng(0)
+    first, second = rng.random(40) < 0.7, rng.random(40) < 0.4
+    alone = paired_difference(first, second)
+    assert alone["difference"] == pytest.approx(np.mean(first.astype(float) - second)) and alone["n"] == 40
+    assert alone["ci"][0] < alone["difference"] < alone["ci"][1]
+    # Ten identical copies of each photo: a per-photo bootstrap would shrink the interval ~3x; by cluster it does not.
+    copies = paired_difference(np.repeat(first, 10), np.repeat(second, 10), clusters=np.repeat(np.arange(40), 10))
+    naive = paired_difference(np.repeat(first, 10), np.repeat(second, 10))
+    assert copies["difference"] == pytest.approx(alone["difference"])
+    assert copies["ci"][1] - copies["ci"][0] == pytest.approx(alone["ci"][1] - alone["ci"][0], rel=0.2)
+    assert naive["ci"][1] - naive["ci"][0] < 0.5 * (copies["ci"][1] - copies["ci"][0])
 
 
 def test_iqr_rejects_outlying_frames():

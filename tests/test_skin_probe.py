@@ -23,8 +23,11 @@ def probe():
     return model
 
 
-def test_depth_rule_takes_every_third_block_from_the_middle_the_last_block_and_the_head():
-    assert probe_depths(16) == [8, 11, 14, 15, 16]  # Lite0: 16 blocks, index 16 is the head convolution
+def test_depth_rules_pick_blocks_by_position_and_always_keep_the_head():
+    assert probe_depths(16, "every_third_from_middle") == [8, 11, 14, 15, 16]  # Lite0: 16 blocks, index 16 is the head convolution
+    assert probe_depths(16) == list(range(5, 17))  # the default: every block from the first third on
+    with pytest.raises(ValueError, match="unknown depth rule"):
+        probe_depths(16, "every_block")
 
 
 def test_input_size_must_pool_exactly_onto_the_head_grid():

@@ -71,6 +71,8 @@ def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bu
     shipped = f"shipped model ({info['shipped']})"
     assert {shipped, f"candidate: {other}", "frozen Lite0 + logistic", "majority class (train)"} <= set(report["comparison"])
     assert report["n_test"] > 0 and 0 <= report["comparison"][shipped]["top1"]["value"] <= 1
+    margin = report["top1_over_frozen_baseline"]
+    assert margin["difference"] == pytest.approx(report["comparison"][shipped]["top1"]["value"] - report["comparison"]["frozen Lite0 + logistic"]["top1"]["value"])
     assert report["onnx"]["gap_vs_torch"]["diagnosis_probs"] < 1e-2
     predictor = SkinPredictor(load_bundle(tmp_path / "bundle"))
     result = predictor.predict(np.asarray(Image.open(next((data / "images").iterdir())).convert("RGB")), "one")

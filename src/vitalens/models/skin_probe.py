@@ -36,23 +36,37 @@ def orient(images: torch.Tensor, view: str) -> torch.Tensor:
     return images.flip(dims) if dims else images
 
 
-def probe_depths(n_blocks: int) -> list[int]:
-    """Blocks whose pooled output feeds the head: every third block from the middle, the last block, and
-    the head convolution (index n_blocks). The rule that scored best on validation among the three tried."""
-    layers = n_blocks + 1
-    return sorted(set(range(layers // 2, layers, 3)) | {n_blocks - 1, n_blocks})
+# Which layers' pooled outputs feed the heads, by name: indices into [block 0, ..., last block, head
+# convolution (index n_blocks)]. "all_from_first_third" scored best out-of-fold on the regrouped split among
+# five rules (benchmarks/skin_feature_probe.py --cv 5); "every_third_from_middle", the first split's
+# choice, also defines the features that link near-copies before splitting (skin_run.LINK_DEPTHS).
+DEPTH_RULES = {
+    "every_third_from_middle": lambda n_blocks: sorted(set(range((n_blocks + 1) // 2, n_blocks + 1, 3)) | {n_blocks - 1, n_blocks}),
+    "every_second_from_middle": lambda n_blocks: sorted(set(range((n_blocks + 1) // 2, n_blocks + 1, 2)) | {n_blocks - 1, n_blocks}),
+    "every_third_from_first_quarter": lambda n_blocks: sorted(set(range((n_blocks + 1) // 4, n_blocks + 1, 3)) | {n_blocks - 1, n_blocks}),
+    "all_from_middle": lambda n_blocks: list(range((n_blocks + 1) // 2, n_blocks + 1)),
+    "all_from_first_third": lambda n_blocks: list(range((n_blocks + 1) // 3, n_blocks + 1)),
+}
+DEFAULT_DEPTH_RULE = "all_from_first_third"
+
+
+def probe_depths(n_blocks: int, rule: str = DEFAULT_DEPTH_RULE) -> list[int]:
+    """The layers a trunk of `n_blocks` blocks feeds to the heads under one of DEPTH_RULES."""
+    if rule not in DEPTH_RULES:
+        raise ValueError(f"unknown depth rule {rule!r}; choose one of {sorted(DEPTH_RULES)}")
+    return DEPTH_RULES[rule](n_blocks)
 
 
 class DepthTrunk(nn.Module):
     """A frozen EfficientNet-Lite trunk → its feature maps at `probe_depths` (block outputs, then the head convolution)."""
 
-    def __init__(self, backbone: str, input_size: int, pretrained: bool = True):
+    def __init__(self, backbone: str, input_size: int, pretrained: bool = True, depth_rule: str = DEFAULT_DEPTH_RULE):
         super().__init__()
         trunk = build_backbone(backbone, pretrained=pretrained, image_size=input_size).trunk
         self.stem, self.bn0 = trunk._conv_stem, trunk._bn0
         self.blocks = nn.ModuleList(trunk._blocks)
         self.conv_head, self.bn1 = trunk._conv_head, trunk._bn1
-        self.depths = probe_depths(len(self.blocks))
+        self.depths = probe_depths(len(self.blocks), depth_rule)
         widths = [block._bn2.num_features for block in self.blocks] + [self.bn1.num_features]
         self.widths = [widths[d] for d in self.depths]
         self.requires_grad_(False)
@@ -74,16 +88,16 @@ class SkinProbe(nn.Module):
     Each trunk has its own linear diagnosis head on its standardised pooled features; the answer is the mean
     of the softmax over trunks and views (returned as its log, so softmax(output / T) calibrates it)."""
 
-    HEAT_MAP = "mean over trunks and views of each member's exact Grad-CAM (linear head on pooled maps at 5 depths), ReLU after the mean"
+    HEAT_MAP = "mean over trunks and views of each member's exact Grad-CAM (linear head on the pooled maps of several depths), ReLU after the mean"
 
     def __init__(self, n_classes: int, backbones: tuple[str, ...] = ("efficientnet_lite0",), input_size: int = 192,
-                 views: tuple[str, ...] = VIEWS, pretrained: bool = True):  # fmt: skip
+                 views: tuple[str, ...] = VIEWS, pretrained: bool = True, depth_rule: str = DEFAULT_DEPTH_RULE):  # fmt: skip
         super().__init__()
-        self.backbones, self.input_size, self.views = tuple(backbones), input_size, tuple(views)
+        self.backbones, self.input_size, self.views, self.depth_rule = tuple(backbones), input_size, tuple(views), depth_rule
         if input_size % 32:
             raise ValueError(f"input_size {input_size}: the depth probe needs a multiple of 32, so every depth's map pools exactly onto the head's grid")
         self.cam_side = input_size // 32
-        self.trunks = nn.ModuleList(DepthTrunk(name, input_size, pretrained) for name in backbones)
+        self.trunks = nn.ModuleList(DepthTrunk(name, input_size, pretrained, depth_rule) for name in backbones)
         widths = [sum(t.widths) for t in self.trunks]
         edges = np.cumsum([0] + widths)
         self.columns = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
@@ -139,10 +153,10 @@ class SkinProbe(nn.Module):
 
     def config(self) -> dict:
         return {"kind": "probe", "n_classes": self.diagnosis_heads[0].out_features, "backbones": list(self.backbones),
-                "input_size": self.input_size, "views": list(self.views)}  # fmt: skip
+                "input_size": self.input_size, "views": list(self.views), "depth_rule": self.depth_rule}  # fmt: skip
 
     def describe(self) -> dict:
-        return {"architecture": "depth probe", "backbones": list(self.backbones), "views": list(self.views),
+        return {"architecture": "depth probe", "backbones": list(self.backbones), "views": list(self.views), "depth_rule": self.depth_rule,
                 "depths": {name: t.depths for name, t in zip(self.backbones, self.trunks)}, "averaging": "softmax probabilities, over trunks and views",
                 "trainable": "linear heads only (trunks frozen at ImageNet weights)"}  # fmt: skip
 

@@ -47,8 +47,9 @@ TEST_PARTS = 6  # held-out test = 1 of 6 stratified grouped folds (~16.7 %)
 VALIDATION_PARTS = 6  # validation = 1 of 6 folds of the rest (~13.9 % of all)
 SPLIT_SEED = 0
 TEACHER_SIZE, STUDENT_SIZE = 192, 128
-# The frozen trunks whose features link near-copies before splitting (the depth probe's, at its size).
-LINK_BACKBONES, LINK_SIZE = ("efficientnet_lite0", "efficientnet_lite2"), 192
+# The frozen trunks and layers whose features link near-copies before splitting (fixed, so the split does
+# not move when the depth probe's design does).
+LINK_BACKBONES, LINK_SIZE, LINK_DEPTH_RULE = ("efficientnet_lite0", "efficientnet_lite2"), 192, "every_third_from_middle"
 LIGHTING_TRAIN_DEGRADED = 400
 
 
@@ -100,7 +101,7 @@ def _linking_embeddings(pixels: np.ndarray, image_ids: list[str], cache_dir: Pat
     path = Path(cache_dir) / f"skin-links-{key}.npy" if cache_dir else None
     if path and path.is_file():
         return np.load(path)
-    embeddings = probe_features(SkinProbe(1, LINK_BACKBONES, LINK_SIZE, views=("identity",)), pixels)[0]
+    embeddings = probe_features(SkinProbe(1, LINK_BACKBONES, LINK_SIZE, views=("identity",), depth_rule=LINK_DEPTH_RULE), pixels)[0]
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, embeddings)
@@ -252,9 +253,9 @@ def _sigmoid(lighting_logit, embeddings: np.ndarray) -> np.ndarray:
 def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> dict:
     """The depth probe (frozen trunks, several depths, orientation views; `vitalens.models.skin_probe`):
     pooled features of every photo in every view cached once, logistic heads per trunk, its lighting head."""
-    model = SkinProbe(len(classes), config.probe_backbones, config.probe_size)
+    model = SkinProbe(len(classes), config.probe_backbones, config.probe_size, depth_rule=config.probe_depth_rule)
     started = time.monotonic()
-    features = _cached(cache / f"probe_features_{'_'.join(config.probe_backbones)}_{config.probe_size}.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
+    features = _cached(cache / f"probe_features_{'_'.join(config.probe_backbones)}_{config.probe_size}_{config.probe_depth_rule}.npy", lambda: probe_features(model, pixels, progress=_progress(log, "depth-probe features")))
     timings = {"probe_features_s": time.monotonic() - started}
     started = time.monotonic()
     fit_probe_heads(model, features[:, tr], y[tr], config.probe_c)
@@ -263,7 +264,7 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
     logits, _ = probe_outputs(model, features)
     log(f"depth probe ({', '.join(config.probe_backbones)}): validation top-1 {np.mean(logits[va].argmax(1) == y[va]):.3f}; "
         f"features {timings['probe_features_s']:.0f} s, heads {timings['probe_heads_s']:.0f} s")  # fmt: skip
-    embedding = lambda key, idx, images: (_cached(cache / f"probe_{key}_{config.probe_size}.npy", lambda: probe_features(model, images)) if key.endswith("_degraded") else features[:, idx]).mean(axis=0)  # noqa: E731
+    embedding = lambda key, idx, images: (_cached(cache / f"probe_{key}_{config.probe_size}_{config.probe_depth_rule}.npy", lambda: probe_features(model, images)) if key.endswith("_degraded") else features[:, idx]).mean(axis=0)  # noqa: E731
     fit = lambda e, good: fit_probe_lighting(model, e, good)  # noqa: E731
     probability = lambda e: _sigmoid(model.lighting_logit, e)  # noqa: E731
     lighting = _lighting(embedding, fit, probability, pixels, frame, tr, va, te, cache, config, log)

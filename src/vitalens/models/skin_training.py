@@ -50,11 +50,13 @@ class SkinTrainingConfig:
     distill_temperature: float = 2.0
     distill_weight: float = 0.7
     # The depth probe (vitalens.models.skin_probe), the other candidate for shipping: its trunks and head strength.
-    # Lite0 + Lite2 at C = 0.03 scored best on validation among 1-3 trunks and C 0.003-0.03 (benchmarks/skin_feature_probe.py);
-    # all three would weigh ~25 MB, over the bundle limit.
+    # Lite0 + Lite2 at C = 0.03, every block from the first third on: best out-of-fold over 5 grouped folds of the
+    # regrouped train + validation among five depth rules and C 0.01-0.1 (benchmarks/skin_feature_probe.py --cv 5);
+    # adding Lite1 scored +1.5 points but all three would weigh ~25 MB, over the bundle limit.
     probe_backbones: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_lite2")
     probe_c: float = 0.03
     probe_size: int = 192  # a multiple of 32 (see SkinProbe)
+    probe_depth_rule: str = "all_from_first_third"  # one of skin_probe.DEPTH_RULES
     # The probe recipe is also scored out-of-fold over this many grouped folds of train + validation (0: not),
     # a second estimate beside the held-out one with ~5x the photos per skin-type group.
     probe_cv_folds: int = 5

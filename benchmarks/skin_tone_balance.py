@@ -80,6 +80,7 @@ def main() -> None:
     if args.data is None:
         parser.error(missing_dataset_message("fitzpatrick17k-ajl"))
     frame, pixels, _, _ = prepare_split(args.data, args.size)
+    labels = frame["label"].to_numpy()
     y = frame["label"].astype("category").cat.codes.to_numpy()
     groups = frame["fitzpatrick_group"].fillna("unknown").to_numpy()
     def probe_features(colour_constancy, tone_shift):
@@ -99,7 +100,7 @@ def main() -> None:
     print(f"\n{args.size} px inputs, scored {where}")
     print(f"\n| weights | top-1 | top-3 | macro-F1 | " + " | ".join(f"{g} (n={int((groups[scored] == g).sum())})" for g in names) + " | gap (known groups, 95 % CI) | gap per fold |")
     print("|---" * (6 + len(names)) + "|")
-    case_mix = {}
+    case_mix, row_hits = {}, {}
     for row_name in args.rows:
         scheme, colour_constancy, boost, tone_shift = ROWS[row_name]
         features = probe_features(colour_constancy, tone_shift)
@@ -112,6 +113,7 @@ def main() -> None:
         hit = probabilities[scored].argmax(1) == y[scored]
         hits, gap = pd.Series(hit).groupby(groups[scored]).mean(), hit_rate_gap(hit, groups[scored])
         case_mix[row_name] = case_mix_decomposition(hit, groups[scored], y[scored])
+        row_hits[row_name] = hit
         label = (scheme + ("" if boost == 1.0 else f", {WORST_GROUP} weights x{boost:g}") + ("" if colour_constancy is None else f", Shades-of-Gray colour constancy (p = {colour_constancy:g})")
                  + (", plus a darker and a lighter melanin-shifted training copy of each photo" if tone_shift else ""))
         print(f"| {label} | " + " | ".join(f"{metrics[m] * 100:.1f}" for m in ("top1", "top3", "macro_f1")) + " | "
@@ -123,6 +125,13 @@ def main() -> None:
     for row_name, table in case_mix.items():
         for group, r in table.iterrows():
             print(f"| {row_name} | {group} | {r['n']:.0f} | {r['observed'] * 100:.1f} | {r['expected_from_case_mix'] * 100:.1f} | {r['standardised'] * 100:.1f} ({r['coverage'] * 100:.0f} %) |")
+    known = [g for g in names if g != "unknown"]
+    recall_by_group = pd.crosstab(labels[scored], groups[scored], values=row_hits[args.rows[0]], aggfunc="mean")
+    counts = pd.crosstab(labels[scored], groups[scored])
+    print(f"\nRecall per diagnosis by Fitzpatrick group ({args.rows[0]}), sorted by the I-II minus III-IV difference:\n")
+    print("| diagnosis | " + " | ".join(f"{g} recall (n)" for g in known) + " |\n" + "|---" * (1 + len(known)) + "|")
+    for diagnosis in (recall_by_group["I-II"] - recall_by_group["III-IV"]).sort_values().index:
+        print(f"| {diagnosis} | " + " | ".join(f"{recall_by_group.loc[diagnosis, g] * 100:.0f} ({counts.loc[diagnosis, g]})" for g in known) + " |")
     print(f"\n{DISCLAIMER}")
 
 

@@ -33,6 +33,8 @@ def _placeholder_report() -> dict:
         "audit": {"fitzpatrick_group": {"I-II": group}, "ita_group": {"light": group}},
         "data": {"photos": 0, "skipped": 0, "near_duplicate_groups": 0, "split_sizes": {}},
         "ita_vs_fitzpatrick": {"spearman_rho_type_vs_ita": 0.0, "group_agreement": 0.0},
+        "fitzpatrick_top1_gap": {"best": "I-II", "worst": "I-II", "gap": 0.0, "ci": [0.0, 0.0]},
+        "top1_over_frozen_baseline": {"difference": 0.05, "ci": [0.0, 0.1]},
     }  # fmt: skip
 
 

@@ -44,6 +44,15 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
     for attribute, table in report["audit"].items():
         evaluation += ["", f"### By {attribute} (top-1, 95 % bootstrap CI)", "", "| group | n | top-1 | top-3 | worst |", "|---|---|---|---|---|"]
         evaluation += [f"| {g} | {r['n']} | {r['top1'] * 100:.1f} ({r['top1_ci_low'] * 100:.1f}–{r['top1_ci_high'] * 100:.1f}) | {r['top3'] * 100:.1f} | {'⚠' if r['worst'] else ''} |" for g, r in table.items()]
+    gap, margin = report["fitzpatrick_top1_gap"], report["top1_over_frozen_baseline"]
+    evaluation += ["", f"Top-1 minus the frozen Lite0 + logistic baseline on the same photos: {margin['difference'] * 100:+.1f} points "
+                   f"(paired bootstrap 95 % CI {margin['ci'][0] * 100:+.1f} to {margin['ci'][1] * 100:+.1f}). Fitzpatrick groups: {gap['best']} minus "
+                   f"{gap['worst']} top-1 {gap['gap'] * 100:.1f} points (95 % CI {gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f})."]  # fmt: skip
+    if "cross_validated" in report:
+        cross = report["cross_validated"]
+        evaluation += ["", f"The same recipe out-of-fold over {cross['folds']} grouped folds of train + validation (n = {cross['n']}): top-1 "
+                       f"{cell(cross['metrics']['top1'])}, Fitzpatrick gap {cross['fitzpatrick_top1_gap']['gap'] * 100:.1f} points "
+                       f"(95 % CI {cross['fitzpatrick_top1_gap']['ci'][0] * 100:.1f}–{cross['fitzpatrick_top1_gap']['ci'][1] * 100:.1f})."]  # fmt: skip
     light, ita = report["lighting"], report["ita_vs_fitzpatrick"]
     evaluation += [
         "", "### Lighting verdict",

@@ -176,7 +176,7 @@ def cross_validated_report(frame: pd.DataFrame, scores: np.ndarray, index: dict,
     labels = frame["label"].map(index).to_numpy()
     partitions = frame["three_partition"].map({p: i for i, p in enumerate(partition_names)}).to_numpy()
     hits, groups = scores.argmax(1) == labels, frame["fitzpatrick_group"]
-    return {"what": "the depth-probe recipe, heads refitted in each fold, out-of-fold over grouped folds of train + validation",
+    return {"what": "The depth-probe recipe, heads refitted in each fold, out-of-fold over grouped folds of train + validation",
             "n": len(frame), "folds": int(frame["fold"].nunique()), "metrics": with_bootstrap(labels, scores, partition_of_class, partitions, n_boot),
             "fitzpatrick_top1": {g: float(h.mean()) for g, h in pd.Series(hits).groupby(groups.fillna("unknown").to_numpy())},
             "fitzpatrick_top1_gap": hit_rate_gap(hits, groups, n_boot),

@@ -29,11 +29,10 @@ from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation.fairness import hit_rate_gap
 from vitalens.evaluation.metrics import paired_difference
-from vitalens.evaluation.splits import stratified_grouped_folds
 from vitalens.evaluation_skin import class_metrics
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
 from vitalens.models.skin_probe import DEPTH_RULES, VIEWS, orient, probe_depths
-from vitalens.models.skin_run import prepare_split
+from vitalens.models.skin_run import prepare_split, train_validation_folds
 from vitalens.models.skin_training import SkinTrainingConfig, unit_batch
 
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
@@ -108,13 +107,8 @@ def evaluation_folds(frame: pd.DataFrame, cv: int | None) -> list[tuple[np.ndarr
     split = frame["split"].to_numpy()
     if not cv:
         return [(split == "train", split == "validation")]
-    pool = np.flatnonzero(split != "test")
-    masks = []
-    for fit, scored in stratified_grouped_folds(frame["label"].to_numpy()[pool], frame["group"].to_numpy()[pool], cv):
-        train, held = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
-        train[pool[fit]], held[pool[scored]] = True, True
-        masks.append((train, held))
-    return masks
+    return [(np.isin(np.arange(len(frame)), fit), np.isin(np.arange(len(frame)), scored))
+            for fit, scored in train_validation_folds(frame["label"], frame["group"], split, cv)]
 
 
 def scored_outputs(features: np.ndarray, y: np.ndarray, folds, views: int, c: float) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from vitalens.features.backbones import LITE_MEAN, LITE_STD, build_backbone
-from vitalens.models.skin_training import fit_logistic_head, unit_batch
+from vitalens.models.skin_training import SkinTrainingConfig, fit_logistic_head, unit_batch
 from vitalens.models.typicality import Typicality
 
 VIEWS = ("identity", "hflip", "vflip", "rot180")
@@ -36,18 +36,23 @@ def orient(images: torch.Tensor, view: str) -> torch.Tensor:
     return images.flip(dims) if dims else images
 
 
+def _every(step: int, start_divisor: int):
+    """Every `step`-th layer from 1/start_divisor of the way in, plus the last block and the head convolution."""
+    return lambda n_blocks: sorted(set(range((n_blocks + 1) // start_divisor, n_blocks + 1, step)) | {n_blocks - 1, n_blocks})
+
+
 # Which layers' pooled outputs feed the heads, by name: indices into [block 0, ..., last block, head
 # convolution (index n_blocks)]. "all_from_first_third" scored best out-of-fold on the regrouped split among
-# five rules (benchmarks/skin_feature_probe.py --cv 5); "every_third_from_middle", the first split's
-# choice, also defines the features that link near-copies before splitting (skin_run.LINK_DEPTHS).
+# these five (benchmarks/skin_feature_probe.py --cv 5); "every_third_from_middle", the first split's choice,
+# also defines the features that link near-copies before splitting (skin_run.LINK_DEPTH_RULE).
 DEPTH_RULES = {
-    "every_third_from_middle": lambda n_blocks: sorted(set(range((n_blocks + 1) // 2, n_blocks + 1, 3)) | {n_blocks - 1, n_blocks}),
-    "every_second_from_middle": lambda n_blocks: sorted(set(range((n_blocks + 1) // 2, n_blocks + 1, 2)) | {n_blocks - 1, n_blocks}),
-    "every_third_from_first_quarter": lambda n_blocks: sorted(set(range((n_blocks + 1) // 4, n_blocks + 1, 3)) | {n_blocks - 1, n_blocks}),
-    "all_from_middle": lambda n_blocks: list(range((n_blocks + 1) // 2, n_blocks + 1)),
-    "all_from_first_third": lambda n_blocks: list(range((n_blocks + 1) // 3, n_blocks + 1)),
+    "every_third_from_middle": _every(3, 2),
+    "every_second_from_middle": _every(2, 2),
+    "every_third_from_first_quarter": _every(3, 4),
+    "all_from_middle": _every(1, 2),
+    "all_from_first_third": _every(1, 3),
 }
-DEFAULT_DEPTH_RULE = "all_from_first_third"
+DEFAULT_DEPTH_RULE = SkinTrainingConfig.probe_depth_rule
 
 
 def probe_depths(n_blocks: int, rule: str = DEFAULT_DEPTH_RULE) -> list[int]:

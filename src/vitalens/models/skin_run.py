@@ -97,7 +97,7 @@ def prepare_split(data_dir: str | Path, size: int = TEACHER_SIZE, cache_dir: Pat
 def _linking_embeddings(pixels: np.ndarray, image_ids: list[str], cache_dir: Path | None) -> np.ndarray:
     """Pooled features of the frozen probe trunks (identity view) that link recropped copies and re-photographed
     lesions into one group (`vitalens.skin.duplicates`); cached, as they cost a minute on two cores."""
-    key = hashlib.sha1(("\n".join(image_ids) + f"|{'+'.join(LINK_BACKBONES)}|{LINK_SIZE}").encode()).hexdigest()[:16]
+    key = hashlib.sha1(("\n".join(image_ids) + f"|{'+'.join(LINK_BACKBONES)}|{LINK_SIZE}|{LINK_DEPTH_RULE}").encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"skin-links-{key}.npy" if cache_dir else None
     if path and path.is_file():
         return np.load(path)
@@ -273,19 +273,27 @@ def _depth_probe(pixels, frame, y, tr, va, te, classes, cache, config, log) -> d
              "teacher": teacher, "timings": timings}  # fmt: skip
     if config.probe_cv_folds:
         started = time.monotonic()
-        probe["cross_validated"] = _cross_validated(model, features, y, frame["group"].to_numpy(), np.sort(np.r_[tr, va]), config)
+        probe["cross_validated"] = _cross_validated(model, features, y, frame, config)
         timings["probe_cross_validation_s"] = time.monotonic() - started
         log(f"depth probe, out-of-fold over {config.probe_cv_folds} grouped folds of train + validation: top-1 "
             f"{np.mean(probe['cross_validated'][0].argmax(1) == y[probe['cross_validated'][1]]):.3f} ({timings['probe_cross_validation_s']:.0f} s)")  # fmt: skip
     return probe
 
 
-def _cross_validated(model, features, y, groups, pool, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(log-probabilities, photo indices, fold of each) of the probe recipe out-of-fold over grouped folds of `pool`."""
-    folds = [(pool[fit], pool[scored]) for fit, scored in stratified_grouped_folds(y[pool], groups[pool], config.probe_cv_folds, config.seed)]
+def train_validation_folds(labels, groups, split, n_folds: int, seed: int = SPLIT_SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K (train, scored) index pairs over the train + validation photos (the held-out split left out),
+    stratified by label, whole near-duplicate groups only."""
+    pool = np.flatnonzero(np.asarray(split) != "test")
+    return [(pool[fit], pool[scored]) for fit, scored in stratified_grouped_folds(np.asarray(labels)[pool], np.asarray(groups)[pool], n_folds, seed)]
+
+
+def _cross_validated(model, features, y, frame, config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log-probabilities, photo indices, fold of each) of the probe recipe out-of-fold over train + validation."""
+    folds = train_validation_folds(y, frame["group"], frame["split"], config.probe_cv_folds, config.seed)
     fold_of = np.full(len(y), -1)
     for index, (_, scored) in enumerate(folds):
         fold_of[scored] = index
+    pool = np.flatnonzero(fold_of >= 0)
     return out_of_fold_logits(model, features, y, folds, config.probe_c)[pool], pool, fold_of[pool]
 
 

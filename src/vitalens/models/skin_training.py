@@ -52,7 +52,7 @@ class SkinTrainingConfig:
     # The depth probe (vitalens.models.skin_probe), the other candidate for shipping: its trunks and head strength.
     # Lite0 + Lite2 at C = 0.03, every block from the first third on: best out-of-fold over 5 grouped folds of the
     # regrouped train + validation among five depth rules and C 0.01-0.1 (benchmarks/skin_feature_probe.py --cv 5);
-    # adding Lite1 scored +1.5 points but all three would weigh ~25 MB, over the bundle limit.
+    # adding Lite1 scored +0.7 points (95 % CI -0.3 to +1.6) and all three would weigh ~25 MB, over the bundle limit.
     probe_backbones: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_lite2")
     probe_c: float = 0.03
     probe_size: int = 192  # a multiple of 32 (see SkinProbe)

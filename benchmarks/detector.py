@@ -34,7 +34,7 @@ def _data_dir(explicit: str | None) -> Path:
 
 
 def run_cv(args, photos) -> None:
-    from vitalens.training_detector import DetectorTrainingConfig, cross_validate_detector, format_metrics_table, write_detections_csv
+    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, cross_validate_detector, format_metrics_table, write_detections_csv
 
     result = cross_validate_detector(photos, DetectorTrainingConfig(epochs=args.epochs))
     print(f"\nSession-grouped 3-fold CV ({len(photos)} photos, {len({p.group for p in photos})} sessions, "
@@ -51,7 +51,7 @@ def run_cv(args, photos) -> None:
 
 
 def print_baseline(photos) -> None:
-    from vitalens.training_detector import format_metrics_table, mean_box_baseline
+    from vitalens.tasks.hb_nails.detector_training import format_metrics_table, mean_box_baseline
 
     print("\nbaseline, same folds: every held-out photo gets the training photos' mean boxes (score 1):")
     print(format_metrics_table(*mean_box_baseline(photos)))
@@ -64,9 +64,9 @@ def run_baseline(args, photos) -> None:
 def run_final(args, photos) -> None:
     import torch
 
-    from vitalens.models.detector import export_detector_onnx
-    from vitalens.regions.detection import OnnxDetector, letterbox, to_detector_input
-    from vitalens.training_detector import DetectorTrainingConfig, train_detector
+    from vitalens.tasks.hb_nails.detector_model import export_detector_onnx
+    from vitalens.tasks.hb_nails.detection import OnnxDetector, letterbox, to_detector_input
+    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, train_detector
 
     started = time.perf_counter()
     model = train_detector(photos, DetectorTrainingConfig(epochs=args.epochs))
@@ -104,7 +104,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from vitalens.data import load_yakimov
-    from vitalens.training_detector import load_detector_photos
+    from vitalens.tasks.hb_nails.detector_training import load_detector_photos
 
     photos = load_detector_photos(load_yakimov(_data_dir(args.data)))
     {"cv": run_cv, "final": run_final, "baseline": run_baseline}[args.mode](args, photos)

@@ -22,7 +22,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from timing import median_ms  # benchmarks/ is on sys.path when a benchmark runs
 from vitalens.data import load_yakimov
 from vitalens.imaging import decode_image
-from vitalens.regions.detection import DETECTOR_FILE, OnnxDetector, letterbox, to_detector_input
+from vitalens.tasks.hb_nails.detection import DETECTOR_FILE, OnnxDetector, letterbox, to_detector_input
 from vitalens.runtime import load_predictor, shipped_bundle_path
 
 REPO = Path(__file__).resolve().parents[1]

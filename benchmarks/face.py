@@ -1,10 +1,10 @@
 """Face age + gender benchmark: held-out accuracy, size, parameters, ONNX Runtime CPU latency.
 
 Usage: python benchmarks/face.py RUN_DIR [RUN_DIR ...]   (each a folder written by a face training
-run and evaluated with vitalens.evaluation_face.evaluate_face_run, e.g. experiments/face-lite0)
+run and evaluated with vitalens.tasks.face_age_gender.evaluation.evaluate_face_run, e.g. experiments/face-lite0)
 
 The split is UTKFace's fixed held-out part: sha1(file name) in the lowest 15 %
-(`vitalens.data.utkface.split_of`), never trained on or used for tuning. Latency is the median of
+(`vitalens.tasks.face_age_gender.data.split_of`), never trained on or used for tuning. Latency is the median of
 repeated ONNX Runtime runs on one thread (this machine's CPU is shared), after warm-up. The
 validation columns are what a choice between runs may be made on; the held-out ones are only reported.
 """
@@ -23,9 +23,9 @@ import onnxruntime as ort
 import pandas as pd
 import torch
 
-from vitalens.models import count_parameters
-from vitalens.models.face import INPUT_SIZE, load_face_model
-from vitalens.models.face_export import export_face_onnx
+from vitalens.backbones import count_parameters
+from vitalens.tasks.face_age_gender.model import INPUT_SIZE, load_face_model
+from vitalens.tasks.face_age_gender.export import export_face_onnx
 
 
 def onnx_latency_ms(path: Path, batch: int, repeats: int, threads: int = 1) -> float:

@@ -1,8 +1,8 @@
 """Copies across the UTKFace split: held-out faces whose image also sits in training under another file name.
 
-The face split is fixed by a hash of the file name (`vitalens.data.utkface.split_of`), and UTKFace holds
+The face split is fixed by a hash of the file name (`vitalens.tasks.face_age_gender.data.split_of`), and UTKFace holds
 the same image more than once, sometimes with a different age in its name. This benchmark links images
-by the 16x16 average hash of `vitalens.skin.duplicates` (at most `--max-bits` of 256 bits differ; by
+by the 16x16 average hash of `vitalens.tasks.skin_condition.duplicates` (at most `--max-bits` of 256 bits differ; by
 eye, pairs up to 6 bits are one image and pairs at 8-10 bits are different people) and scores the shipped
 face bundle, torch-free, on the held-out faces with and without those copies.
 
@@ -21,9 +21,9 @@ from PIL import Image
 
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
-from vitalens.data.utkface import load_utkface, split_of
+from vitalens.tasks.face_age_gender.data import load_utkface, split_of
 from vitalens.runtime import load_predictor
-from vitalens.skin.duplicates import average_hash, hamming_distances
+from vitalens.tasks.skin_condition.duplicates import average_hash, hamming_distances
 
 
 def nearest_hash_distance(hashes: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

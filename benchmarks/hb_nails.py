@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vitalens.config import load_config
-from vitalens.runs import prepare
-from vitalens.training import cross_validate
+from vitalens.tasks._haemoglobin.config import load_config
+from vitalens.tasks.hb_nails.lifecycle import prepare
+from vitalens.tasks.hb_nails.training import cross_validate
 
 CONFIGURATIONS = [
     ("colour + ridge", {"features": "colour", "head": "ridge"}),

@@ -5,7 +5,7 @@
 
 Every photo of a person is held out together (`Individual02` and its misspelling `Invividual02` are
 one person; each `Random_*` photo is its own). The table, the split and the shipped model come from
-`vitalens.lips_training` (what `vitalens train --task hb-lips` runs). Models: the mean of the training
+`vitalens.tasks.hb_lips.training` (what `vitalens train --task hb-lips` runs). Models: the mean of the training
 folds; Ridge on raw lip colour (the shipped one); Ridge on lip colour normalised against the
 surrounding skin; the latter plus one-hot metadata (skin-tone group, framing, device). Prints pooled
 out-of-fold MAE, RMSE, R2 and Bland-Altman (`vitalens.evaluation.metrics`), the same disaggregated by
@@ -29,12 +29,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from vitalens import DISCLAIMER
-from vitalens.data.lips import load_lips
+from vitalens.tasks.hb_lips.data import load_lips
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation.metrics import regression_metrics
-from vitalens.lip_colour import NORMALISED_FEATURES, RAW_LIP_FEATURES
-from vitalens.lips_training import AUDIT_BY, LIP_MODEL_FEATURES, RIDGE_ALPHA, lip_feature_table, lopo_predictions, make_lip_model, permutation_p_value
-from vitalens.regions.contact_sheet import contact_sheet
+from vitalens.tasks.hb_lips.lip_colour import NORMALISED_FEATURES, RAW_LIP_FEATURES
+from vitalens.tasks.hb_lips.training import AUDIT_BY, LIP_MODEL_FEATURES, RIDGE_ALPHA, lip_feature_table, lopo_predictions, make_lip_model, permutation_p_value
+from vitalens.tasks.hb_lips.contact_sheet import contact_sheet
 
 META_FEATURES = ("skin_tone_group", "distance_band", "device_brand", "camera_type")
 PERMUTATIONS = 500

@@ -34,10 +34,10 @@ def lighting_statistics(run_dir: Path, data: Path) -> None:
     """Percentiles of the measured lighting statistics on the training photos (where the thresholds were set)."""
     import pandas as pd
 
-    from vitalens.data.fitzpatrick import load_fitzpatrick17k
-    from vitalens.models.skin_data import load_skin_pixels
-    from vitalens.models.skin_run import TEACHER_SIZE
-    from vitalens.skin.lighting import LightingThresholds, measure_lighting
+    from vitalens.tasks.skin_condition.data import load_fitzpatrick17k
+    from vitalens.tasks.skin_condition.pixels import load_skin_pixels
+    from vitalens.tasks.skin_condition.training import TEACHER_SIZE
+    from vitalens.tasks.skin_condition.lighting import LightingThresholds, measure_lighting
 
     split = pd.read_csv(run_dir / "split.csv")
     loaded = load_skin_pixels(load_fitzpatrick17k(data), TEACHER_SIZE, progress=False)
@@ -78,11 +78,11 @@ def main() -> None:
     torch.set_num_threads(1)
     data = data_dir()
     if args.train:
-        from vitalens.models.skin_run import run_skin_training
+        from vitalens.tasks.skin_condition.training import run_skin_training
 
         run_skin_training(data, args.run)
-    from vitalens.evaluation_skin import markdown
-    from vitalens.models.skin_run import finish_skin_run
+    from vitalens.tasks.skin_condition.evaluation import markdown
+    from vitalens.tasks.skin_condition.training import finish_skin_run
 
     bundle = REPO / "src" / "vitalens" / "bundles" / "skin-condition" if args.ship else None
     report = finish_skin_run(args.run, data, bundle)

@@ -22,11 +22,11 @@ from torch.nn import functional as F
 
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
-from vitalens.evaluation_skin import class_metrics
-from vitalens.models.face_training import augment_pixels
-from vitalens.models.skin import SkinNet
-from vitalens.models.skin_run import TEACHER_SIZE, prepare_split
-from vitalens.models.skin_training import balanced_class_weights, fit_head, unit_batch
+from vitalens.tasks.skin_condition.evaluation import class_metrics
+from vitalens.tasks.face_age_gender.trainer import augment_pixels
+from vitalens.tasks.skin_condition.network import SkinNet
+from vitalens.tasks.skin_condition.training import TEACHER_SIZE, prepare_split
+from vitalens.tasks.skin_condition.phases import balanced_class_weights, fit_head, unit_batch
 
 FROZEN_BLOCKS = 1
 

@@ -3,7 +3,7 @@
 Recropped, rescaled or watermark-trimmed copies of one atlas photo, and other photos of one patient's
 lesion, escape a perceptual hash; Fitzpatrick17k has no patient IDs, so no grouping can be exact. The
 first split grouped by the hash alone and leaked such pairs; the split now also links photos by feature
-similarity (`vitalens.skin.duplicates`). This benchmark finds, for each held-out photo, its most similar
+similarity (`vitalens.tasks.skin_condition.duplicates`). This benchmark finds, for each held-out photo, its most similar
 training photo (cosine of the standardised, view-averaged depth-probe features: frozen ImageNet trunks, no
 trained head) and scores every model of the run on the held-out photos whose nearest training photo is
 below a similarity limit. At 0.9 and above the pairs are copies of one photo; lower down they mix photos
@@ -27,7 +27,7 @@ import pandas as pd
 from vitalens import DISCLAIMER
 from vitalens.evaluation.fairness import hit_rate_gap
 from vitalens.evaluation.metrics import paired_difference
-from vitalens.evaluation_skin import candidate_suffix, prediction_scores
+from vitalens.tasks.skin_condition.evaluation import candidate_suffix, prediction_scores
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {"shipped": "predictions_test.csv", "frozen Lite0 + logistic": "predictions_test_frozen_logistic.csv"}

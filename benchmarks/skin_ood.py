@@ -23,11 +23,11 @@ from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
 from vitalens import DISCLAIMER
-from vitalens.data.fitzpatrick import load_fitzpatrick17k
+from vitalens.tasks.skin_condition.data import load_fitzpatrick17k
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.imaging import IMAGE_SUFFIXES, ImageDecodeError, decode_image
-from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
-from vitalens.runtime.skin import SkinPredictor
+from vitalens.bundle import load_bundle, shipped_bundle_path
+from vitalens.tasks.skin_condition.runtime import SkinPredictor
 
 REPO = Path(__file__).resolve().parents[1]
 # name shown: (shared dataset, what its photos show)

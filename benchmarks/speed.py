@@ -19,11 +19,11 @@ import onnxruntime as ort
 import torch
 
 from timing import median_ms  # benchmarks/ is on sys.path when a benchmark runs
-from vitalens.config import load_config
-from vitalens.export import export_onnx, graph_for, quantize_int8
-from vitalens.models.hb import NailHbRegressor
-from vitalens.regions.nails import region_inputs
-from vitalens.runs import prepare
+from vitalens.tasks._haemoglobin.config import load_config
+from vitalens.tasks.hb_nails.export import export_onnx, graph_for, quantize_int8
+from vitalens.tasks.hb_nails.model import NailHbRegressor
+from vitalens.tasks.hb_nails.regions import region_inputs
+from vitalens.tasks.hb_nails.lifecycle import prepare
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from vitalens.synthetic import SYNTHETIC
-from vitalens.synthetic_audit import TRAIN_MIX, run_tone_audit
+from vitalens.tasks.hb_lips.synthetic import SYNTHETIC
+from vitalens.tasks.hb_lips.synthetic_audit import TRAIN_MIX, run_tone_audit
 
 
 def main() -> None:

@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vitalens.config import load_config
+from vitalens.tasks._haemoglobin.config import load_config
 from vitalens.evaluation.metrics import regression_metrics
 from vitalens.imaging import decode_image
-from vitalens.models.hb import NailHbRegressor
-from vitalens.regions.detection import Detection
-from vitalens.regions.nails import nail_regions
-from vitalens.runs import prepare
+from vitalens.tasks.hb_nails.model import NailHbRegressor
+from vitalens.tasks.hb_nails.detection import Detection
+from vitalens.tasks.hb_nails.regions import nail_regions
+from vitalens.tasks.hb_nails.lifecycle import prepare
 from vitalens.runtime import load_bundle, shipped_bundle_path
-from vitalens.runtime.hb_nails import find_nails
+from vitalens.tasks.hb_nails.runtime import find_nails
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -42,9 +42,9 @@ def _fit_lighting_and_typicality(model) -> None:
     """A logistic lighting head on synthetic photos, well lit and darkened, labelled by the lighting rules,
     so that the fixture says "poor" (and the app shows a tip) for a dark photo; the typicality check on
     the same photos, its reference on as many others."""
-    from vitalens.models.skin_probe import fit_probe_lighting
-    from vitalens.models.typicality import fit_typicality
-    from vitalens.skin.lighting import lighting_label
+    from vitalens.tasks.skin_condition.probe import fit_probe_lighting
+    from vitalens.tasks.skin_condition.typicality import fit_typicality
+    from vitalens.tasks.skin_condition.lighting import lighting_label
 
     crops, pooled = _synthetic_views(model, range(6))
     fit_probe_lighting(model, pooled, np.array([lighting_label(c) for c in crops]), c=1.0)
@@ -77,8 +77,8 @@ def build_fixture_skin_bundle(folder: Path) -> Path:
     exported as a bundle."""
     import torch
 
-    from vitalens.models.skin_export import export_skin_onnx, write_skin_bundle
-    from vitalens.models.skin_probe import SkinProbe
+    from vitalens.tasks.skin_condition.export import export_skin_onnx, write_skin_bundle
+    from vitalens.tasks.skin_condition.probe import SkinProbe
 
     torch.manual_seed(0)
     model = SkinProbe(len(FIXTURE_LABELS), ("efficientnet_lite0",), FIXTURE_SIZE).eval()

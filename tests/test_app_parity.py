@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from vitalens.imaging import decode_image
-from vitalens.export import red_reference_rules
+from vitalens.tasks.hb_nails.export import red_reference_rules
 from vitalens.interpretation import interpret_hb, load_rules
 from vitalens.quality import assess_photo
-from vitalens.regions.detection import decode_detections, detections_to_regions, letterbox
-from vitalens.regions.nails import nail_regions, reference_red
+from vitalens.tasks.hb_nails.detection import decode_detections, detections_to_regions, letterbox
+from vitalens.tasks.hb_nails.regions import nail_regions, reference_red
 from vitalens.runtime import load_predictor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,7 +201,7 @@ def _skin_cases():
 
 def test_skin_centre_crop_and_lighting_match_python(tmp_path):
     from vitalens.regions.centre_crop import CROP_FRACTION, centre_crop_resized
-    from vitalens.skin.lighting import assess_lighting
+    from vitalens.tasks.skin_condition.lighting import assess_lighting
 
     cases, expected = [], []
     for i, (name, rgb, size) in enumerate(_skin_cases()):

@@ -146,7 +146,7 @@ def test_face_mode_matches_the_python_runtime(browser_run):
 
 def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run, skin_fixture_bundle, skin_photos):
     from vitalens.runtime import load_bundle
-    from vitalens.runtime.skin import SkinPredictor
+    from vitalens.tasks.skin_condition.runtime import SkinPredictor
 
     predictor = SkinPredictor(load_bundle(skin_fixture_bundle))
     rows = []

@@ -11,12 +11,12 @@ import torch
 from PIL import Image
 
 from vitalens.colour import srgb_to_lab
-from vitalens.config import load_config
-from vitalens.export import export_bundle, graph_for
-from vitalens.features.extractors import srgb_to_lab as torch_srgb_to_lab
+from vitalens.tasks._haemoglobin.config import load_config
+from vitalens.tasks.hb_nails.export import export_bundle, graph_for
+from vitalens.tasks.hb_nails.features import srgb_to_lab as torch_srgb_to_lab
 from vitalens.imaging import decode_image
-from vitalens.runtime.bundle import BUNDLE_FILE, BundleError, load_bundle
-from vitalens.runtime.hb_nails import NailHbPredictor
+from vitalens.bundle import BUNDLE_FILE, BundleError, load_bundle
+from vitalens.tasks.hb_nails.runtime import NailHbPredictor
 from vitalens import runs
 
 NAILS = [(10, 10, 30, 30), (40, 10, 60, 30), (70, 10, 90, 30)]
@@ -74,7 +74,7 @@ def test_bundle_round_trip_and_onnx_torch_parity(bundle_dir, synthetic_dataset):
     rgb = decode_image(synthetic_dataset / "p0.png").rgb
     onnx_per_nail, _ = predictor.per_nail(rgb, NAILS, SKINS)
 
-    from vitalens.regions.nails import nail_regions, region_inputs
+    from vitalens.tasks.hb_nails.regions import nail_regions, region_inputs
 
     saved = __import__("joblib").load(bundle_dir.parent / "synthetic" / "model.joblib")
     regions = nail_regions(rgb, NAILS, SKINS, 32)
@@ -151,7 +151,7 @@ def test_cnn_bundle_round_trip_runs_on_the_same_runtime(synthetic_dataset, tmp_p
     rgb = decode_image(synthetic_dataset / "p0.png").rgb
     onnx_per_nail, _ = NailHbPredictor(bundle).per_nail(rgb, NAILS, SKINS)
     saved = __import__("joblib").load(run_dir / "model.joblib")
-    from vitalens.regions.nails import nail_regions
+    from vitalens.tasks.hb_nails.regions import nail_regions
 
     sklearn_per_nail = saved["model"].predict_features(*saved["model"].transform([nail_regions(rgb, NAILS, SKINS, 32)]))[1]
     assert np.allclose(onnx_per_nail, sklearn_per_nail, atol=1e-2)

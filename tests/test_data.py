@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from vitalens.data import load_dataset, load_manifest, load_yakimov
-from vitalens.data.yakimov import parse_boxes
+from vitalens.tasks.hb_nails.data import parse_boxes
 
 
 def test_parse_boxes_rejects_degenerate_boxes():

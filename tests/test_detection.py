@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from vitalens.evaluation.detection import detection_metrics
-from vitalens.regions.detection import (
+from vitalens.tasks.hb_nails.detection_metrics import detection_metrics
+from vitalens.tasks.hb_nails.detection import (
     DETECTOR_INPUT_SIZE,
     PAD_VALUE,
     Detection,
@@ -101,8 +101,8 @@ torch = pytest.importorskip("torch")
 
 
 def test_targets_decode_back_to_the_boxes():
-    from vitalens.models.detector import regression_to_boxes
-    from vitalens.training_detector import make_targets
+    from vitalens.tasks.hb_nails.detector_model import regression_to_boxes
+    from vitalens.tasks.hb_nails.detector_training import make_targets
 
     boxes = {"nail": np.array([[100, 120, 121, 142], [160, 118, 180, 140]], np.float32), "skin": np.zeros((0, 4), np.float32)}
     heatmap, regression, mask = make_targets(boxes, ("nail", "skin"))
@@ -115,8 +115,8 @@ def test_targets_decode_back_to_the_boxes():
 
 
 def test_onnx_export_matches_torch_and_detects_in_the_image(tmp_path):
-    from vitalens.models.detector import NailDetector, export_detector_onnx
-    from vitalens.regions.detection import OnnxDetector, to_detector_input
+    from vitalens.tasks.hb_nails.detector_model import NailDetector, export_detector_onnx
+    from vitalens.tasks.hb_nails.detection import OnnxDetector, to_detector_input
 
     torch.manual_seed(0)
     model = NailDetector(pretrained=False).eval()
@@ -139,7 +139,7 @@ def test_onnx_export_matches_torch_and_detects_in_the_image(tmp_path):
 
 
 def test_session_folds_never_share_a_session():
-    from vitalens.training_detector import LabelledPhoto, session_folds
+    from vitalens.tasks.hb_nails.detector_training import LabelledPhoto, session_folds
 
     photos = [LabelledPhoto(str(i), f"session{i % 7}", np.zeros((1, 1, 3), np.uint8)) for i in range(40)]
     for train, val in session_folds(photos, 3):
@@ -149,7 +149,7 @@ def test_session_folds_never_share_a_session():
 @pytest.mark.slow
 def test_short_training_on_real_photos_gives_well_formed_detections(yakimov_dir):
     from vitalens.data import load_yakimov
-    from vitalens.training_detector import DetectorTrainingConfig, load_photos, predict_photos, train_detector
+    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, load_photos, predict_photos, train_detector
 
     torch.set_num_threads(1)
     samples = load_yakimov(yakimov_dir).samples
@@ -165,7 +165,7 @@ def test_short_training_on_real_photos_gives_well_formed_detections(yakimov_dir)
 def test_shipped_detector_finds_the_three_annotated_nails_on_real_photos(yakimov_dir):
     from vitalens.data import load_yakimov
     from vitalens.imaging import decode_image
-    from vitalens.regions.detection import DETECTOR_FILE, OnnxDetector, box_iou
+    from vitalens.tasks.hb_nails.detection import DETECTOR_FILE, OnnxDetector, box_iou
     from vitalens.runtime import shipped_bundle_path
 
     detector = OnnxDetector(str(shipped_bundle_path("hb-nails") / DETECTOR_FILE))
@@ -177,7 +177,7 @@ def test_shipped_detector_finds_the_three_annotated_nails_on_real_photos(yakimov
 
 
 def test_detections_to_regions_keeps_three_best_nails_and_pairs_nearest_skin():
-    from vitalens.regions.detection import detections_to_regions
+    from vitalens.tasks.hb_nails.detection import detections_to_regions
 
     found = [
         Detection("nail", 0.9, (10.4, 20.6, 30.0, 40.0)),

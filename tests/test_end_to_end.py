@@ -6,8 +6,8 @@ import json
 import pytest
 
 from vitalens import runs
-from vitalens.config import load_config
-from vitalens.export import export_bundle
+from vitalens.tasks._haemoglobin.config import load_config
+from vitalens.tasks.hb_nails.export import export_bundle
 from vitalens.predict import predict_dataset
 
 

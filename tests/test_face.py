@@ -13,8 +13,8 @@ from PIL import Image
 from conftest import shared_dataset
 
 from vitalens.data.samples import Problem
-from vitalens.data.utkface import age_band, load_utkface, parse_utkface_name, split_of
-from vitalens.regions.faces import FaceRegionError, find_face, looks_like_face_crop
+from vitalens.tasks.face_age_gender.data import age_band, load_utkface, parse_utkface_name, split_of
+from vitalens.tasks.face_age_gender.regions import FaceRegionError, find_face, looks_like_face_crop
 
 
 # ---- loader -----------------------------------------------------------------------------------
@@ -57,21 +57,21 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def seed_model():
-    from vitalens.models.face import build_face_model
+    from vitalens.tasks.face_age_gender.model import build_face_model
 
     torch.manual_seed(0)
     return build_face_model("seed-mtl").eval()
 
 
 def test_seed_architecture_matches_the_published_size(seed_model):
-    from vitalens.models import count_parameters
+    from vitalens.backbones import count_parameters
 
     assert 1.0e6 < count_parameters(seed_model) < 1.4e6
 
 
 def test_compat_onnx_has_the_seed_contract(seed_model, tmp_path):
     import onnxruntime as ort
-    from vitalens.models.face_export import export_face_onnx, onnx_torch_gap
+    from vitalens.tasks.face_age_gender.export import export_face_onnx, onnx_torch_gap
 
     path = export_face_onnx(seed_model, tmp_path / "compat.onnx", compat=True)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -84,15 +84,15 @@ def test_compat_onnx_has_the_seed_contract(seed_model, tmp_path):
 
 @pytest.mark.parametrize("backbone", ["seed-mtl", "lite0", "lite0-ft", "seed-mtl+lite0", "lite0-ft:mirror"])
 def test_bundle_onnx_matches_torch(backbone, tmp_path):
-    from vitalens.models.face import build_face_model
-    from vitalens.models.face_export import export_face_onnx, onnx_torch_gap
+    from vitalens.tasks.face_age_gender.model import build_face_model
+    from vitalens.tasks.face_age_gender.export import export_face_onnx, onnx_torch_gap
 
     model = build_face_model(backbone, pretrained=False).eval()
     assert onnx_torch_gap(model, export_face_onnx(model, tmp_path / "model.onnx")) < 1e-3
 
 
 def test_distribution_head_predicts_the_expected_age():
-    from vitalens.models.face import AGE_BINS, AGE_SCALE, build_face_model
+    from vitalens.tasks.face_age_gender.model import AGE_BINS, AGE_SCALE, build_face_model
 
     model = build_face_model("lite0-ft", pretrained=False).eval()
     with torch.no_grad():
@@ -103,8 +103,8 @@ def test_distribution_head_predicts_the_expected_age():
 
 
 def test_distribution_loss_prefers_mass_at_the_true_age():
-    from vitalens.models.face import FaceOutputs
-    from vitalens.models.face_training import FaceTrainingConfig, age_loss
+    from vitalens.tasks.face_age_gender.model import FaceOutputs
+    from vitalens.tasks.face_age_gender.trainer import FaceTrainingConfig, age_loss
 
     def peaked_at(year: int) -> FaceOutputs:
         logits = torch.full((1, 121), -10.0)
@@ -117,7 +117,7 @@ def test_distribution_loss_prefers_mass_at_the_true_age():
 
 
 def test_augmentation_keeps_shape_varies_images_and_is_reproducible():
-    from vitalens.models.face_training import augment_pixels
+    from vitalens.tasks.face_age_gender.trainer import augment_pixels
 
     images = torch.rand(4, 3, 112, 112)
     first = augment_pixels(images, torch.Generator().manual_seed(0))
@@ -127,7 +127,7 @@ def test_augmentation_keeps_shape_varies_images_and_is_reproducible():
 
 
 def test_mirror_averaged_model_gives_a_face_and_its_mirror_the_same_answer():
-    from vitalens.models.face import build_face_model
+    from vitalens.tasks.face_age_gender.model import build_face_model
 
     torch.manual_seed(0)
     model = build_face_model("seed-mtl:mirror", pretrained=False).eval()
@@ -138,15 +138,15 @@ def test_mirror_averaged_model_gives_a_face_and_its_mirror_the_same_answer():
 
 
 def test_every_backbone_is_described_for_the_card():
-    from vitalens.models.face import BACKBONE_DESCRIPTIONS, BACKBONES, describe_face_model
+    from vitalens.tasks.face_age_gender.model import BACKBONE_DESCRIPTIONS, BACKBONES, describe_face_model
 
     assert set(BACKBONE_DESCRIPTIONS) == set(BACKBONES)
     assert "mirrored" in describe_face_model("lite0-ft:mirror") and "ensemble of 2" in describe_face_model("seed-mtl+lite0")
 
 
 def test_training_checkpoints_and_resumes(tmp_path):
-    from vitalens.models.face import build_face_model
-    from vitalens.models.face_training import FaceTrainer, FaceTrainingConfig
+    from vitalens.tasks.face_age_gender.model import build_face_model
+    from vitalens.tasks.face_age_gender.trainer import FaceTrainer, FaceTrainingConfig
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 255, (16, 112, 112, 3), dtype=np.uint8)
@@ -165,7 +165,7 @@ def test_crops_pass_and_photos_do_not_look_like_crops():
 
 
 def test_photo_without_a_detector_is_refused(monkeypatch):
-    monkeypatch.setattr("vitalens.regions.faces.detector_available", lambda: False)
+    monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
     with pytest.raises(FaceRegionError, match="no face detector installed: pass an aligned face crop or install vitalens\\[faces\\]"):
         find_face(np.zeros((480, 640, 3), np.uint8), "party.jpg")
 
@@ -183,7 +183,7 @@ def test_one_detected_face_is_cropped_square_with_margin():
 
 def synthetic_report(tmp_path: Path, temperature: float = 1.0, age_error: float = 3.0) -> dict:
     """A real `write_face_report` over 40 blank UTKFace-named files with made-up predictions."""
-    from vitalens.evaluation_face import truth_frame, write_face_report
+    from vitalens.tasks.face_age_gender.evaluation import truth_frame, write_face_report
 
     folder = tmp_path / "utkface"
     folder.mkdir()
@@ -206,7 +206,7 @@ def test_expected_calibration_error_by_hand():
 
 
 def test_age_metrics_by_hand():
-    from vitalens.evaluation_face import age_metrics
+    from vitalens.tasks.face_age_gender.evaluation import age_metrics
 
     result = age_metrics([10, 20, 40, 80], [12, 30, 41, 70])  # errors 2, 10, 1, 10
     assert result["mae"] == pytest.approx(5.75) and result["median_ae"] == pytest.approx(6.0)
@@ -215,7 +215,7 @@ def test_age_metrics_by_hand():
 
 
 def test_gender_metrics_by_hand():
-    from vitalens.evaluation_face import gender_metrics
+    from vitalens.tasks.face_age_gender.evaluation import gender_metrics
 
     result = gender_metrics(["male", "male", "female", "female"], ["male", "female", "female", "female"])
     assert result["accuracy"] == 0.75
@@ -234,7 +234,7 @@ def test_temperature_scaling_undoes_overconfidence():
 
 
 def test_audit_table_flags_highest_age_error_and_lowest_gender_accuracy():
-    from vitalens.evaluation_face import audit_table
+    from vitalens.tasks.face_age_gender.evaluation import audit_table
 
     frame = pd.DataFrame({
         "race": ["a", "a", "b", "b"], "age": [20.0, 40.0, 20.0, 40.0], "predicted_age": [20.0, 40.0, 30.0, 30.0],
@@ -249,16 +249,16 @@ def test_audit_table_flags_highest_age_error_and_lowest_gender_accuracy():
 
 # ---- serving path and a short real run ---------------------------------------------------------
 def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monkeypatch):
-    from vitalens.models.face_export import write_face_bundle
+    from vitalens.tasks.face_age_gender.export import write_face_bundle
     from vitalens.predict import predict_dataset
-    from vitalens.runtime.face_age_gender import COLUMNS
+    from vitalens.tasks.face_age_gender.runtime import COLUMNS
 
     bundle = write_face_bundle(seed_model, "seed-mtl", synthetic_report(tmp_path, temperature=1.5), tmp_path / "bundle")
     images = tmp_path / "images"
     images.mkdir()
     Image.new("RGB", (200, 200), (180, 140, 120)).save(images / "crop.jpg")
     Image.new("RGB", (640, 480)).save(images / "photo.jpg")
-    monkeypatch.setattr("vitalens.regions.faces.detector_available", lambda: False)
+    monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
     rows = {r["image_id"]: r for r in predict_dataset(images, bundle, "face-age-gender").rows}
     assert set(rows["crop.jpg"]) == set(COLUMNS) and rows["crop.jpg"]["predicted_gender"] in ("male", "female") and not rows["crop.jpg"]["problem"]
     assert rows["photo.jpg"]["predicted_age"] is None and "no face detector installed" in rows["photo.jpg"]["problem"]
@@ -269,9 +269,9 @@ def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monke
 @pytest.mark.slow
 def test_short_real_training_run(tmp_path):
     images = shared_dataset("utkface/images")
-    from vitalens.evaluation_face import evaluate_face_run
-    from vitalens.models.face_run import run_face_training
-    from vitalens.models.face_training import FaceTrainingConfig
+    from vitalens.tasks.face_age_gender.evaluation import evaluate_face_run
+    from vitalens.tasks.face_age_gender.training import run_face_training
+    from vitalens.tasks.face_age_gender.trainer import FaceTrainingConfig
 
     torch.set_num_threads(1)
     run = run_face_training(images, "seed-mtl", tmp_path / "run", FaceTrainingConfig(epochs=1), limit=300, cache_dir=None, progress=False)
@@ -293,7 +293,7 @@ def test_shipped_bundle_predicts_the_example_face():
 
 
 def test_ensemble_averages_member_probabilities_and_ages():
-    from vitalens.models.face import build_face_model
+    from vitalens.tasks.face_age_gender.model import build_face_model
 
     torch.manual_seed(0)
     ensemble = build_face_model("seed-mtl+seed-mtl", pretrained=False).eval()
@@ -324,7 +324,7 @@ def front_matter(card: str) -> dict:
 
 def test_shipped_face_bundle_has_a_card_matching_its_manifest():
     from vitalens import DISCLAIMER
-    from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
+    from vitalens.bundle import load_bundle, shipped_bundle_path
 
     bundle = load_bundle(shipped_bundle_path("face-age-gender"))
     card = bundle.card()
@@ -341,7 +341,7 @@ def test_shipped_face_bundle_has_a_card_matching_its_manifest():
 
 @pytest.mark.parametrize("age_error, verdict", [(3.0, ": met —"), (9.0, ": **not met** —")])
 def test_card_says_whether_the_age_target_is_met(tmp_path, age_error, verdict):
-    from vitalens.face_model_card import render_face_model_card
+    from vitalens.tasks.face_age_gender.card import render_face_model_card
 
     manifest = {"task": "face-age-gender", "disclaimer": "research only", "model": {"file": "model.onnx", "sha256": "0" * 64, "backbone": "seed-mtl", "parameters": 1}}
     report = synthetic_report(tmp_path, age_error=age_error)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from conftest import shared_dataset
 
 from vitalens.cli import app
-from vitalens.data.utkface import split_of
+from vitalens.tasks.face_age_gender.data import split_of
 
 
 def utkface_images() -> Path:
@@ -48,7 +48,7 @@ def test_evaluate_route_scores_the_shipped_bundle_without_torch(tmp_path):
 
 def test_bundle_evaluation_predicts_what_the_runtime_serves(tmp_path):
     """The evaluation's predictions are the serving path's: FacePredictor on the same crops."""
-    from vitalens.evaluation_face import evaluate_face_bundle
+    from vitalens.tasks.face_age_gender.evaluation import evaluate_face_bundle
     from vitalens.imaging import decode_image
     from vitalens.runtime import load_predictor
 

@@ -12,13 +12,13 @@ from PIL import Image
 
 from conftest import shared_dataset
 
-from vitalens.camera_metadata import META_COLUMNS, camera_fields, meta_row
+from vitalens.tasks.hb_lips.camera import META_COLUMNS, camera_fields, meta_row
 from vitalens.colour import linear_to_srgb, srgb_to_linear
 from vitalens.data import Problem, load_dataset
-from vitalens.data.lips import LipLabel, load_lips, parse_lip_filename
-from vitalens.extract import extract_folder
-from vitalens.lip_colour import LIP_COLOUR_FEATURES, NORMALISED_FEATURES, RAW_LIP_FEATURES, lip_colour_features
-from vitalens.regions.lips import find_lips
+from vitalens.tasks.hb_lips.data import LipLabel, load_lips, parse_lip_filename
+from vitalens.tasks.hb_lips.extract import extract_folder
+from vitalens.tasks.hb_lips.lip_colour import LIP_COLOUR_FEATURES, NORMALISED_FEATURES, RAW_LIP_FEATURES, lip_colour_features
+from vitalens.tasks.hb_lips.regions import find_lips
 from vitalens.tasks import HB_LIPS
 
 

@@ -17,18 +17,18 @@ import pytest
 from PIL import Image
 
 from vitalens import runs
-from vitalens.config import load_config
-from vitalens.data.lips import load_lips
+from vitalens.tasks._haemoglobin.config import load_config
+from vitalens.tasks.hb_lips.data import load_lips
 from vitalens.data.shared import find_shared_dataset
 from vitalens.evaluation.metrics import regression_metrics
-from vitalens.export import export_bundle
+from vitalens.tasks.hb_nails.export import export_bundle
 from vitalens.imaging import decode_image
-from vitalens.lip_colour import measure_lips
-from vitalens.lips_training import lip_feature_table, lopo_predictions, make_lip_model
+from vitalens.tasks.hb_lips.lip_colour import measure_lips
+from vitalens.tasks.hb_lips.training import lip_feature_table, lopo_predictions, make_lip_model
 from vitalens.runtime import load_predictor
-from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
-from vitalens.runtime.hb_lips import LipHbPredictor
-from vitalens.synthetic import make_synthetic_lips
+from vitalens.bundle import load_bundle, shipped_bundle_path
+from vitalens.tasks.hb_lips.runtime import LipHbPredictor
+from vitalens.tasks.hb_lips.synthetic import make_synthetic_lips
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 192

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from vitalens.features.extractors import ColourFeatures, RedCorrectedColourFeatures
-from vitalens.regions.nails import RED_MARK_RELATIVE, nail_regions, reference_red, reference_white, region_inputs
+from vitalens.tasks.hb_nails.features import ColourFeatures, RedCorrectedColourFeatures
+from vitalens.tasks.hb_nails.regions import RED_MARK_RELATIVE, nail_regions, reference_red, reference_white, region_inputs
 
 NAILS = [(60, 20, 90, 50), (100, 20, 130, 50)]
 SKINS = [(60, 60, 90, 90), (100, 60, 130, 90)]

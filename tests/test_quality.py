@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vitalens.quality import TIP_NO_NAIL, assess_photo, gate_detections, measure_quality
-from vitalens.regions.detection import Detection
+from vitalens.tasks.hb_nails.detection import Detection
 
 
 def _real_photo(yakimov_dir):

@@ -100,7 +100,7 @@ def _png(rgb) -> bytes:
 def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fixture_bundle):
     from test_skin import checkerboard, skin_photo
     from vitalens.runtime import load_bundle
-    from vitalens.runtime.skin import SkinPredictor
+    from vitalens.tasks.skin_condition.runtime import SkinPredictor
 
     skin_client = TestClient(create_app(bundle_dirs=[skin_fixture_bundle]))
     photos = {"skin.png": skin_photo(300, seed=3)[:, :250], "dark.png": (skin_photo(300, seed=4) * 0.12).astype("uint8"), "not-skin.png": checkerboard(200)}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitalens.data.fitzpatrick import fitzpatrick_group, fitzpatrick_type, load_fitzpatrick17k
+from vitalens.tasks.skin_condition.data import fitzpatrick_group, fitzpatrick_type, load_fitzpatrick17k
 from vitalens.regions.centre_crop import centre_crop, centre_crop_resized
-from vitalens.skin.degradations import DEGRADATIONS, degrade_each
-from vitalens.skin.duplicates import average_hash, near_duplicate_groups
-from vitalens.skin.lighting import TIP_COLOUR_CAST, TIP_GLARE_SKIN, assess_lighting, lighting_label
-from vitalens.skin.tone import ita_group, measure_ita
+from vitalens.tasks.skin_condition.degradations import DEGRADATIONS, degrade_each
+from vitalens.tasks.skin_condition.duplicates import average_hash, near_duplicate_groups
+from vitalens.tasks.skin_condition.lighting import TIP_COLOUR_CAST, TIP_GLARE_SKIN, assess_lighting, lighting_label
+from vitalens.tasks.skin_condition.tone import ita_group, measure_ita
 from vitalens.quality import TIP_DARK, TIP_OVEREXPOSED
 
 
@@ -143,7 +143,7 @@ def test_photos_with_close_embeddings_share_a_group_even_when_their_hashes_diffe
 
 def test_calibration_layer_starts_at_identity_and_prior_grows_when_it_moves():
     torch = pytest.importorskip("torch")
-    from vitalens.models.skin import ColourCalibration
+    from vitalens.tasks.skin_condition.network import ColourCalibration
 
     layer = ColourCalibration()
     image = torch.rand(2, 3, 8, 8)
@@ -155,7 +155,7 @@ def test_calibration_layer_starts_at_identity_and_prior_grows_when_it_moves():
 
 def test_class_activation_maps_shape_range_and_equal_grad_cam():
     torch = pytest.importorskip("torch")
-    from vitalens.models.skin import class_activation_maps
+    from vitalens.tasks.skin_condition.network import class_activation_maps
 
     generator = torch.Generator().manual_seed(0)
     feature_map = torch.rand(2, 16, 7, 7, generator=generator).requires_grad_(True)
@@ -171,7 +171,7 @@ def test_class_activation_maps_shape_range_and_equal_grad_cam():
 
 
 def test_capped_oversampling_never_raises_a_cell_beyond_the_cap():
-    from vitalens.models.skin_training import capped_oversampling
+    from vitalens.tasks.skin_condition.phases import capped_oversampling
 
     labels = np.array([0] * 90 + [1] * 10)
     tones = np.array(["I-II"] * 95 + ["V-VI"] * 5)

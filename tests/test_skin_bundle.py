@@ -10,8 +10,8 @@ from PIL import Image
 
 from vitalens import DISCLAIMER
 from vitalens.runtime import load_predictor
-from vitalens.runtime.bundle import load_bundle, shipped_bundle_path
-from vitalens.runtime.skin import CSV_COLUMNS, SkinPredictor, skin_csv_row
+from vitalens.bundle import load_bundle, shipped_bundle_path
+from vitalens.tasks.skin_condition.runtime import CSV_COLUMNS, SkinPredictor, skin_csv_row
 from test_skin import checkerboard, skin_photo
 
 BUNDLE = shipped_bundle_path("skin-condition")

@@ -8,12 +8,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vitalens.models.skin_probe import SkinProbe, fit_probe_heads, probe_depths, probe_outputs  # noqa: E402
+from vitalens.tasks.skin_condition.probe import SkinProbe, fit_probe_heads, probe_depths, probe_outputs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def probe():
-    from vitalens.models.typicality import fit_typicality
+    from vitalens.tasks.skin_condition.typicality import fit_typicality
 
     torch.manual_seed(0)
     model = SkinProbe(4, ("efficientnet_lite0",), input_size=64, pretrained=False).eval()
@@ -68,7 +68,7 @@ def test_heads_average_the_probabilities_of_one_logistic_regression_per_trunk_ov
 
 
 def test_saved_probe_loads_back_with_the_same_answers(probe, tmp_path):
-    from vitalens.models.skin import load_skin_model, save_skin_model
+    from vitalens.tasks.skin_condition.network import load_skin_model, save_skin_model
 
     save_skin_model(probe, ["a", "b", "c", "d"], 1.2, tmp_path / "probe.pt", lighting_threshold=0.4)
     loaded, saved = load_skin_model(tmp_path / "probe.pt")
@@ -81,7 +81,7 @@ def test_saved_probe_loads_back_with_the_same_answers(probe, tmp_path):
 def test_onnx_graph_matches_torch_and_float16_storage_halves_it(probe, tmp_path):
     import onnx
 
-    from vitalens.models.skin_export import export_skin_onnx, onnx_torch_gap
+    from vitalens.tasks.skin_condition.export import export_skin_onnx, onnx_torch_gap
 
     exact = export_skin_onnx(probe, 1.5, tmp_path / "float32.onnx", float16_weights=False)
     assert max(onnx_torch_gap(probe, 1.5, exact).values()) < 1e-3

@@ -44,10 +44,10 @@ def _synthetic_fitzpatrick(folder):
 
 @pytest.mark.slow
 def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bundle(tmp_path, monkeypatch):
-    from vitalens.models.skin_run import finish_skin_run, run_skin_training
-    from vitalens.models.skin_training import SkinTrainingConfig
-    from vitalens.runtime.bundle import load_bundle
-    from vitalens.runtime.skin import SkinPredictor
+    from vitalens.tasks.skin_condition.training import finish_skin_run, run_skin_training
+    from vitalens.tasks.skin_condition.phases import SkinTrainingConfig
+    from vitalens.bundle import load_bundle
+    from vitalens.tasks.skin_condition.runtime import SkinPredictor
 
     torch.manual_seed(0)
     torch.set_num_threads(1)

@@ -12,11 +12,11 @@ torch = pytest.importorskip("torch")
 
 @pytest.mark.slow
 def test_phases_a_b_c_run_on_real_photos_and_export():
-    from vitalens.data.fitzpatrick import load_fitzpatrick17k
-    from vitalens.models.skin import SkinNet
-    from vitalens.models.skin_data import load_skin_pixels
-    from vitalens.models.skin_export import export_skin_onnx, onnx_torch_gap
-    from vitalens.models.skin_training import SkinTrainingConfig, fit_head, lower_features, top_outputs, train_calibration, train_top
+    from vitalens.tasks.skin_condition.data import load_fitzpatrick17k
+    from vitalens.tasks.skin_condition.network import SkinNet
+    from vitalens.tasks.skin_condition.pixels import load_skin_pixels
+    from vitalens.tasks.skin_condition.export import export_skin_onnx, onnx_torch_gap
+    from vitalens.tasks.skin_condition.phases import SkinTrainingConfig, fit_head, lower_features, top_outputs, train_calibration, train_top
 
     torch.set_num_threads(1)
     # train_top keeps the starting state when an epoch does not beat it on validation; unseeded
@@ -44,7 +44,7 @@ def test_phases_a_b_c_run_on_real_photos_and_export():
     import tempfile
     from pathlib import Path
 
-    from vitalens.models.typicality import fit_typicality
+    from vitalens.tasks.skin_condition.typicality import fit_typicality
 
     _, _, embeddings = top_outputs(model, lower)
     fit_typicality(model.typicality, embeddings[train], embeddings[val])

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vitalens.synthetic import SYNTHETIC, make_synthetic_lips, tissue_reflectance
-from vitalens.synthetic_audit import run_tone_audit
+from vitalens.tasks.hb_lips.synthetic import SYNTHETIC, make_synthetic_lips, tissue_reflectance
+from vitalens.tasks.hb_lips.synthetic_audit import run_tone_audit
 
 RAW, NORMALISED = "raw lip colour", "lip relative to skin"
 

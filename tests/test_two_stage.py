@@ -69,7 +69,7 @@ def test_cli_trains_a_detector_and_export_adds_it_as_a_verified_stage(yakimov_di
 
     from vitalens import runs
     from vitalens.cli import app
-    from vitalens.config import load_config
+    from vitalens.tasks._haemoglobin.config import load_config
     from vitalens.runtime import load_bundle
 
     runner = CliRunner()

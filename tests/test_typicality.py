@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vitalens.models.typicality import REFERENCE_PERCENTILE, Typicality, fit_typicality  # noqa: E402
+from vitalens.tasks.skin_condition.typicality import REFERENCE_PERCENTILE, Typicality, fit_typicality  # noqa: E402
 
 
 def _subspace_data(rng, basis, n):
@@ -39,8 +39,8 @@ def test_fewer_photos_than_components_leave_the_extra_components_zero():
 
 
 def test_an_unfitted_check_is_never_exported(tmp_path):
-    from vitalens.models.skin_export import export_skin_onnx
-    from vitalens.models.skin_probe import SkinProbe
+    from vitalens.tasks.skin_condition.export import export_skin_onnx
+    from vitalens.tasks.skin_condition.probe import SkinProbe
 
     model = SkinProbe(3, ("efficientnet_lite0",), input_size=64, pretrained=False)
     assert not model.typicality.fitted

@@ -25,7 +25,7 @@ TaskOption = typer.Option("hb-nails", "--task", help="task name (see `vitalens t
 
 
 def _config(task: str, data: Path, config: Optional[Path], **overrides):
-    from vitalens.config import load_config
+    from vitalens.tasks._haemoglobin.config import load_config
 
     return load_config(config, task=task, data=str(data), **overrides)
 
@@ -58,7 +58,7 @@ def evaluate(
     """Grouped cross-validation; writes experiments/<run_name>/ with report, metrics, predictions, figures.
     For face-age-gender: the bundle on UTKFace's fixed held-out split (no torch)."""
     if task == "face-age-gender":
-        from vitalens.face_commands import DEFAULT_EVALUATION_DIR, evaluate_face
+        from vitalens.tasks.face_age_gender.lifecycle import DEFAULT_EVALUATION_DIR, evaluate_face
 
         evaluate_face(data, model, Path("experiments") / run_name if run_name else DEFAULT_EVALUATION_DIR, console, limit, card)
         return
@@ -85,7 +85,7 @@ def train(
     """Grouped CV for the report and the interval, then the final model on all the data.
     For face-age-gender and skin-condition: train on the dataset's training split, then evaluate on its held-out split."""
     if task == "face-age-gender":
-        from vitalens.face_commands import train_face
+        from vitalens.tasks.face_age_gender.lifecycle import train_face
 
         train_face(data, out or Path("experiments") / f"face-{backbone}", backbone, epochs, limit, console, cache_dir)
         return
@@ -103,8 +103,8 @@ def train(
 def _train_skin(data: Path, out: Path, epochs: Optional[int]) -> None:
     """Both candidates (phased fine-tune, depth probe), the better on validation shipped, the distilled student,
     then the held-out evaluation and a bundle in OUT/bundle (about 30 min here)."""
-    from vitalens.models.skin_run import finish_skin_run, run_skin_training
-    from vitalens.models.skin_training import SkinTrainingConfig
+    from vitalens.tasks.skin_condition.training import finish_skin_run, run_skin_training
+    from vitalens.tasks.skin_condition.phases import SkinTrainingConfig
 
     run_skin_training(data, out, SkinTrainingConfig() if epochs is None else SkinTrainingConfig(epochs=epochs))
     report = finish_skin_run(out, data, bundle_dir=out / "bundle")
@@ -118,7 +118,7 @@ def _train_skin(data: Path, out: Path, epochs: Optional[int]) -> None:
 
 def _detector_photos(data: Path, limit: Optional[int]):
     from vitalens.data import load_dataset
-    from vitalens.training_detector import load_detector_photos
+    from vitalens.tasks.hb_nails.detector_training import load_detector_photos
 
     dataset = load_dataset(data)
     for problem in dataset.problems:
@@ -135,7 +135,7 @@ def evaluate_detector(
     limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
 ) -> None:
     """Session-grouped CV of the nail/skin detector: mAP50, mAP50-95, precision, recall per class."""
-    from vitalens.training_detector import DetectorTrainingConfig, evaluate_detector_run
+    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, evaluate_detector_run
 
     run_dir = Path("experiments") / run_name
     evaluate_detector_run(_detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs), run_dir, folds)
@@ -151,7 +151,7 @@ def train_detector(
     limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
 ) -> None:
     """Train the nail/skin detector on every photo; add it to a bundle with `vitalens export --detector`."""
-    from vitalens.training_detector import DetectorTrainingConfig, evaluate_detector_run, train_detector_run
+    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, evaluate_detector_run, train_detector_run
 
     photos, config = _detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs)
     validation = evaluate_detector_run(photos, config, out / "cv") if cv else None
@@ -167,8 +167,8 @@ def export(
     int8: bool = typer.Option(False, help="quantise weights to int8"),
 ) -> None:
     """Export a trained run to a bundle (model.onnx, detector.onnx, bundle.json, MODEL_CARD.md)."""
-    from vitalens.export import export_bundle
-    from vitalens.face_commands import export_face_run, is_face_run
+    from vitalens.tasks.hb_nails.export import export_bundle
+    from vitalens.tasks.face_age_gender.lifecycle import export_face_run, is_face_run
 
     bundle = export_face_run(run, out, int8, detector) if is_face_run(run) else export_bundle(run, out, quantize=int8, detector=detector)
     console.print(f"bundle written to [bold]{bundle}[/]")
@@ -263,7 +263,7 @@ def _print_report(report: dict, run_dir: Path) -> None:
 
 
 def _register_task_commands() -> None:
-    from vitalens.extract import extract_command
+    from vitalens.tasks.hb_lips.extract import extract_command
 
     app.command("extract", help="Lip photos: labels.csv, meta.csv and combined_data.csv from file names and EXIF/HEIC metadata.")(extract_command)
 

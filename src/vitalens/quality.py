@@ -124,7 +124,7 @@ def assess_photo(rgb: np.ndarray, thresholds: QualityThresholds = QualityThresho
 def gate_detections(detections: Iterable, min_score: float = 0.3, min_nails: int = 1) -> QualityVerdict:
     """Refuse when the detector found fewer than `min_nails` nails scoring >= min_score.
 
-    `detections` are `vitalens.regions.detection.Detection`s (anything with .label and .score).
+    `detections` are `vitalens.tasks.hb_nails.detection.Detection`s (anything with .label and .score).
     """
     nails = [d for d in detections if d.label == "nail"]
     confident = [d for d in nails if d.score >= min_score]

@@ -1,81 +1,93 @@
-"""A run from start to finish: load → prepare → grouped CV → report → (final fit) → experiments/<run_name>/."""
+"""The run folder every `train` and `evaluate` writes, whatever the task, and the job a verb receives.
+
+    experiments/<task>-<verb>-<YYYYmmdd-HHMMSS>/   (or --out)
+      config.yaml     the resolved options, the task, the data, the vitalens version
+      report.json     everything measured, the baseline beside every score
+      report.md       the same for people
+      metrics.csv     one row per fold (or per split of a fixed held-out protocol)
+      predictions.csv one row per photo (out-of-fold or held-out)
+      figures/
+
+The spine checks the folder after the task's verb returns, so a task cannot quietly skip a file.
+
+A task's lifecycle module (`Task.lifecycle`) has `train(job) -> report`, `evaluate(job) -> report`
+and `export(job) -> bundle folder` (for export, `job.data` is the run folder and `job.out` the bundle
+folder). The spine has already written config.yaml when train or evaluate start. A report is the dict
+written to report.json; its `headline` is a list of {"metric", "model", "baseline", "baseline_name"}
+rows, the numbers the CLI prints, and its `validation` says how they were measured.
+"""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-import joblib
+import yaml
 
-from vitalens.config import RunConfig
-from vitalens.data import load_dataset
-from vitalens.data.yakimov import CITATION as YAKIMOV_CITATION
-from vitalens.evaluation.report import regression_report, write_run
-from vitalens.tasks import get_task
-from vitalens.training import PreparedData, cross_validate, fit_final, prepare_nail_data
+from vitalens import __version__
 
-MODEL_FILE = "model.joblib"
+RUN_FILES = ("config.yaml", "report.json", "report.md", "metrics.csv", "predictions.csv")
+RUN_FOLDERS = ("figures",)
+CONFIG_FILE = "config.yaml"
 
 
-def run_dir_for(config: RunConfig) -> Path:
-    name = config.run_name or f"{config.task}-{config.features}-{config.head}-{config.scheme}-{datetime.now():%Y%m%d-%H%M%S}"
-    return Path(config.experiments_dir) / name
+@dataclass
+class Job:
+    """What a verb of a task is asked to do: the spine resolves it, the task's lifecycle carries it out."""
+
+    task: str
+    verb: str
+    data: Path | None
+    out: Path
+    options: dict[str, Any] = field(default_factory=dict)
+    show_progress: bool = True
+
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration, as config.yaml records it."""
+        return {"task": self.task, "verb": self.verb, "data": str(self.data) if self.data else None,
+                "vitalens_version": __version__, "options": dict(self.options)}
 
 
-def prepare(config: RunConfig, show_progress: bool = True) -> PreparedData:
-    task = get_task(config.task)
-    if task.name != "hb-nails":
-        raise NotImplementedError(f"task {task.name!r} has no training pipeline in this release; hb-nails does")
-    dataset = load_dataset(config.data, task.default_loader, tuple(t.name for t in task.targets))
-    data = prepare_nail_data(dataset, config.crop_size, show_progress)
-    if len(data.samples) < 2:
-        raise ValueError(f"{config.data}: only {len(data.samples)} usable labelled photos; skipped: {[p.reason for p in data.problems[:5]]}")
-    return data
+def default_run_dir(task: str, verb: str, root: Path = Path("experiments")) -> Path:
+    """A fresh, timestamped folder name: no run ever overwrites another by default."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"{task}-{verb}-{stamp}"
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = root / f"{task}-{verb}-{stamp}-{suffix}"
+    return candidate
 
 
-def evaluate(config: RunConfig, run_dir: Path | None = None, show_progress: bool = True) -> tuple[Path, dict]:
-    """Grouped CV only; writes the run folder and returns (folder, report)."""
-    if config.task == "hb-lips":
-        return _lips_run(config, run_dir, fit_final=False)
-    started = time.perf_counter()
-    data = prepare(config, show_progress)
-    cv = cross_validate(data, config, show_progress)
-    report = regression_report(cv.predictions, config, config.audit_attributes)
-    report.update(
-        task=config.task,
-        validation=_validation_label(config, data),
-        conformal=cv.conformal,
-        data={"images": len(data.samples), "groups": int(len(set(data.groups))), "skipped": len(data.problems), "skipped_files": [f"{p.source}: {p.reason}" for p in data.problems]},
-        timings={**cv.timings, "total_s": time.perf_counter() - started},
-        citation=YAKIMOV_CITATION if "yakimov" in str(config.data).lower() else "",
-    )
-    run_dir = run_dir or run_dir_for(config)
-    write_run(run_dir, config, report, cv.predictions, cv.folds)
-    return run_dir, report
+def write_config(job: Job) -> Path:
+    job.out.mkdir(parents=True, exist_ok=True)
+    (job.out / "figures").mkdir(exist_ok=True)
+    path = job.out / CONFIG_FILE
+    path.write_text(yaml.safe_dump(job.config(), sort_keys=False))
+    return path
 
 
-def train(config: RunConfig, run_dir: Path | None = None, show_progress: bool = True) -> tuple[Path, dict]:
-    """Grouped CV for the report and the conformal interval, then the final model on all the data."""
-    if config.task == "hb-lips":
-        return _lips_run(config, run_dir, fit_final=True)
-    run_dir, report = evaluate(config, run_dir or run_dir_for(config), show_progress)
-    data = prepare(config, show_progress=False)
-    model = fit_final(data, config)
-    joblib.dump({"model": model, "config": config.to_dict(), "interval_half_width": report["conformal"]["half_width_all"]}, run_dir / MODEL_FILE)
-    return run_dir, report
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """A run folder's config.yaml (which task made it, with which options)."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing; pass a folder written by `vitalens train` or `vitalens evaluate`.")
+    loaded = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(loaded, dict) or "task" not in loaded:
+        raise ValueError(f"{path}: not a vitalens run configuration (no 'task'); pass a folder written by `vitalens train`.")
+    return loaded
 
 
-def _lips_run(config: RunConfig, run_dir: Path | None, fit_final: bool) -> tuple[Path, dict]:
-    """Lips have their own small pipeline (one fixed colour model, leave-one-person-out): `vitalens.lips_training`."""
-    from vitalens.lips_training import lips_config, train_lips
-
-    config = lips_config(config)
-    return train_lips(config, run_dir or run_dir_for(config), fit_final=fit_final)
+def missing_run_files(run_dir: Path) -> list[str]:
+    run_dir = Path(run_dir)
+    return [name for name in RUN_FILES if not (run_dir / name).is_file()] + [
+        name + "/" for name in RUN_FOLDERS if not (run_dir / name).is_dir()]  # fmt: skip
 
 
-def _validation_label(config: RunConfig, data: PreparedData) -> str:
-    n_groups = len(set(data.groups))
-    if config.scheme == "loso":
-        return f"leave-one-{get_task(config.task).group_by}-out ({n_groups} groups)"
-    return f"grouped {config.n_splits}-fold by {get_task(config.task).group_by} ({n_groups} groups, seed {config.seed})"
+def check_run_folder(run_dir: Path) -> Path:
+    missing = missing_run_files(run_dir)
+    if missing:
+        raise RuntimeError(f"{run_dir}: the run did not write {', '.join(missing)}; this is a bug in the task's lifecycle.")
+    return run_dir

@@ -1,30 +1,11 @@
-"""Datasets: labelled photos as `Sample`s, from any layout a loader knows.
+"""Datasets: labelled photos as `Sample`s, from any layout a task's loader knows.
 
-`load_dataset(path, task)` picks the loader: a task's own layout (e.g. Yakimov for hb-nails, labels in
-lip photos' file names for hb-lips), a
-manifest CSV a user writes for their own data, or a plain folder of images for prediction.
+`load_dataset(path, task)` picks the loader: a manifest CSV a user writes for their own data, the
+task's own layout (each task declares its loader and how to recognise its folders), or a plain
+folder of images for prediction.
 """
 
-from vitalens.data.samples import Box, Dataset, Problem, Sample
-from vitalens.data.loaders import LOADERS, load_dataset, load_image_folder, load_manifest, register_loader
-from vitalens.data.yakimov import load_yakimov
-from vitalens.data.lips import load_lips, parse_lip_filename
-from vitalens.data.utkface import load_utkface  # registers the "utkface" loader
-from vitalens.data.fitzpatrick import load_fitzpatrick17k  # registers the "fitzpatrick17k" loader
+from vitalens.data.samples import Box, Dataset, Problem, Sample, parse_boxes
+from vitalens.data.loaders import load_dataset, load_image_folder, load_manifest
 
-__all__ = [
-    "Box",
-    "Dataset",
-    "LOADERS",
-    "Problem",
-    "Sample",
-    "load_dataset",
-    "load_fitzpatrick17k",
-    "load_image_folder",
-    "load_lips",
-    "load_manifest",
-    "load_utkface",
-    "load_yakimov",
-    "parse_lip_filename",
-    "register_loader",
-]
+__all__ = ["Box", "Dataset", "Problem", "Sample", "load_dataset", "load_image_folder", "load_manifest", "parse_boxes"]

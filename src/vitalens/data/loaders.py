@@ -5,36 +5,30 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
-from vitalens.data.samples import Dataset, Problem, Sample
-from vitalens.data.yakimov import is_yakimov_layout, load_yakimov, parse_boxes
+from vitalens.data.samples import Dataset, Problem, Sample, parse_boxes
 from vitalens.imaging import IMAGE_SUFFIXES, list_images
-
-Loader = Callable[[Path], Dataset]
-LOADERS: dict[str, Loader] = {"yakimov": load_yakimov}
 
 MANIFEST_COLUMNS = ("image", "group")
 _BOX_COLUMNS = {"nail_boxes": "nail", "skin_boxes": "skin"}
 
 
-def register_loader(name: str, loader: Loader) -> None:
-    LOADERS[name] = loader
-
-
-def load_dataset(path: str | Path, loader: str | None = None, target_names: tuple[str, ...] = ()) -> Dataset:
-    """A manifest CSV (or a folder holding manifest.csv), else the named loader, a Yakimov folder, or images."""
+def load_dataset(path: str | Path, task: Any = None, own_layout: bool = False) -> Dataset:
+    """A manifest CSV (or a folder holding manifest.csv); else the task's own layout when the task
+    recognises the folder (or `own_layout` says it is one); else a plain folder of images."""
+    from vitalens.tasks.spec import resolve  # the spine reads a task only through its declaration
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder; pass a dataset folder, a manifest CSV or images.")
+    target_names = tuple(t.name for t in task.targets) if task is not None else ()
     if path.is_file() and path.suffix.lower() == ".csv":
         return load_manifest(path, target_names)
     if path.is_dir() and (path / "manifest.csv").is_file():
         return load_manifest(path / "manifest.csv", target_names)
-    if loader in LOADERS and path.is_dir():
-        return LOADERS[loader](path)
-    if path.is_dir() and is_yakimov_layout(path):
-        return load_yakimov(path)
+    if task is not None and task.loader and path.is_dir():
+        if own_layout or (task.recognises and resolve(task.recognises)(path)):
+            return resolve(task.loader)(path)
     return load_image_folder(path)
 
 

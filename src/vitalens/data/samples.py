@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 # A box is (ymin, xmin, ymax, xmax) in pixels of the upright image, the Yakimov convention.
 Box = tuple[int, int, int, int]
+
+
+def parse_boxes(text: str) -> list[Box]:
+    """`[[ymin, xmin, ymax, xmax], ...]` as JSON; degenerate boxes are an error, not a silent skip."""
+    boxes = json.loads(text) if text and text.strip() else []
+    parsed: list[Box] = []
+    for box in boxes:
+        if len(box) != 4:
+            raise ValueError(f"box {box} must have 4 numbers [ymin, xmin, ymax, xmax]")
+        ymin, xmin, ymax, xmax = (int(round(float(v))) for v in box)
+        if ymax <= ymin or xmax <= xmin:
+            raise ValueError(f"box {box} has no area (need ymax > ymin and xmax > xmin)")
+        parsed.append((ymin, xmin, ymax, xmax))
+    return parsed
 
 
 @dataclass

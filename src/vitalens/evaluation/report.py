@@ -12,7 +12,7 @@ import pandas as pd
 import yaml
 
 from vitalens import DISCLAIMER
-from vitalens.config import RunConfig
+from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.evaluation import figures
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, regression_metrics

@@ -1,35 +1,55 @@
 """The serving world: bundles under onnxruntime, numpy and Pillow; never torch, never training code.
 
-`load_predictor(bundle_or_task)` gives the predictor for a bundle's task. Every predictor has
-`predict_sample(sample, rgb, **population) -> dict` (one line of predictions.csv) and `caveat`
-(how the model compares with the trivial baseline, printed beside every batch of estimates).
+`load_predictor(bundle_or_None, task)` gives the predictor for a bundle's task, the class each task
+declares (`Task.predictor`). Every predictor has `predict_image(rgb, image_id, sample=None, **population)
+-> vitalens.results.Prediction`, `columns` (its own CSV columns, after the contract's four) and
+`caveat` (how the model compares with the trivial baseline, printed beside every batch of estimates).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol
 
-from vitalens.runtime.bundle import Bundle, BundleError, load_bundle, shipped_bundle_path
-from vitalens.runtime.face_age_gender import FacePredictor
-from vitalens.runtime.hb_lips import LipHbPredictor
-from vitalens.runtime.hb_nails import NailHbPredictor
-from vitalens.runtime.skin import SkinPredictor
+import numpy as np
 
-PREDICTORS: dict[str, Callable[[Bundle], Any]] = {
-    "hb-nails": NailHbPredictor,
-    "face-age-gender": FacePredictor,
-    "hb-lips": LipHbPredictor,
-    "skin-condition": SkinPredictor,
-}
+from vitalens.bundle import Bundle, BundleError, load_bundle, shipped_bundle_path
+from vitalens.data.samples import Sample
+from vitalens.results import Prediction
+from vitalens.tasks import TaskError, all_tasks, default_task, get_task
 
 
-def load_predictor(model: str | Path | None = None, task: str = "hb-nails") -> Any:
+class Predictor(Protocol):
+    """What every task's predictor offers the spine (CLI, API, batch jobs).
+
+    Optional hooks: `validate_population(population)` raises ValueError for impossible demographics
+    before any inference; `aggregate(predictions, population) -> dict | None` summarises several photos
+    of one person (the API's `aggregate`)."""
+
+    columns: tuple[str, ...]  # the task's own CSV columns, written after image_id, status, reasons, message
+    display_columns: tuple[str, ...]  # the few of them worth a terminal table
+
+    @property
+    def caveat(self) -> str: ...
+
+    def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction: ...
+
+
+def predictor_for(bundle: Bundle) -> Any:
+    """The predictor of the task the bundle says it is for."""
+    try:
+        task = get_task(bundle.task)
+    except TaskError:
+        raise BundleError(f"{bundle.path}: no runtime for task {bundle.task!r}; this vitalens serves {', '.join(all_tasks())}.") from None
+    return task.predictor_class()(bundle)
+
+
+def load_predictor(model: str | Path | None = None, task: str | None = None) -> Any:
     """The predictor for a bundle folder or .zip, or for the bundle shipped for `task` when no model is given."""
-    bundle = load_bundle(model if model is not None else shipped_bundle_path(task))
-    if bundle.task not in PREDICTORS:
-        raise BundleError(f"{bundle.path}: no runtime for task {bundle.task!r}; this vitalens serves {sorted(PREDICTORS)}.")
-    return PREDICTORS[bundle.task](bundle)
+    if model is None:
+        get_task(task or default_task())  # an unknown task name is its own error, not "not a bundle"
+    bundle = load_bundle(model if model is not None else shipped_bundle_path(task or default_task()))
+    return predictor_for(bundle)
 
 
-__all__ = ["Bundle", "BundleError", "PREDICTORS", "load_bundle", "load_predictor", "shipped_bundle_path"]
+__all__ = ["Bundle", "BundleError", "load_bundle", "load_predictor", "predictor_for", "shipped_bundle_path"]

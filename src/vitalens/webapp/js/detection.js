@@ -1,4 +1,4 @@
-// The nail detector's serving half, as vitalens/regions/detection.py: letterbox -> ONNX -> decode
+// The nail detector's serving half, as vitalens/tasks/hb_nails/detection.py: letterbox -> ONNX -> decode
 // (3x3 peak picking, score threshold, class-wise NMS, letterbox undone) -> the regressor's regions.
 // Boxes are [ymin, xmin, ymax, xmax] in pixels of the upright photo. Box arithmetic is rounded to
 // float32 where numpy works in float32, so integer boxes round the same way.

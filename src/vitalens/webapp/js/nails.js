@@ -1,4 +1,4 @@
-// Nail and skin regions and the photo's white (and red-mark) reference, as vitalens/regions/nails.py and the
+// Nail and skin regions and the photo's white (and red-mark) reference, as vitalens/tasks/hb_nails/regions.py and the
 // bundle's "region" rules: crops resized with Pillow's BOX filter, float32 in [0, 1], NCHW.
 import { crop, toPlanar } from './image.js';
 import { resize } from './resample.js';
@@ -57,7 +57,7 @@ export function referenceWhite(image, rules) {
   return channels.map((values) => Math.min(Math.max(medianFloat32(chosen.map((i) => values[i])), f32(1e-3)), 1));
 }
 
-// The card's red mark (vitalens/regions/nails.py reference_red): median colour of the largest 8-connected
+// The card's red mark (vitalens/tasks/hb_nails/regions.py reference_red): median colour of the largest 8-connected
 // pure-red blob, eroded by a 3x3 square (pixels outside the photo count as inside, as OpenCV's erode);
 // null when there is none or it covers less than min_area_fraction of the photo.
 export function referenceRed(image, rules) {

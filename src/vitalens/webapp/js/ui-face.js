@@ -1,4 +1,4 @@
-// Age and gender from an aligned face crop, on the device (vitalens/runtime/face_age_gender.py). The
+// Age and gender from an aligned face crop, on the device (vitalens/tasks/face_age_gender/runtime.py). The
 // result is also left on window.vitalensFace for the browser tests.
 import { toPlanar } from './image.js';
 import { resize } from './resample.js';
@@ -7,7 +7,7 @@ import { escapeHtml } from './html.js';
 
 export const label = 'Face: age and gender (aligned crops)';
 
-// vitalens/regions/faces.py looks_like_face_crop
+// vitalens/tasks/face_age_gender/regions.py looks_like_face_crop
 const CROP_MAX_SIDE = 512, CROP_ASPECT_TOLERANCE = 0.15;
 let current = null;
 

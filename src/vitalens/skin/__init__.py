@@ -1,1 +1,0 @@
-"""Skin-condition task helpers: lighting verdicts, skin tone (ITA°), near-duplicate grouping."""

@@ -1,0 +1,221 @@
+"""Face age + gender evaluation: accuracy/F1, age errors, gender calibration (ECE before and after
+temperature scaling), fairness audits by race, gender and age band with bootstrap 95 % CIs, the
+majority-class and mean-age baselines beside, and figures, written to a run folder.
+
+Two entry points share one report: `evaluate_face_run` (a training run's saved predictions, torch
+world) and `evaluate_face_bundle` (a shipped ONNX bundle through the serving runtime, torch-free).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import softmax
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+from vitalens import DISCLAIMER
+from vitalens.tasks.face_age_gender.data import AGE_BANDS, GENDERS, load_utkface
+from vitalens.evaluation.fairness import absolute_error_mean, disaggregate
+from vitalens.evaluation.metrics import expected_calibration_error, fit_temperature
+from vitalens.imaging import decode_image
+
+HELD_OUT = "held-out test: sha1(file name) in the lowest 15 % (vitalens.tasks.face_age_gender.data.split_of); never trained on or tuned on"
+NO_PERSON_ID = "UTKFace has no person id: the same person may appear in train and test, so scores may be optimistic for unseen people"
+AUDIT_ATTRIBUTES = ("race", "gender", "age_band")
+
+
+# ---- metric functions -------------------------------------------------------------------------
+def gender_accuracy(y_true, y_pred) -> float:
+    return float(accuracy_score(y_true, y_pred))
+
+
+def gender_metrics(true_labels, predicted_labels) -> dict:
+    precision, recall, f1, support = precision_recall_fscore_support(true_labels, predicted_labels, labels=list(GENDERS), zero_division=0)
+    per_class = {g: {"precision": float(p), "recall": float(r), "f1": float(f), "n": int(n)} for g, p, r, f, n in zip(GENDERS, precision, recall, f1, support)}
+    return {"accuracy": gender_accuracy(true_labels, predicted_labels), "per_class": per_class}
+
+
+def age_metrics(true_age, predicted_age) -> dict:
+    true_age, predicted_age = np.asarray(true_age, float), np.asarray(predicted_age, float)
+    error = np.abs(predicted_age - true_age)
+    by_band = {}
+    for low, high, label in AGE_BANDS:
+        members = (true_age >= low) & (true_age <= high)
+        if members.any():
+            by_band[label] = {"mae": float(error[members].mean()), "n": int(members.sum())}
+    return {
+        "mae": float(error.mean()),
+        "median_ae": float(np.median(error)),
+        "within_5y": float(np.mean(error <= 5)),
+        "within_10y": float(np.mean(error <= 10)),
+        "mae_by_age_band": by_band,
+    }
+
+
+# ---- reports ----------------------------------------------------------------------------------
+def evaluate_face_run(run_dir: str | Path, data_dir: str | Path, n_boot: int = 1000) -> dict:
+    """Read predictions_{validation,test}.csv from run_dir; write report.json, audit CSVs and figures."""
+    run_dir = Path(run_dir)
+    validation = pd.read_csv(run_dir / "predictions_validation.csv")
+    test = pd.read_csv(run_dir / "predictions_test.csv")
+    temperature = fit_temperature(_logits(validation), _labels(validation))
+    return write_face_report(test, temperature, "validation split", data_dir, run_dir, n_boot)
+
+
+def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, out_dir: str | Path,
+                         n_boot: int = 1000, limit: int | None = None, batch_size: int = 64) -> dict:  # fmt: skip
+    """Predict every held-out UTKFace crop with an ONNX bundle through the serving runtime (no torch)
+    and write report.json, predictions.csv, audit CSVs and figures to out_dir.
+
+    `bundle_dir=None` evaluates the bundle shipped for face-age-gender; `limit` keeps N held-out images
+    spread over the folder (smoke runs only: report["data"]["limited_to"] says so).
+    """
+    from vitalens.bundle import load_bundle, shipped_bundle_path
+    from vitalens.tasks.face_age_gender.runtime import FacePredictor
+
+    out_dir = Path(out_dir)
+    bundle = load_bundle(bundle_dir if bundle_dir is not None else shipped_bundle_path("face-age-gender"))
+    predictor = FacePredictor(bundle)
+    dataset = load_utkface(data_dir)
+    held_out = [s for s in dataset.samples if s.attributes["split"] == "test"]
+    if limit:  # spread over the folder: file names sort by age, so the first N would all be young
+        held_out = held_out[:: max(1, len(held_out) // limit)][:limit]
+    if not held_out:
+        raise ValueError(f"{data_dir}: no held-out UTKFace images (split_of == 'test') here; pass the UTKFace images folder.")
+    logits, ages = [], []
+    for start in range(0, len(held_out), batch_size):
+        crops = [decode_image(s.image_path).rgb for s in held_out[start : start + batch_size]]
+        batch_logits, batch_ages = predictor.raw_outputs(crops)
+        logits.append(batch_logits)
+        ages.append(batch_ages)
+    test = truth_frame(held_out).assign(predicted_age=np.concatenate(ages))
+    test[["logit_male", "logit_female"]] = np.concatenate(logits)
+    about = {
+        "model": {"bundle": str(bundle.path), **{k: bundle.manifest["model"][k] for k in ("backbone", "parameters", "sha256")}},
+        "data": {"held_out_images": len(held_out), "skipped_files": len(dataset.problems), "limited_to": limit},
+    }
+    return write_face_report(test, predictor.temperature, "validation split, at training time (bundle.json)", data_dir, out_dir, n_boot, about)
+
+
+def write_face_report(test: pd.DataFrame, temperature: float, temperature_source: str, data_dir: str | Path,
+                      out_dir: str | Path, n_boot: int = 1000, about: dict | None = None) -> dict:  # fmt: skip
+    """The full held-out report for one model's test predictions (truth columns, predicted_age and
+    gender logits), with the training split's majority-gender and mean-age baselines beside it;
+    `about` (what was evaluated) is added to report.json as it is."""
+    out_dir = Path(out_dir)
+    test = with_gender_predictions(test, temperature)
+    train = [s for s in load_utkface(data_dir).samples if s.attributes["split"] == "train"]
+    majority = pd.Series([s.targets["gender"] for s in train]).mode()[0]
+    mean_age = float(np.mean([s.targets["age"] for s in train]))
+    labels = _labels(test)
+    report = {
+        "disclaimer": DISCLAIMER,
+        "split": HELD_OUT,
+        "limitation": NO_PERSON_ID,
+        "n_test": len(test),
+        "gender": gender_metrics(test["gender"], test["predicted_gender"]),
+        "age": age_metrics(test["age"], test["predicted_age"]),
+        "calibration": {
+            "temperature": temperature,
+            "temperature_fitted_on": temperature_source,
+            "ece_before": expected_calibration_error(softmax(_logits(test), axis=1), labels),
+            "ece_after": expected_calibration_error(softmax(_logits(test) / temperature, axis=1), labels),
+        },
+        "baselines": {
+            "majority_gender": majority,
+            "majority_gender_accuracy": float(np.mean(test["gender"] == majority)),
+            "train_mean_age": mean_age,
+            "mean_age_mae": absolute_error_mean(test["age"], np.full(len(test), mean_age)),
+            "mean_age_mae_by_age_band": age_metrics(test["age"], np.full(len(test), mean_age))["mae_by_age_band"],
+        },
+        "audit": {},
+        **(about or {}),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    test.to_csv(out_dir / "predictions.csv", index=False)
+    everyone = audit_table(test.assign(everyone="all"), "everyone", n_boot).loc["all"]
+    report["overall_ci"] = {f"{key}_{end}": float(everyone[f"{key}_ci_{end}"]) for key in ("age_mae", "gender_accuracy") for end in ("low", "high")}
+    for attribute in AUDIT_ATTRIBUTES:
+        table = audit_table(test, attribute, n_boot, mean_age)
+        table.to_csv(out_dir / f"audit_{attribute}.csv")
+        report["audit"][attribute] = json.loads(table.to_json(orient="index"))
+    write_figures(test, out_dir)
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def with_gender_predictions(frame: pd.DataFrame, temperature: float = 1.0) -> pd.DataFrame:
+    probabilities = softmax(_logits(frame) / temperature, axis=1)
+    return frame.assign(predicted_gender=np.array(GENDERS)[probabilities.argmax(axis=1)], probability_female=probabilities[:, 1])
+
+
+def audit_table(frame: pd.DataFrame, attribute: str, n_boot: int = 1000, mean_age: float | None = None) -> pd.DataFrame:
+    """Age MAE (worst = highest) and gender accuracy (worst = lowest) per group, each with a bootstrap
+    95 % CI; with `mean_age`, the mean-age baseline's MAE in each group beside them."""
+    sensitive = frame[attribute].rename(attribute)
+    age = disaggregate(frame["age"], frame["predicted_age"], sensitive, {"age_mae": absolute_error_mean}, n_boot)
+    correct = (frame["gender"] == frame["predicted_gender"]).astype(float)
+    gender = disaggregate(correct, np.ones(len(frame)), sensitive, {"gender_accuracy": lambda t, p: float(np.mean(t))}, n_boot, worst="min")
+    table = age.rename(columns={"worst": "worst_age_mae"}).join(gender.drop(columns="n").rename(columns={"worst": "worst_gender_accuracy"}))
+    if mean_age is not None:
+        baseline = (frame["age"] - mean_age).abs().groupby(sensitive.astype(str)).mean()
+        table.insert(table.columns.get_loc("age_mae_ci_high") + 1, "mean_age_baseline_mae", baseline.reindex(table.index))
+    return table
+
+
+def write_figures(frame: pd.DataFrame, run_dir: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    matrix = confusion_matrix(frame["gender"], frame["predicted_gender"], labels=list(GENDERS))
+    ConfusionMatrixDisplay(matrix, display_labels=list(GENDERS)).plot(colorbar=False)
+    plt.title("Gender, held-out split")
+    plt.savefig(run_dir / "confusion_matrix.png", dpi=120, bbox_inches="tight")
+    plt.close("all")
+
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.scatter(frame["age"], frame["predicted_age"], s=4, alpha=0.3)
+    top = float(max(frame["age"].max(), frame["predicted_age"].max()))
+    axis.plot([0, top], [0, top], color="black", linewidth=1)
+    axis.set(xlabel="true age (years)", ylabel="predicted age (years)", title="Age, held-out split")
+    figure.savefig(run_dir / "age_predicted_vs_true.png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+    metrics = (("age_mae", "age MAE", "years"), ("gender_accuracy", "gender accuracy", "fraction correct"))
+    figure, axes = plt.subplots(len(metrics), len(AUDIT_ATTRIBUTES), figsize=(4 * len(AUDIT_ATTRIBUTES), 3.5 * len(metrics)), squeeze=False)
+    for column, attribute in enumerate(AUDIT_ATTRIBUTES):
+        table = pd.read_csv(run_dir / f"audit_{attribute}.csv", index_col=0)
+        for row, (metric, name, unit) in enumerate(metrics):
+            errors = [table[metric] - table[f"{metric}_ci_low"], table[f"{metric}_ci_high"] - table[metric]]
+            axis = axes[row, column]
+            axis.bar(table.index.astype(str), table[metric], yerr=errors, capsize=3)
+            axis.set(title=f"{name} by {attribute} (95 % CI)", ylabel=unit)
+            axis.tick_params(axis="x", rotation=45)
+    figure.tight_layout()
+    figure.savefig(run_dir / "error_by_group.png", dpi=120)
+    plt.close(figure)
+
+
+def _logits(frame: pd.DataFrame) -> np.ndarray:
+    return frame[["logit_male", "logit_female"]].to_numpy(float)
+
+
+def _labels(frame: pd.DataFrame) -> np.ndarray:
+    return frame["gender"].map({g: i for i, g in enumerate(GENDERS)}).to_numpy()
+
+
+def truth_frame(samples) -> pd.DataFrame:
+    """The labels and audit attributes of UTKFace samples, one row each, in the predictions' column order."""
+    return pd.DataFrame({
+        "image_id": [s.image_id for s in samples],
+        "age": [s.targets["age"] for s in samples],
+        "gender": [s.targets["gender"] for s in samples],
+        "race": [s.attributes["race"] for s in samples],
+        "age_band": [s.attributes["age_band"] for s in samples],
+    })  # fmt: skip

@@ -1,0 +1,28 @@
+"""Haemoglobin (g/dL) from the lips in a smartphone face photo, with camera metadata (EXIF/HEIC).
+
+Serving world: data (labels in file names), regions (the lip finder), lip_colour, camera, extract,
+runtime, card. Training world: training (leave-one-person-out), lifecycle, export, synthetic_audit.
+"""
+
+from vitalens.tasks._haemoglobin.config import RunConfig
+from vitalens.tasks._haemoglobin.options import run_config_options
+from vitalens.tasks.spec import Option, Target, Task
+
+TASK = Task(
+    name="hb-lips",
+    body_site="lips",
+    description="Haemoglobin (g/dL) from the lips in a smartphone face photo, with camera metadata.",
+    targets=(Target("hb", "regression", unit="g/dL"),),
+    group_by="person",
+    predictor="vitalens.tasks.hb_lips.runtime:LipHbPredictor",
+    lifecycle="vitalens.tasks.hb_lips.lifecycle",
+    loader="vitalens.tasks.hb_lips.data:load_lips",
+    audit_attributes=("device_brand", "ethnicity", "skin_tone_group"),
+    interpretation="who-2024-anaemia",
+    options=(
+        *run_config_options(RunConfig(), only=("seed", "anaemia_threshold", "interval_coverage", "n_boot")),
+        Option("permutations", int, 200, "permutation-test shuffles of Hb across people"),
+    ),
+    commands=("vitalens.tasks.hb_lips.extract:extract",),
+    demonstration=True,
+)

@@ -1,0 +1,109 @@
+"""From a `vitalens train --task hb-lips` run to a bundle: model.onnx + bundle.json + MODEL_CARD.md.
+
+Lip finding and colour features are numpy (`vitalens.tasks.hb_lips.lip_colour.measure_lips`, shared with training),
+so the ONNX graph holds only the linear head: Hb = features · weights + bias, the scaler folded into
+the weights. It is written with onnx.helper: the graph is one MatMul and one Add, and skl2onnx (the
+converter for scikit-learn pipelines) is not a vitalens dependency for the sake of two nodes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from vitalens import __version__
+from vitalens.tasks.hb_lips.lip_colour import MIN_PIXELS
+from vitalens.tasks.hb_lips.card import render_lip_model_card
+from vitalens.tasks.hb_lips.training import FEATURES_NAME, MODEL_FILE, RIDGE_ALPHA
+from vitalens.heads import linear_parameters
+from vitalens.regions import lips as lip_rules
+from vitalens.bundle import BUNDLE_FILE, file_sha256, manifest_header
+
+OPSET = 17
+ONNX_FILE = "model.onnx"
+INTERVAL_NOTE = (
+    "Very rough: calibrated on the leave-one-person-out residuals of {n} photos from {groups} people. Photos of "
+    "one person share their errors, so the residuals are not exchangeable and the coverage guarantee does not "
+    "strictly hold; treat the interval as an order of magnitude."
+)
+
+
+def linear_head_onnx(weights: np.ndarray, bias: float, path: Path) -> Path:
+    """features [photos, n] float32 -> hb [photos] = features @ weights + bias."""
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["features", "weights"], ["weighted"]), helper.make_node("Add", ["weighted", "bias"], ["hb"])],
+        "vitalens_hb_lips_linear_head",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["photos", len(weights)])],
+        [helper.make_tensor_value_info("hb", TensorProto.FLOAT, ["photos"])],
+        initializer=[
+            numpy_helper.from_array(np.asarray(weights, np.float32), "weights"),
+            numpy_helper.from_array(np.asarray(bias, np.float32), "bias"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="vitalens", producer_version=__version__)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def export_lip_bundle(run_dir: Path, out_dir: Path) -> Path:
+    saved = joblib.load(run_dir / MODEL_FILE)
+    report = json.loads((run_dir / "report.json").read_text())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights, bias = linear_parameters(saved["model"])
+    onnx_path = linear_head_onnx(weights, bias, out_dir / ONNX_FILE)
+    manifest = lip_bundle_manifest(saved, report, onnx_path)
+    (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
+    (out_dir / "MODEL_CARD.md").write_text(render_lip_model_card(manifest, report))
+    return out_dir
+
+
+def lip_bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
+    config, features, data, conformal = saved["config"], saved["features"], report["data"], report["conformal"]
+    return {
+        **manifest_header(config["task"]),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"},
+        "inputs": {
+            "features": {
+                "shape": ["photos", len(features)],
+                "dtype": "float32",
+                "names": features,
+                "computed_by": "vitalens.tasks.hb_lips.lip_colour.measure_lips (find_lips, then lip_colour_features), then these names in this order",
+                "meaning": "median CIELAB L*, a*, b* and log median linear R, G, B of the redder half of the usable pixels in the lip box",
+            }
+        },
+        "outputs": {"hb": {"shape": ["photos"], "unit": "g/dL", "meaning": "haemoglobin estimate per photo"}},
+        "region": {
+            "finder": "lip-colour",
+            "function": "vitalens.tasks.hb_lips.regions.find_lips",
+            "score": "CIELAB a* - b*, lips redder and less yellow than skin; lips cut out onto black are taken whole",
+            "work_side": lip_rules.WORK_SIDE,
+            "threshold_percentiles": list(lip_rules.THRESHOLD_PERCENTILES),
+            "min_quality": lip_rules.MIN_QUALITY,
+            "min_lip_pixels": MIN_PIXELS,
+            "refuse_when": "no lip region is found, or the lip box has too few usable (not dark, not blown out, not grey) pixels",
+        },
+        "uncertainty": {
+            "method": "split-conformal on leave-one-person-out residuals",
+            "coverage": conformal["target_coverage"],
+            "half_width": saved["interval_half_width"],
+            "empirical_coverage_lopo": conformal["empirical_coverage"],
+            "note": INTERVAL_NOTE.format(n=data["images"], groups=data["groups"]),
+        },
+        "decision": {"anaemia_threshold_g_dl": config["anaemia_threshold"], "interpretation": "who-2024-anaemia"},
+        "training_data": {key: data[key] for key in ("images", "groups", "group_by", "lip_regions", "skipped")} | {"source": report.get("citation", "")},
+        "validation": {
+            "scheme": report["validation"],
+            "model": report["model"],
+            "mean_predictor": report["mean_predictor"],
+            "permutation_test": report["permutation_test"],
+            "anaemia_detection": report["anaemia_detection"]["model"],
+            "model_choice": report["model_choice"],
+        },
+    }

@@ -1,0 +1,204 @@
+"""From a trained run to a portable bundle: model.onnx + bundle.json + MODEL_CARD.md (training world).
+
+The ONNX graph is end to end from region pixels: the same torch feature extractor used in training,
+followed by the linear head folded into one matrix product, so no runtime re-implements a feature.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import torch
+from torch import nn
+
+from vitalens.tasks.hb_nails.card import render_model_card
+from vitalens.heads import linear_parameters
+from vitalens.tasks.hb_nails.model import NailHbRegressor
+from vitalens.regions import nails as nail_rules
+from vitalens.tasks.hb_nails.detection import (
+    DETECTOR_CLASSES,
+    DETECTOR_FILE,
+    DETECTOR_INPUT_SIZE,
+    DETECTOR_IOU_THRESHOLD,
+    DETECTOR_MAX_NAILS,
+    DETECTOR_SCORE_THRESHOLD,
+    DETECTOR_SUMMARY_FILE,
+    PAD_VALUE,
+)
+from vitalens.bundle import BUNDLE_FILE, file_sha256, manifest_header
+from vitalens.tasks.hb_nails.lifecycle import MODEL_FILE
+
+OPSET = 17
+
+
+class NailHbGraph(nn.Module):
+    """(nails, skins, white[, red]) → Hb per nail, in g/dL; the inputs are the extractor's `inputs`."""
+
+    def __init__(self, extractor: nn.Module, weights: np.ndarray, bias: float):
+        super().__init__()
+        self.extractor = extractor
+        self.inputs = tuple(extractor.inputs)
+        self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32))
+        self.register_buffer("bias", torch.tensor(bias, dtype=torch.float32))
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.extractor(*inputs) @ self.weights + self.bias
+
+
+def graph_for(model: NailHbRegressor) -> NailHbGraph:
+    weights, bias = linear_parameters(model.head_)
+    return NailHbGraph(model.extractor(), weights, bias).eval()
+
+
+def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
+    examples = {
+        "nails": torch.rand(3, 3, crop_size, crop_size),
+        "skins": torch.rand(3, 3, crop_size, crop_size),
+        "white": torch.full((3, 3), 0.9),
+        "red": torch.tensor([[0.85, 0.29, 0.27]] * 3),
+    }
+    torch.onnx.export(
+        graph,
+        tuple(examples[name] for name in graph.inputs),
+        str(path),
+        input_names=list(graph.inputs),
+        output_names=["hb"],
+        dynamic_axes={name: {0: "regions"} for name in (*graph.inputs, "hb")},
+        opset_version=OPSET,
+        dynamo=False,
+    )
+    return path
+
+
+def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector: Path | None = None) -> Path:
+    """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
+    when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
+    saved = joblib.load(run_dir / MODEL_FILE)
+    if saved["config"]["task"] == "hb-lips":
+        return _lip_bundle(run_dir, out_dir, quantize, detector)
+    report = json.loads((run_dir / "report.json").read_text())
+    model: NailHbRegressor = saved["model"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = export_onnx(graph_for(model), out_dir / "model.onnx", model.crop_size)
+    if quantize:
+        onnx_path = quantize_int8(onnx_path)
+    manifest = bundle_manifest(saved, report, onnx_path)
+    if detector is not None:
+        manifest["detector"] = detector_stage(detector, out_dir)
+        manifest["region"]["finder"] = "nail-detector, or the photo's annotated nail boxes when given"
+    (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
+    (out_dir / "MODEL_CARD.md").write_text(render_model_card(manifest, report))
+    return out_dir
+
+
+def _lip_bundle(run_dir: Path, out_dir: Path, quantize: bool, detector: Path | None) -> Path:
+    if quantize or detector is not None:
+        raise ValueError(f"{run_dir}: an hb-lips run exports a 6-weight linear head; --int8 and --detector apply to hb-nails only.")
+    from vitalens.tasks.hb_lips.export import export_lip_bundle
+
+    return export_lip_bundle(run_dir, out_dir)
+
+
+def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:
+    """Copy the detector into the bundle and describe how every runtime must feed and decode it."""
+    source = detector / DETECTOR_FILE if detector.is_dir() else detector
+    if not source.is_file():
+        raise FileNotFoundError(f"{source}: no detector ONNX here; train one with `vitalens train-detector`.")
+    target = out_dir / DETECTOR_FILE
+    if source.resolve() != target.resolve():
+        shutil.copyfile(source, target)
+    summary = source.with_name(DETECTOR_SUMMARY_FILE)
+    return {
+        "file": DETECTOR_FILE,
+        "sha256": file_sha256(target),
+        "input": {"size": DETECTOR_INPUT_SIZE, "layout": "NCHW", "letterbox_pad": PAD_VALUE, "normalisation": "(pixel - 127) / 128"},
+        "classes": list(DETECTOR_CLASSES),
+        "score_threshold": DETECTOR_SCORE_THRESHOLD,
+        "iou_threshold": DETECTOR_IOU_THRESHOLD,
+        "max_nails": DETECTOR_MAX_NAILS,
+        "decoding": "3x3 peak picking on the heatmap, box = (centre_y, centre_x, height, width) maps, class-wise NMS, letterbox undone",
+        "skin_pairing": "each nail takes the nearest unused detected skin box by centre distance, else its adjacent skin box",
+        **(json.loads(summary.read_text()) if summary.is_file() else {}),
+    }
+
+
+def quantize_int8(onnx_path: Path) -> Path:
+    """Dynamic int8 weights via onnxruntime's tools; replaces the float file in the bundle."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantized = onnx_path.with_name("model.int8.onnx")
+    quantize_dynamic(str(onnx_path), str(quantized), weight_type=QuantType.QInt8)
+    shutil.move(quantized, onnx_path)
+    return onnx_path
+
+
+def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
+    config, model = saved["config"], saved["model"]
+    return {
+        **manifest_header(config["task"]),
+        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
+        "inputs": _graph_inputs(model),
+        "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},
+        "region": _region_rules(model),
+        "aggregation": {"regions_to_photo": "median", "captures_to_person": {"method": "iqr-then-median", "fence": 1.5}},
+        "uncertainty": {
+            "method": "split-conformal on leave-one-session-out residuals",
+            "coverage": report["conformal"]["target_coverage"],
+            "half_width": saved["interval_half_width"],
+            "empirical_coverage_loso": report["conformal"]["empirical_coverage"],
+        },
+        "decision": {"anaemia_threshold_g_dl": config["anaemia_threshold"], "interpretation": "who-2024-anaemia"},
+        "training_data": report.get("data", {}) | {"citation": report.get("citation", "")},
+        "validation": {
+            "scheme": report.get("validation"),
+            "model": report["model"],
+            "mean_predictor": report["mean_predictor"],
+            "anaemia_detection": report["anaemia_detection"]["model"],
+        },
+    }
+
+
+def _graph_inputs(model: NailHbRegressor) -> dict[str, Any]:
+    described = {
+        "nails": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+        "skins": {"shape": ["regions", 3, model.crop_size, model.crop_size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW"},
+        "white": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the photo's reference white, repeated per region"},
+        "red": {"shape": ["regions", 3], "range": [0, 1], "meaning": "the card's red mark, repeated per region"},
+    }
+    return {name: described[name] for name in model.extractor().inputs}
+
+
+def _region_rules(model: NailHbRegressor) -> dict[str, Any]:
+    rules = {
+        "finder": "nail-boxes",
+        "box_format": "[ymin, xmin, ymax, xmax] pixels of the upright photo",
+        "crop_size": model.crop_size,
+        "resample": "area (box filter)",
+        "white_reference": {
+            "stride": nail_rules.WHITE_STRIDE,
+            "brightness_percentile": nail_rules.WHITE_BRIGHTNESS_PERCENTILE,
+            "max_saturation": nail_rules.WHITE_MAX_SATURATION,
+            "statistic": "per-channel median of pixels brighter than the percentile and less saturated than max_saturation",
+        },
+    }
+    if "red" in model.extractor().inputs:
+        rules["red_reference"] = red_reference_rules()
+    return rules
+
+
+def red_reference_rules() -> dict[str, Any]:
+    """How every runtime finds the card's red mark (`vitalens.tasks.hb_nails.regions.reference_red`)."""
+    return {
+        "min_red_excess": nail_rules.RED_MIN_EXCESS,
+        "max_green_blue_gap": nail_rules.RED_MAX_GREEN_BLUE_GAP,
+        "min_area_fraction": nail_rules.RED_MIN_AREA_FRACTION,
+        "statistic": "per-channel median of the largest 8-connected blob with red - max(green, blue) > min_red_excess and "
+        "|green - blue| < max_green_blue_gap, eroded by a 3x3 square (outside the photo counts as inside); when none covers "
+        "min_area_fraction of the photo, white x relative_when_missing",
+        "relative_when_missing": list(nail_rules.RED_MARK_RELATIVE),
+    }

@@ -1,0 +1,29 @@
+"""Skin condition (top-3 of 21) plus a lighting verdict, a photo check and Grad-CAM from a clinical skin photo.
+
+Serving world: data (Fitzpatrick17k-AJL), lighting, tone (ITA), duplicates, runtime, card. Training
+world: network, probe, phases, typicality, pixels, training, evaluation, export, lifecycle.
+"""
+
+from vitalens.tasks.spec import Option, Target, Task
+
+TASK = Task(
+    name="skin-condition",
+    body_site="skin",
+    description="Skin condition (top-3 of 21) plus a lighting-quality verdict and Grad-CAM heat maps from a clinical skin photo.",
+    targets=(
+        Target("condition", "classification"),  # 21 Fitzpatrick17k-AJL conditions; classes come from the data
+        Target("three_partition", "classification", classes=("benign", "malignant", "non-neoplastic")),  # a view of condition
+        Target("lighting", "classification", classes=("good", "poor")),  # labels derived by the lighting module
+    ),
+    group_by="near_duplicate",  # hash + feature-similarity groups: near-identical photos never straddle splits
+    predictor="vitalens.tasks.skin_condition.runtime:SkinPredictor",
+    lifecycle="vitalens.tasks.skin_condition.lifecycle",
+    loader="vitalens.tasks.skin_condition.data:load_fitzpatrick17k",
+    audit_attributes=("fitzpatrick_group", "ita_group"),
+    options=(
+        Option("epochs", int, None, "phase-C epochs of the fine-tuned candidate", ("train",)),
+        Option("model", str, None, "the bundle to evaluate (default: the shipped one)", ("evaluate",)),
+        Option("limit", int, None, "only the first N held-out photos (smoke runs)", ("evaluate",)),
+    ),
+    browser_mode="ui-skin.js",
+)

@@ -1,0 +1,85 @@
+"""MODEL_CARD.md for the skin-condition bundle, in the Hugging Face format: held-out metrics with CIs beside
+the baselines, the audits by Fitzpatrick and ITA group, the lighting head and the ITA caveat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vitalens.tasks.hb_nails.card import render_card
+
+
+def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
+    """The skin-condition card: held-out metrics with CIs beside the baselines, audits, lighting, ITA caveat."""
+    shipped = manifest["metrics"]["shipped"]
+    comparison = report["comparison"]
+    front = {
+        "license": "cc-by-nc-sa-3.0",
+        "library_name": "onnxruntime",
+        "tags": ["vitalens", manifest["task"], "dermatology", "image-classification", "research-only", "onnx", "grad-cam"],
+        "datasets": ["fitzpatrick17k"],
+        "metrics": ["accuracy", "top_3_accuracy", "f1", "recall"],
+        "model-index": [{
+            "name": f"vitalens-{manifest['task']}",
+            "results": [{
+                "task": {"type": "image-classification", "name": f"skin condition ({len(manifest['labels'])} classes)"},
+                "dataset": {"name": "Fitzpatrick17k (AJL subset), grouped held-out split", "type": "fitzpatrick17k"},
+                "metrics": [{"type": key, "value": round(comparison[shipped][key]["value"], 4), "name": f"{key} (held-out)"}
+                            for key in ("top1", "top3", "macro_f1", "macro_recall", "three_partition_accuracy")],
+            }],
+        }],
+    }  # fmt: skip
+
+    def cell(entry: dict) -> str:
+        return f"{entry['value'] * 100:.1f} ({entry['ci'][0] * 100:.1f}–{entry['ci'][1] * 100:.1f})"
+
+    keys = ("top1", "top3", "macro_recall", "macro_f1", "three_partition_accuracy")
+    model = manifest["model"]
+    evaluation = [
+        f"Held-out split ({report['split']}); n = {report['n_test']}; percent with 95 % bootstrap CI.",
+        "", "| model | top-1 | top-3 | macro recall | macro-F1 | three-partition |", "|---|---|---|---|---|---|",
+        *[f"| {name} | " + " | ".join(cell(values[k]) for k in keys) + " |" for name, values in comparison.items()],
+    ]  # fmt: skip
+    calibration = report["calibration"]
+    evaluation += ["", f"Expected calibration error {calibration['ece_before']:.3f} before and {calibration['ece_after']:.3f} after temperature scaling (T = {calibration['temperature']:.2f}, fitted on validation)."]
+    for attribute, table in report["audit"].items():
+        evaluation += ["", f"### By {attribute} (top-1, 95 % bootstrap CI)", "", "| group | n | top-1 | top-3 | worst |", "|---|---|---|---|---|"]
+        evaluation += [f"| {g} | {r['n']} | {r['top1'] * 100:.1f} ({r['top1_ci_low'] * 100:.1f}–{r['top1_ci_high'] * 100:.1f}) | {r['top3'] * 100:.1f} | {'⚠' if r['worst'] else ''} |" for g, r in table.items()]
+    gap, margin = report["fitzpatrick_top1_gap"], report["top1_over_frozen_baseline"]
+    evaluation += ["", f"Top-1 minus the frozen Lite0 + logistic baseline on the same photos: {margin['difference'] * 100:+.1f} points "
+                   f"(paired bootstrap 95 % CI {margin['ci'][0] * 100:+.1f} to {margin['ci'][1] * 100:+.1f}). Fitzpatrick groups: {gap['best']} minus "
+                   f"{gap['worst']} top-1 {gap['gap'] * 100:.1f} points (95 % CI {gap['ci'][0] * 100:.1f}–{gap['ci'][1] * 100:.1f})."]  # fmt: skip
+    if "cross_validated" in report:
+        cross = report["cross_validated"]
+        evaluation += ["", f"The same recipe out-of-fold over {cross['folds']} grouped folds of train + validation (n = {cross['n']}): top-1 "
+                       f"{cell(cross['metrics']['top1'])}, Fitzpatrick gap {cross['fitzpatrick_top1_gap']['gap'] * 100:.1f} points "
+                       f"(95 % CI {cross['fitzpatrick_top1_gap']['ci'][0] * 100:.1f}–{cross['fitzpatrick_top1_gap']['ci'][1] * 100:.1f})."]  # fmt: skip
+    light, ita = report["lighting"], report["ita_vs_fitzpatrick"]
+    evaluation += [
+        "", "### Lighting verdict",
+        f"On held-out photos plus one synthetically degraded copy each: accuracy {light['accuracy']:.3f} (majority {light['majority_accuracy']:.3f}), "
+        f"AUC {light['auc']:.3f}. Labels come from documented rules on brightness, contrast, clipping, specular highlights, colour cast and sharpness "
+        "(vitalens.tasks.skin_condition.lighting), not from human ratings.",
+    ]  # fmt: skip
+    training = manifest["training_data"]
+    sections = [
+        ("Intended use", ["Research and teaching on skin-condition recognition from clinical photos, with an audit by skin type, a "
+                          "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
+                          f"{len(manifest['labels'])} conditions; it is not a diagnosis."]),
+        ("Out-of-scope use", ["Diagnosis, triage or treatment decisions; conditions outside the 21 trained ones (the model will still name one); "
+                              "dermoscopy; photos that are not clinical close-ups of skin (the `typicality` output flags many of them, not all: "
+                              "see benchmarks/skin_ood.py); commercial use (the training data is CC BY-NC-SA)."]),
+        ("Model", [f"{model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, {model['parameters']:,} parameters: "
+                   + "; ".join(f"{k}: {v}" for k, v in model.items() if k not in ("file", "sha256", "architecture", "backbones", "parameters", "input_size"))]),
+        ("Training data", [f"{training['photos']} photos ({training['skipped']} skipped), {training['near_duplicate_groups']} near-duplicate groups; "
+                           f"split {training['split_sizes']}. {training['citation']} {training['license']}."]),
+        ("Evaluation", evaluation),
+        ("Bias, risks and limitations", [
+            *[f"- {item}" for item in manifest["limitations"]],
+            f"- ITA° measured on the photo agrees only partly with the annotated Fitzpatrick type (Spearman ρ = {ita['spearman_rho_type_vs_ita']:.2f}, "
+            f"three-group agreement {ita['group_agreement']:.2f}): lighting and white balance move ITA°, so ITA-based audits measure the photo as much as the person."]),
+        ("How to run it", ["```bash", "vitalens predict --task skin-condition --data <photos> --out predictions.csv", "```",
+                           "Input: RGB in [0, 1], square centre crop (0.8 of the short side) resized to "
+                           f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam`, `typicality` (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
+    ]  # fmt: skip
+    title = f"vitalens {manifest['task']} — {model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, Grad-CAM"
+    return render_card(front, title, manifest["disclaimer"], sections)

@@ -1,0 +1,102 @@
+"""Skin condition at inference: centre crop → ONNX → top-3 conditions and the coarse benign / malignant /
+non-neoplastic view, lighting verdict + tip, heat map, and whether the photo looks like the clinical
+close-ups the model learned from (its typicality).
+
+numpy, Pillow and onnxruntime only. The graph applies colour calibration, normalisation and the
+temperature itself; this module crops, runs it and words the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vitalens import DISCLAIMER
+from vitalens.data.samples import Sample
+from vitalens.regions.centre_crop import centre_crop_resized
+from vitalens.bundle import Bundle
+from vitalens.tasks.skin_condition.lighting import assess_lighting
+
+TOP_K = 3
+TIP_POOR_LIGHT = "poor lighting: retake in even daylight, without flash, holding the phone steady"
+TIP_ATYPICAL = ("this does not look like the clinical close-ups of skin the model learned from, so the conditions listed are unreliable: "
+                "photograph the affected skin close up, filling the frame")  # fmt: skip
+CSV_COLUMNS = ("image_id", "label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "lighting", "lighting_tip", "photo_check")
+
+
+class SkinPredictor:
+    display_columns = {"image_id": "photo", "label_1": "most likely", "prob_1": "P", "label_2": "second", "label_3": "third", "lighting": "lighting",
+                       "lighting_tip": "tip", "photo_check": "photo"}  # fmt: skip
+
+    def __init__(self, bundle: Bundle):
+        if bundle.task != "skin-condition":
+            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not skin-condition")
+        self.bundle = bundle
+        self.labels = list(bundle.manifest["labels"])
+        self.size = int(bundle.manifest["inputs"]["image"]["size"])
+        self.crop_fraction = float(bundle.manifest["inputs"]["image"]["crop_fraction"])
+        self.threshold = float(bundle.manifest["lighting"]["threshold"])
+        self.typicality_threshold = float(bundle.manifest["outputs"]["typicality"]["threshold"])
+        self.partition_of_label = [bundle.manifest["three_partition"][label] for label in self.labels]
+
+    @property
+    def caveat(self) -> str:
+        metrics = self.bundle.manifest["metrics"]
+        models = metrics["models"]
+        shipped = models[metrics["shipped"]]
+        majority, frozen = models["majority class (train)"], models["frozen Lite0 + logistic"]
+        return (
+            f"On {metrics['n']} held-out clinical photos the top label was right {shipped['top1']:.1%} of the time and the right one was "
+            f"among the three listed {shipped['top3']:.1%} (always the most common condition: {majority['top1']:.1%}; a frozen ImageNet "
+            f"network with a logistic head: {frozen['top1']:.1%})."
+        )
+
+    def predict_sample(self, sample: Sample, rgb: np.ndarray, **_population) -> dict[str, Any]:
+        return skin_csv_row(self.predict(rgb, sample.image_id))
+
+    def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """[B, S, S, 3] uint8 crops → (probabilities [B, C], P(good lighting) [B], maps [B, C, h, w], typicality [B])."""
+        image = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        probabilities, lighting, cam, typicality = self.bundle.session().run(None, {"image": image})
+        return probabilities, lighting, cam, typicality
+
+    def predict(self, rgb: np.ndarray, image_id: str = "") -> dict[str, Any]:
+        crop = centre_crop_resized(rgb, self.size, self.crop_fraction)
+        probabilities, lighting, cam, typicality = (out[0] for out in self.run(crop[None]))
+        order = np.argsort(-probabilities)[:TOP_K]
+        good = bool(lighting >= self.threshold)
+        typical = bool(typicality <= self.typicality_threshold)
+        tip = "" if good else (assess_lighting(crop).tip or TIP_POOR_LIGHT)
+        return {
+            "image_id": image_id,
+            "top": [{"label": self.labels[i], "probability": float(probabilities[i])} for i in order],
+            "three_partition": self.partition_probabilities(probabilities),
+            "lighting": "good" if good else "poor",
+            "lighting_probability_good": float(lighting),
+            "lighting_tip": tip,
+            "photo_check": "typical" if typical else "atypical",
+            "typicality": float(typicality),
+            "photo_tip": "" if typical else TIP_ATYPICAL,
+            "heatmap": cam[order[0]],  # Grad-CAM of the top label, h x w in [0, 1], over the centre crop
+            "disclaimer": DISCLAIMER,
+        }
+
+    def partition_probabilities(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
+        """The coarse view (benign / malignant / non-neoplastic): each partition's summed probability, largest first."""
+        totals: dict[str, float] = {}
+        for partition, probability in zip(self.partition_of_label, probabilities):
+            totals[partition] = totals.get(partition, 0.0) + float(probability)
+        return [{"partition": name, "probability": total} for name, total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def skin_csv_row(result: dict[str, Any]) -> dict[str, Any]:
+    """The predictions.csv row of `vitalens predict --task skin-condition` (columns CSV_COLUMNS)."""
+    row: dict[str, Any] = {"image_id": result["image_id"]}
+    for rank, entry in enumerate(result["top"], start=1):
+        row[f"label_{rank}"] = entry["label"]
+        row[f"prob_{rank}"] = round(entry["probability"], 4)
+    row["lighting"] = result["lighting"]
+    row["lighting_tip"] = result["lighting_tip"]
+    row["photo_check"] = result["photo_check"]
+    return row

@@ -1,35 +1,80 @@
-"""Batch prediction over a folder, an image or a dataset with a bundle (serving world: no torch)."""
+"""Batch prediction over a folder, an image or a dataset with a bundle (serving world: no torch).
+
+`iter_predictions` yields one `Prediction` per listed photo, in order, a file that cannot be read
+included (status `unreadable`, with its reason), so a bad file is a counted row, never a lost batch.
+`PredictionWriter` writes them as CSV, JSON or JSONL into a temporary file that replaces `out` only
+when the run finished, so an interrupted run never leaves a file that looks complete.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import json
+import os
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from vitalens.data import Problem, load_dataset
+from vitalens.data import Dataset, load_dataset
 from vitalens.imaging import ImageDecodeError, decode_image
-from vitalens.runtime import load_predictor
+from vitalens.results import CONTRACT_COLUMNS, Prediction, image_id_for, unreadable
+
+FORMATS = ("csv", "json", "jsonl")
 
 
-@dataclass
-class PredictionRun:
-    rows: list[dict]  # one per photo, refusals included with their reason: the lines of predictions.csv
-    problems: list[Problem]  # files that could not be read, skipped and counted
-    caveat: str  # how the model compared with the trivial baseline in validation
-    display_columns: dict[str, str]  # column -> short heading, the ones worth showing on a terminal
+def list_inputs(data: Path, task: Any) -> Dataset:
+    """The photos to score: a manifest, the task's own dataset layout, a folder of images or one image."""
+    return load_dataset(data, task)
 
 
-def predict_dataset(data: Path, model: Path | None, task: str, **population: Any) -> PredictionRun:
-    """Run a bundle (the one shipped for `task` unless `model` is given) over a folder, an image or a
-    dataset; a dataset with boxes uses its boxes."""
-    predictor = load_predictor(model, task)
-    dataset = load_dataset(data)
-    rows, problems = [], list(dataset.problems)
+def iter_predictions(dataset: Dataset, predictor: Any, **population: Any) -> Iterator[Prediction]:
+    """Every listed photo's prediction, then every file the listing could not use, as `unreadable` rows."""
     for sample in dataset.samples:
+        image_id = image_id_for(sample.image_path, dataset.root)
         try:
             rgb = decode_image(sample.image_path).rgb
         except ImageDecodeError as error:
-            problems.append(Problem(str(sample.image_path), str(error)))
+            yield unreadable(image_id, str(error))
             continue
-        rows.append(predictor.predict_sample(sample, rgb, **population))
-    return PredictionRun(rows, problems, predictor.caveat, predictor.display_columns)
+        yield predictor.predict_image(rgb, image_id, sample, **population)
+    for problem in dataset.problems:
+        yield unreadable(image_id_for(Path(problem.source), dataset.root), f"{problem.source}: {problem.reason}")
+
+
+class PredictionWriter:
+    """Writes predictions as they come; `close()` moves the finished file into place atomically."""
+
+    def __init__(self, out: Path, columns: tuple[str, ...], fmt: str = "csv"):
+        if fmt not in FORMATS:
+            raise ValueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        self.out, self.fmt, self.columns = Path(out), fmt, tuple(columns)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        self.handle = self.partial.open("w", newline="")
+        self.counts: Counter[str] = Counter()
+        self._csv = csv.DictWriter(self.handle, fieldnames=[*CONTRACT_COLUMNS, *self.columns]) if fmt == "csv" else None
+        if self._csv:
+            self._csv.writeheader()
+        elif fmt == "json":
+            self.handle.write("[\n")
+
+    def write(self, prediction: Prediction) -> None:
+        if self._csv:
+            self._csv.writerow(prediction.row(self.columns))
+        else:
+            separator = ",\n" if self.fmt == "json" and sum(self.counts.values()) else ""
+            self.handle.write(separator + json.dumps(prediction.to_json()) + ("\n" if self.fmt == "jsonl" else ""))
+        self.counts[prediction.status] += 1
+
+    def close(self) -> Path:
+        if self.fmt == "json":
+            self.handle.write("\n]\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.partial, self.out)
+        return self.out
+
+    def abort(self) -> None:
+        """An interrupted run: keep what was written under the .partial name, never under `out`."""
+        self.handle.close()

@@ -41,7 +41,6 @@ def regression_report(predictions: pd.DataFrame, config: RunConfig, audit_column
 def write_run(run_dir: Path, config: RunConfig, report: dict[str, Any], predictions: pd.DataFrame, folds: pd.DataFrame) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "figures").mkdir(exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     predictions.to_csv(run_dir / "predictions.csv", index=False)
     folds.to_csv(run_dir / "metrics.csv", index=False)
     report = {"disclaimer": DISCLAIMER, **report, "figures": _write_figures(run_dir / "figures", report, predictions)}

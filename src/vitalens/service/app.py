@@ -14,19 +14,20 @@ from starlette.formparsers import MultiPartParser
 
 import vitalens
 from vitalens import DISCLAIMER
-from vitalens.runtime import PREDICTORS, Bundle, BundleError, load_bundle, shipped_bundle_path
+from vitalens.bundle import CARD_FILE
+from vitalens.runtime import Bundle, BundleError, load_bundle, predictor_for, shipped_bundle_path
 from vitalens.service.app_files import ORT_WEB_FILES, ort_web_dir, package_dir
 from vitalens.service.errors import install_error_handlers
 from vitalens.service.limits import BodySizeLimit, ServiceLimits
-from vitalens.service.responses import RESPONDERS
-from vitalens.service.uploads import decode_upload
+from vitalens.service.responses import respond
+from vitalens.tasks import TaskError, all_tasks, default_task, get_task
 
 API_VERSION = "v1"
 
 
 def shipped_tasks() -> list[str]:
-    """Tasks with a runtime, a response shape and a bundle inside the package."""
-    return [t for t in PREDICTORS if t in RESPONDERS and (shipped_bundle_path(t) / "bundle.json").is_file()]
+    """Registered tasks with a bundle inside the package."""
+    return [t for t in all_tasks() if (shipped_bundle_path(t) / "bundle.json").is_file()]
 
 
 def served_bundles(bundle_dirs: Sequence[str | Path] = ()) -> dict[str, Bundle]:
@@ -35,15 +36,17 @@ def served_bundles(bundle_dirs: Sequence[str | Path] = ()) -> dict[str, Bundle]:
     bundles = {task: load_bundle(shipped_bundle_path(task)) for task in shipped_tasks()}
     for folder in bundle_dirs:
         bundle = load_bundle(folder)
-        if bundle.task not in PREDICTORS or bundle.task not in RESPONDERS:
-            raise BundleError(f"{folder}: a {bundle.task!r} bundle, and this vitalens serves only {sorted(set(PREDICTORS) & set(RESPONDERS))}.")
+        try:
+            get_task(bundle.task)
+        except TaskError:
+            raise BundleError(f"{folder}: a {bundle.task!r} bundle, and this vitalens serves only {', '.join(all_tasks())}.") from None
         bundles[bundle.task] = bundle
     return bundles
 
 
 def browser_files(bundle: Bundle) -> list[str]:
     """The files the browser app fetches for a bundle, relative to the bundle folder."""
-    return ["bundle.json", *(bundle.manifest[stage]["file"] for stage in ("model", "detector") if stage in bundle.manifest)]
+    return bundle.files()
 
 
 def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[str | Path] = ()) -> FastAPI:
@@ -52,7 +55,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
     # `vitalens serve` wants.
     MultiPartParser.spool_max_size = limits.max_request_bytes
     bundles = served_bundles(bundle_dirs)
-    predictors = {task: PREDICTORS[task](bundle) for task, bundle in bundles.items()}
+    predictors = {task: predictor_for(bundle) for task, bundle in bundles.items()}
     inference_slots = asyncio.Semaphore(limits.max_concurrent)
 
     app = FastAPI(
@@ -85,7 +88,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
     @app.post(f"/{API_VERSION}/predict")
     async def predict(
         image: Annotated[list[UploadFile], File(description="one or more photos of one person (multipart field 'image', repeatable)")],
-        task: Annotated[str, Form(description="task name, see GET /v1/models")] = "hb-nails",
+        task: Annotated[str, Form(description="task name, see GET /v1/models")] = default_task(),
         age_years: Annotated[Optional[float], Form(description="age in years, for the WHO band")] = None,
         sex: Annotated[Optional[str], Form(description="female or male, for the WHO band")] = None,
         pregnancy_trimester: Annotated[Optional[int], Form(description="1, 2 or 3 if pregnant")] = None,
@@ -102,16 +105,11 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
                       "altitude_m": altitude_m, "smoking": smoking or None, "cigarettes_per_day": cigarettes_per_day}
         uploads = [(upload.filename or f"image {i + 1}", await upload.read()) for i, upload in enumerate(image)]
         async with inference_slots:
-            body = await run_in_threadpool(_predict, predictors[task], task, uploads, population, limits)
+            body = await run_in_threadpool(respond, predictors[task], uploads, population, limits)
         return {"api_version": API_VERSION, "task": task, **body, "caveat": predictors[task].caveat, "disclaimer": DISCLAIMER}
 
     _mount_browser_app(app, bundles)
     return app
-
-
-def _predict(predictor, task: str, uploads: list[tuple[str, bytes]], population: dict[str, Any], limits: ServiceLimits) -> dict:
-    images = [(name, decode_upload(data, name, limits)) for name, data in uploads]
-    return RESPONDERS[task](predictor, images, population)
 
 
 def _mount_browser_app(app: FastAPI, bundles: dict[str, Bundle]) -> None:
@@ -119,11 +117,14 @@ def _mount_browser_app(app: FastAPI, bundles: dict[str, Bundle]) -> None:
     def bundle_index() -> dict[str, Any]:
         """What the browser app can offer and the service worker caches: each served task's files (not under
         /v1, so it is cached for offline use)."""
-        return {"tasks": {task: [f"/bundles/{task}/{name}" for name in browser_files(bundle)] for task, bundle in bundles.items()}}
+        return {
+            "tasks": {task: [f"/bundles/{task}/{name}" for name in browser_files(bundle)] for task, bundle in bundles.items()},
+            "modes": {task: get_task(task).browser_mode for task in bundles if get_task(task).browser_mode},
+        }
 
     @app.get("/bundles/{task}/{name}", include_in_schema=False)
     def bundle_file(task: str, name: str):
-        if task not in bundles or name not in browser_files(bundles[task]) + ["MODEL_CARD.md"]:
+        if task not in bundles or name not in browser_files(bundles[task]) + [CARD_FILE]:
             raise HTTPException(404, f"/bundles/{task}/{name}: not a file of a bundle served here; see /bundles/index.json")
         return FileResponse(bundles[task].path / name)
 

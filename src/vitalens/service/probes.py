@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from vitalens.tasks import default_task
+
 FIFTY_MEGAPIXELS = (8660, 5780)
 
 
@@ -50,7 +52,7 @@ def malformed_probes(photo: Path) -> list[Probe]:
         Probe("zero bytes", 400, image("empty.jpg", b"", "image/jpeg")),
         Probe("PDF named .jpg", 415, image("report.jpg", b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n", "image/jpeg")),
         Probe("50-megapixel PNG", 413, image("huge.png", _fifty_megapixel_png(), "image/png")),
-        Probe("missing image field", 422, data={"task": "hb-nails"}),
+        Probe("missing image field", 422, data={"task": default_task()}),
         Probe("unknown task", 422, image("photo.jpg", jpeg, "image/jpeg"), {"task": "no-such-task"}),
         Probe("impossible age", 422, image("photo.jpg", jpeg, "image/jpeg"), {"age_years": "-4"}),
     ]

@@ -3,7 +3,7 @@
 // cached at install; anything else the app fetches is cached on first use. Responses come from the cache
 // and are refreshed in the background, so an update shows on the next visit. The JSON API (/v1, /healthz,
 // /docs) is never cached.
-const CACHE = 'vitalens-app-v4';
+const CACHE = 'vitalens-app-v5';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png',
   '/js/app.js', '/js/centre_crop.js', '/js/detection.js', '/js/draw.js', '/js/hb.js', '/js/html.js', '/js/image.js', '/js/lighting.js',

@@ -1,16 +1,15 @@
+// twin: none (the app shell)
 // The app shell: one mode per task, the disclaimer on every screen, and the service worker that makes
-// the app work offline. A new task is one module exporting { label, setUp(model) } added to MODES, and
-// its bundle folder in the package; a mode shows only when the server lists its bundle.
-import * as face from './ui-face.js';
-import * as hb from './ui-hb.js';
-import * as skin from './ui-skin.js';
+// the app work offline. The modes come from the server's task registry (/bundles/index.json "modes":
+// task -> the module here that shows it, each exporting { label, setUp(model) }, with a #panel-<task>
+// section in index.html); a mode shows only when the server serves its bundle.
 import { fetchJSON, loadModel } from './runtime.js';
 
-const MODES = {
-  'hb-nails': hb,
-  'face-age-gender': face,
-  'skin-condition': skin,
-};
+// /bundles/index.json is cached by the service worker, so offline the app offers what it offered online.
+const index = await fetchJSON('/bundles/index.json').catch(() => ({ tasks: {}, modes: {} }));
+const MODES = Object.fromEntries(await Promise.all(
+  Object.entries(index.modes ?? {}).map(async ([task, module]) => [task, await import(`./${module}`)]),
+));
 
 const status = document.getElementById('status');
 const taskSelect = document.getElementById('task');
@@ -21,7 +20,7 @@ export function setStatus(text, isError = false) {
 }
 
 async function show(task) {
-  for (const name of Object.keys(MODES)) document.getElementById(`panel-${name}`).hidden = name !== task;
+  for (const panel of document.querySelectorAll('section.panel')) panel.hidden = panel.id !== `panel-${task}`;
   setStatus(`loading the ${task} model…`);
   try {
     const model = await loadModel(task);
@@ -34,9 +33,7 @@ async function show(task) {
   }
 }
 
-// /bundles/index.json is cached by the service worker, so offline the app offers what it offered online.
-const served = await fetchJSON('/bundles/index.json').then((index) => index.tasks, () => null);
-for (const [task, mode] of Object.entries(MODES)) if (!served || task in served) taskSelect.add(new Option(mode.label, task));
+for (const [task, mode] of Object.entries(MODES)) taskSelect.add(new Option(mode.label, task));
 taskSelect.addEventListener('change', () => show(taskSelect.value));
 show(taskSelect.value);
 

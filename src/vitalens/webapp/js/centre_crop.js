@@ -1,3 +1,4 @@
+// twin: vitalens/regions/centre_crop.py
 // The skin task's region, as vitalens/regions/centre_crop.py: the centred square of side
 // round(fraction * min(H, W)) (Python's rounding), top-left ((H - side) // 2, (W - side) // 2), resized
 // bilinearly with Pillow's resampling.

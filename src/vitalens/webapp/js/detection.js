@@ -1,3 +1,4 @@
+// twin: vitalens/tasks/hb_nails/detection.py
 // The nail detector's serving half, as vitalens/tasks/hb_nails/detection.py: letterbox -> ONNX -> decode
 // (3x3 peak picking, score threshold, class-wise NMS, letterbox undone) -> the regressor's regions.
 // Boxes are [ymin, xmin, ymax, xmax] in pixels of the upright photo. Box arithmetic is rounded to

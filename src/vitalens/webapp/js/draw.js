@@ -1,3 +1,4 @@
+// twin: none (drawing on a canvas)
 import { rgbImage } from './image.js';
 import { resize } from './resample.js';
 

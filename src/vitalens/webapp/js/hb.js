@@ -1,3 +1,4 @@
+// twin: vitalens/tasks/hb_nails/runtime.py
 // Fingernail Hb on the device, as vitalens/tasks/hb_nails/runtime.py does it for a raw photo: quality gate ->
 // nail detector -> three most confident nails with their skin -> regressor per nail -> median ->
 // conformal interval -> WHO 2024 band. Returns the shape of HbResult.to_dict().

@@ -1,3 +1,4 @@
+// twin: none (the RGB array layout numpy gives Python)
 // An RGB image as the pipeline passes it around: { width, height, data: Uint8Array of H*W*3 }, row-major,
 // the layout of the Python runtime's H x W x 3 uint8 arrays.
 

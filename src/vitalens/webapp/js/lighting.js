@@ -1,3 +1,4 @@
+// twin: vitalens/tasks/skin_condition/lighting.py
 // Lighting quality of a skin photo, as vitalens/tasks/skin_condition/lighting.py: measured on the network's input crop,
 // the same thresholds, reasons and tips. Only worded when the model's lighting head says "poor".
 import { TIPS, measureQuality, srgbToLab } from './quality.js';

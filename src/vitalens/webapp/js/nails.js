@@ -1,3 +1,4 @@
+// twin: vitalens/tasks/hb_nails/regions.py
 // Nail and skin regions and the photo's white (and red-mark) reference, as vitalens/tasks/hb_nails/regions.py and the
 // bundle's "region" rules: crops resized with Pillow's BOX filter, float32 in [0, 1], NCHW.
 import { crop, toPlanar } from './image.js';

@@ -1,3 +1,4 @@
+// twin: vitalens/imaging.py
 // Pixels from a file or a video frame, upright (EXIF orientation applied, as vitalens.imaging does) and
 // without colour management, so a PNG's pixels reach the pipeline exactly as Pillow reads them.
 import { fromRGBA } from './image.js';

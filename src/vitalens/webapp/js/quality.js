@@ -1,3 +1,4 @@
+// twin: vitalens/quality.py
 // The photo-quality gate of vitalens/quality.py: refuse a photo we cannot read well, say why, and how
 // to retake it. Same measures, thresholds and tips (the tips are the Python module's words).
 import { percentile } from './stats.js';

@@ -1,3 +1,4 @@
+// twin: none (a port of Pillow's resize, not of a vitalens module)
 // Pillow's Image.resize for 8-bit RGB, ported line for line (libImaging/Resample.c of Pillow 13, the
 // version constraints.txt pins): separable passes (vertical first when the height shrinks more than twice
 // as much as the width, as Pillow 13 does), double-precision filter weights turned into 22-bit fixed point, each pass rounded

@@ -1,3 +1,4 @@
+// twin: vitalens/tasks/skin_condition/runtime.py
 // Skin condition on the device, as vitalens/tasks/skin_condition/runtime.py: centre crop -> ONNX (colour calibration,
 // normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip, the
 // top label's Grad-CAM map over the crop, and whether the photo looks like the training photos at all.

@@ -1,3 +1,4 @@
+// twin: vitalens/aggregate.py
 // numpy's percentile (linear interpolation) and median, and vitalens.aggregate's IQR-then-median.
 
 export function percentile(values, q) {

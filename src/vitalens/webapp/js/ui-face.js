@@ -1,3 +1,4 @@
+// twin: vitalens/tasks/face_age_gender/runtime.py
 // Age and gender from an aligned face crop, on the device (vitalens/tasks/face_age_gender/runtime.py). The
 // result is also left on window.vitalensFace for the browser tests.
 import { toPlanar } from './image.js';

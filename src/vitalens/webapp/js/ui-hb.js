@@ -1,3 +1,4 @@
+// twin: none (the fingernail screen)
 // Fingernail Hb: upload mode (one photo, each nail drawn with its own estimate) and camera mode (N frames,
 // IQR outlier rejection, median). All on the device; the result is also left on window.vitalensResult
 // (and in #result's data-* attributes) for the browser tests.

@@ -1,3 +1,4 @@
+// twin: none (the skin screen)
 // Skin condition: upload a photo -> the three most likely conditions, the lighting verdict (and a tip when
 // poor) and the Grad-CAM heat map over the centre crop, all on the device. The result is also left on
 // window.vitalensSkin (and #skin-result's data-status) for the browser tests.

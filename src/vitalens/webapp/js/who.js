@@ -1,3 +1,4 @@
+// twin: vitalens/interpretation.py
 // WHO 2024 anaemia interpretation, a port of vitalens/interpretation.py that reads the SAME rules file
 // (rules/who_2024_anaemia.json). A parity test runs both on a grid of inputs.
 

@@ -44,8 +44,8 @@ def test_transparent_pixels_become_white():
     "payload, message",
     [
         (b"", "empty"),
-        (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "not a readable image"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not a readable image|corrupt"),
+        (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "not a photo vitalens reads"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not a photo vitalens reads|corrupt"),
     ],
 )
 def test_bad_files_get_clear_errors(payload, message):
@@ -80,3 +80,53 @@ def test_real_heic_samples_decode_with_iphone_metadata(heic_dir):
         assert decoded.rgb.ndim == 3 and decoded.rgb.shape[2] == 3
         assert "iPhone" in decoded.metadata.get("device_model", "")
         assert decoded.metadata.get("device_brand") == "Apple"
+
+
+def test_a_truncated_heic_is_refused_not_painted_green(heic_dir, tmp_path):
+    from vitalens.imaging import IncompleteImage
+
+    data = next(iter(list_images(heic_dir))).read_bytes()
+    for fraction in (0.5, 0.75, 0.9, 0.99):
+        cut = tmp_path / f"cut_{fraction}.heic"
+        cut.write_bytes(data[: int(len(data) * fraction)])
+        with pytest.raises(IncompleteImage, match="incomplete"):
+            decode_image(cut)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "ICO", "PPM", "EPS"])
+def test_formats_outside_the_allow_list_are_refused_whatever_their_name(tmp_path, fmt):
+    from vitalens.imaging import UnsupportedImage
+
+    buffer = io.BytesIO()
+    if fmt == "EPS":  # written by hand: Pillow's EPS writer is not needed to make the point
+        buffer.write(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    else:
+        Image.new("RGB", (16, 16), (200, 10, 10)).save(buffer, fmt)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(UnsupportedImage, match="photo.jpg: not a photo"):
+        decode_image(path)
+
+
+def test_corrupt_exif_loses_the_metadata_never_the_photo():
+    image = Image.new("RGB", (32, 32), (120, 80, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "Acme"
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes())
+    data = bytearray(buffer.getvalue())
+    start = data.find(b"Exif\x00\x00") + 6
+    for offset in range(start, start + 40):  # flip every byte of the EXIF header in turn
+        mutated = bytes(data[:offset]) + bytes([data[offset] ^ 0xFF]) + bytes(data[offset + 1 :])
+        try:
+            decoded = decode_image(mutated)
+        except ImageDecodeError:
+            continue  # a clean refusal is fine; any other exception fails the test
+        assert decoded.rgb.shape == (32, 32, 3)
+
+
+def test_sixteen_bit_images_scale_to_eight_bits():
+    values = np.full((4, 4), 65535, dtype=np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(values).save(buffer, "PNG")
+    assert decode_image(buffer.getvalue()).rgb.max() == 255

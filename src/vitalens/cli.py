@@ -252,7 +252,8 @@ def serve(
                            max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent)  # fmt: skip
     say(f"vitalens app on http://{host}:{port}/, API docs at http://{host}:{port}/docs", "bold")
     say(DISCLAIMER, "bold red")
-    uvicorn.run(create_app(limits, bundle or ()), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(limits, bundle or ()), host=host, port=port, log_level="warning",
+                timeout_keep_alive=int(limits.keep_alive_timeout_s), limit_concurrency=limits.max_connections)
 
 
 def _register_task_commands() -> None:

@@ -26,6 +26,10 @@ except ImportError:  # pragma: no cover - pillow-heif is a core dependency
 
 MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif")
+# The photo formats a phone or camera produces, by content (Pillow's format ids). Only these decoders are
+# ever tried, so a document named .jpg (EPS, PDF, SVG) never reaches Ghostscript or any other decoder.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "TIFF", "BMP")  # a phone's MPO opens as JPEG
+FORMATS_HINT = "send a JPEG, PNG, HEIC/HEIF, WebP, TIFF or BMP photo, not a document"
 
 _EXIF_FIELDS = {
     "Make": "device_brand",
@@ -44,7 +48,22 @@ _EXIF_FIELDS = {
 
 
 class ImageDecodeError(ValueError):
-    """A file that is not a usable image; the message names the file and the fix."""
+    """A file that is not a usable image; the message names the file and the fix. `status` is the HTTP
+    status the service answers with (subclasses: not a photo format, too large, corrupt or incomplete)."""
+
+    status = 422
+
+
+class UnsupportedImage(ImageDecodeError):
+    status = 415
+
+
+class ImageTooLarge(ImageDecodeError):
+    status = 413
+
+
+class IncompleteImage(ImageDecodeError):
+    status = 422
 
 
 @dataclass
@@ -64,28 +83,59 @@ class DecodedImage:
 
 
 def decode_image(source: str | Path | bytes, name: str | None = None, max_pixels: int = MAX_PIXELS) -> DecodedImage:
-    """Decode a path or raw bytes into an upright 8-bit RGB array with EXIF metadata."""
+    """Decode a path or raw bytes into an upright 8-bit RGB array with EXIF metadata.
+
+    Every failure, whatever the decoder raised, is an ImageDecodeError naming the file: a decoder's
+    struct.error, EOFError or TypeError on a mutated file is as much "corrupt" as an OSError."""
     label = name or (str(source) if not isinstance(source, bytes) else "<uploaded bytes>")
     data = _read_bytes(source, label)
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
             _check_pixel_count(image.size, label, max_pixels)
             image_format = image.format or "unknown"
-            metadata = exif_metadata(image)
+            if image_format == "HEIF":
+                _check_heif_complete(data, label)
+            metadata = _safe_metadata(image)
             upright = ImageOps.exif_transpose(image)
             rgb = to_rgb_array(upright)
     except ImageDecodeError:
         raise
     except UnidentifiedImageError:
-        raise ImageDecodeError(
-            f"{label}: not a readable image (supported: JPEG, PNG, HEIC/HEIF, TIFF, WebP, BMP). "
-            "Check that the file is a photo and not a document or an unfinished download."
-        ) from None
+        raise UnsupportedImage(f"{label}: not a photo vitalens reads ({FORMATS_HINT}); check it is not a document or an unfinished download.") from None
     except Image.DecompressionBombError:
-        raise ImageDecodeError(f"{label}: image is too large to decode safely; resize it below {max_pixels:,} pixels.") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageDecodeError(f"{label}: image data is corrupt or truncated ({error}); re-export or re-copy the file.") from None
+        raise ImageTooLarge(f"{label}: image is too large to decode safely; resize it below {max_pixels:,} pixels.") from None
+    except MemoryError:
+        raise ImageTooLarge(f"{label}: not enough memory to decode this image; resize it (a 12 MP phone photo is fine).") from None
+    except Exception as error:  # noqa: BLE001 - any decoder failure on a hostile file is the file's fault, not ours
+        raise ImageDecodeError(f"{label}: image data is corrupt or truncated ({type(error).__name__}: {error}); re-export or re-copy the file.") from None
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ImageDecodeError(f"{label}: the image has no pixels; re-export it.")
     return DecodedImage(rgb=rgb, source=label, format=image_format, metadata=metadata)
+
+
+def _safe_metadata(image: Image.Image) -> dict[str, Any]:
+    """Camera metadata is a bonus: corrupt EXIF loses the metadata, never the photo."""
+    try:
+        return exif_metadata(image)
+    except Exception:  # noqa: BLE001 - Pillow's EXIF parser raises struct.error, TypeError, ... on mutated tags
+        return {}
+
+
+def _check_heif_complete(data: bytes, label: str) -> None:
+    """libheif paints the tiles of a truncated HEIC green and decodes it anyway, so check the container
+    itself: every top-level ISO-BMFF box must end inside the file. No library exposes this check."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset:offset + 4], "big")
+        if size == 1 and offset + 16 <= len(data):
+            size = int.from_bytes(data[offset + 8:offset + 16], "big")
+        elif size == 0:  # the last box runs to the end of the file
+            return
+        if size < 8:
+            break
+        offset += size
+    if offset != len(data):
+        raise IncompleteImage(f"{label}: the HEIC/HEIF file is incomplete (cut off at {len(data):,} bytes); copy the whole file again.")
 
 
 def _read_bytes(source: str | Path | bytes, label: str) -> bytes:
@@ -113,9 +163,11 @@ def _check_pixel_count(size: tuple[int, int], label: str, max_pixels: int) -> No
 def to_rgb_array(image: Image.Image) -> np.ndarray:
     """Any PIL mode to H x W x 3 uint8; 16-bit and float data are scaled, not clipped."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-        grey = np.clip(values / peak * 255.0, 0, 255).astype(np.uint8)
+        # float32, not float64: a 40 MP 16-bit photo must not cost gigabytes on the way to 8 bits
+        values = np.asarray(image, dtype=np.float32)
+        peak = 65535.0 if image.mode.startswith("I;16") or np.nanmax(values, initial=0) > 255 else 255.0
+        grey = np.clip(np.nan_to_num(values / np.float32(peak / 255.0)), 0, 255).astype(np.uint8)
+        del values
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Transparent pixels become white, as they would on a screen, rather than black noise.

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vitalens.data.samples import Dataset, Problem, Sample, parse_boxes
-from vitalens.imaging import IMAGE_SUFFIXES, list_images
+from vitalens.imaging import IMAGE_SUFFIXES
 
 MANIFEST_COLUMNS = ("image", "group")
 _BOX_COLUMNS = {"nail_boxes": "nail", "skin_boxes": "skin"}
@@ -87,12 +87,28 @@ def _number_or_text(value: str) -> float | str:
 
 
 def load_image_folder(path: str | Path) -> Dataset:
-    """Unlabelled images (a folder or one file) for prediction; each image is its own group."""
+    """Unlabelled images (a folder or one file) for prediction; each image is its own group. Everything
+    else in the folder (other suffixes, sub-folders, broken links) is listed as a problem, so it is
+    counted and reported, never silently passed over. Hidden files (".*") are left alone."""
     path = Path(path)
-    files = [path] if path.is_file() else list_images(path)
-    problems = []
-    if path.is_file() and path.suffix.lower() not in IMAGE_SUFFIXES:
-        problems.append(Problem(str(path), f"suffix {path.suffix!r} is not an image type vitalens reads"))
-        files = []
-    samples = [Sample(f, f.stem, f.stem) for f in files]
-    return Dataset(path.name, path if path.is_dir() else path.parent, samples, problems)
+    if path.is_file():
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return Dataset(path.name, path.parent, [Sample(path, path.stem, path.stem)])
+        return Dataset(path.name, path.parent, [], [Problem(str(path), f"suffix {path.suffix!r} is not an image type vitalens reads")])
+    samples, problems = [], []
+    for entry in sorted(path.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix.lower() in IMAGE_SUFFIXES:
+            samples.append(Sample(entry, entry.stem, entry.stem))
+        else:
+            problems.append(Problem(str(entry), _not_an_image(entry)))
+    return Dataset(path.name, path, samples, problems)
+
+
+def _not_an_image(entry: Path) -> str:
+    if entry.is_symlink() and not entry.exists():
+        return "a broken link: its target is missing"
+    if entry.is_dir():
+        return "a folder: vitalens does not look inside sub-folders; pass it on its own"
+    return f"suffix {entry.suffix!r} is not an image type vitalens reads ({', '.join(IMAGE_SUFFIXES)})"

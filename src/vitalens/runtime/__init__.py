@@ -41,7 +41,13 @@ def predictor_for(bundle: Bundle) -> Any:
         task = get_task(bundle.task)
     except TaskError:
         raise BundleError(f"{bundle.path}: no runtime for task {bundle.task!r}; this vitalens serves {', '.join(all_tasks())}.") from None
-    return task.predictor_class()(bundle)
+    try:
+        return task.predictor_class()(bundle)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        if isinstance(error, BundleError):
+            raise
+        raise BundleError(f"{bundle.path}: bundle.json lacks a field its {task.name} predictor needs, or holds the wrong type "
+                          f"({type(error).__name__}: {error}); re-export the bundle.") from None
 
 
 def load_predictor(model: str | Path | None = None, task: str | None = None) -> Any:

@@ -18,6 +18,7 @@ from vitalens.bundle import CARD_FILE
 from vitalens.runtime import Bundle, BundleError, load_bundle, predictor_for, shipped_bundle_path
 from vitalens.service.app_files import ORT_WEB_FILES, ort_web_dir, package_dir
 from vitalens.service.errors import install_error_handlers
+from vitalens.service.headers import SecurityHeaders
 from vitalens.service.limits import BodySizeLimit, ServiceLimits
 from vitalens.service.responses import respond
 from vitalens.tasks import TaskError, all_tasks, default_task, get_task
@@ -64,7 +65,8 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
         description=f"Screening estimates from smartphone photos. {DISCLAIMER}",
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes, body_timeout_s=limits.body_timeout_s)
+    app.add_middleware(SecurityHeaders)  # added last, so it wraps everything: the 413/408 refusals and 500s too
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

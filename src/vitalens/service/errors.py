@@ -46,6 +46,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, error: HTTPException):
         return _response(error.status_code, error.detail)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception):
+        # A bug, not the request's fault: the documented JSON still, without internals.
+        return _response(500, f"internal error ({type(error).__name__}); the request was not processed. Please report it.")
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError):
         errors = error.errors()

@@ -1,4 +1,4 @@
-// twin: vitalens/bundle.py
+// twin: vitalens/bundle/reader.py
 // onnxruntime-web (wasm, single thread, served by vitalens itself: no CDN) and the bundles it runs.
 // Bundle files are checked against bundle.json's sha256, as the Python runtime's load_bundle does.
 import * as ort from '/vendor/onnxruntime-web/ort.wasm.min.mjs';

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from vitalens.data import Dataset, load_dataset
 from vitalens.imaging import ImageDecodeError, decode_image
-from vitalens.results import CONTRACT_COLUMNS, Prediction, image_id_for, unreadable
+from vitalens.results import CONTRACT_COLUMNS, Prediction, image_id_for, too_small, unreadable
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -36,7 +36,7 @@ def iter_predictions(dataset: Dataset, predictor: Any, **population: Any) -> Ite
         except ImageDecodeError as error:
             yield unreadable(image_id, str(error))
             continue
-        yield predictor.predict_image(rgb, image_id, sample, **population)
+        yield too_small(rgb, image_id) or predictor.predict_image(rgb, image_id, sample, **population)
     for problem in dataset.problems:
         yield unreadable(image_id_for(Path(problem.source), dataset.root), f"{problem.source}: {problem.reason}")
 

@@ -60,6 +60,18 @@ def unreadable(image_id: str, reason: str) -> Prediction:
     return Prediction(image_id, UNREADABLE, [reason], reason)
 
 
+MIN_SIDE = 16  # pixels: no body site a model here reads fits in less; a thinner image is refused by every task
+TIP_TOO_SMALL = "the image is too small to show anything: send the original photo, not a thumbnail or a strip"
+
+
+def too_small(rgb: np.ndarray, image_id: str) -> Prediction | None:
+    """The refusal every task gives an image under MIN_SIDE on a side (1x1, 1x20000, 20000x1), before any region finder runs."""
+    height, width = rgb.shape[:2]
+    if min(height, width) >= MIN_SIDE:
+        return None
+    return refused(image_id, [f"too small ({width}x{height} pixels; at least {MIN_SIDE} on each side)"], [TIP_TOO_SMALL])
+
+
 def image_id_for(path: Path, root: Path | None = None) -> str:
     """The one rule for every task: the photo's path relative to the folder or manifest it was listed in,
     with its suffix, so x.jpg and x.png beside each other are two ids and nested folders stay apart."""

@@ -5,18 +5,18 @@
 
 Every photo of a person is held out together (`Individual02` and its misspelling `Invividual02` are
 one person; each `Random_*` photo is its own). The table, the split and the shipped model come from
-`vitalens.tasks.hb_lips.training` (what `vitalens train --task hb-lips` runs). Models: the mean of the training
-folds; Ridge on raw lip colour (the shipped one); Ridge on lip colour normalised against the
-surrounding skin; the latter plus one-hot metadata (skin-tone group, framing, device). Prints pooled
-out-of-fold MAE, RMSE, R2 and Bland-Altman (`vitalens.evaluation.metrics`), the same disaggregated by
-device brand, ethnicity cue and skin-tone group with n photos and persons per group
-(`vitalens.evaluation.fairness.disaggregate`), and a label-permutation test of both colour models.
+`vitalens.tasks.hb_lips.training` (what `vitalens train --task hb-lips` runs, through the task's
+lifecycle). Models: the mean of the training folds; Ridge on raw lip colour (the shipped one); Ridge
+on lip colour normalised against the surrounding skin; the latter plus one-hot metadata (skin-tone
+group, framing, device). Prints pooled out-of-fold MAE, RMSE, R2 and Bland-Altman
+(`vitalens.evaluation.metrics`), the same disaggregated by device brand, ethnicity cue and skin-tone
+group with n photos and persons per group (`vitalens.evaluation.fairness.disaggregate`), and a
+label-permutation test of both colour models.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -29,22 +29,20 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from vitalens import DISCLAIMER
-from vitalens.tasks.hb_lips.data import load_lips
+from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation.metrics import regression_metrics
+from vitalens.tasks.hb_lips.contact_sheet import contact_sheet
+from vitalens.tasks.hb_lips.data import load_lips
 from vitalens.tasks.hb_lips.lip_colour import NORMALISED_FEATURES, RAW_LIP_FEATURES
 from vitalens.tasks.hb_lips.training import AUDIT_BY, LIP_MODEL_FEATURES, RIDGE_ALPHA, lip_feature_table, lopo_predictions, make_lip_model, permutation_p_value
-from vitalens.tasks.hb_lips.contact_sheet import contact_sheet
 
 META_FEATURES = ("skin_tone_group", "distance_band", "device_brand", "camera_type")
 PERMUTATIONS = 500
 SHIPPED = "ridge raw lip (shipped)"
 
 
-def default_data_dir() -> Path:
-    candidates = [Path(os.environ["VITALENS_SHARED_DATA"])] if os.environ.get("VITALENS_SHARED_DATA") else []
-    candidates += [Path(__file__).resolve().parents[1].parent / "shared" / "data", Path("/work/shared/data")]
-    return next((c for c in candidates if c.is_dir()), candidates[-1]) / "lips-starter" / "images"
+STARTER = "lips-starter/images"
 
 
 def skin_relative_model():
@@ -94,12 +92,12 @@ def print_disaggregated(table, predictions: dict[str, np.ndarray]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument("--data", type=Path, default=find_shared_dataset(STARTER))
     parser.add_argument("--permutations", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--contact-sheet", type=Path, help="also draw the lip boxes of every photo into this PNG")
     args = parser.parse_args()
-    if not args.data.is_dir():
-        raise SystemExit(f"{args.data}: not found; pass --data DIR (the lips starter images).")
+    if args.data is None or not args.data.is_dir():
+        raise SystemExit(f"{args.data}: not found; pass --data DIR (the lips starter images)." if args.data else missing_dataset_message(STARTER))
     started = time.perf_counter()
     table, problems = lip_feature_table(load_lips(args.data))
     for problem in problems:

@@ -1,4 +1,5 @@
-"""Lips: file-name labels, the loader, camera metadata, extract, the lip finder and colour features."""
+"""Lips: file-name labels, the loader, camera metadata, extract (and its CLI command), the lip finder and
+colour features."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from PIL import Image
 
 from conftest import shared_dataset
 
-from vitalens.tasks.hb_lips.camera import META_COLUMNS, camera_fields, meta_row
 from vitalens.colour import linear_to_srgb, srgb_to_linear
 from vitalens.data import Problem, load_dataset
+from vitalens.tasks.hb_lips import TASK
+from vitalens.tasks.hb_lips.camera import META_COLUMNS, camera_fields, meta_row
 from vitalens.tasks.hb_lips.data import LipLabel, load_lips, parse_lip_filename
-from vitalens.tasks.hb_lips.extract import extract_folder
+from vitalens.tasks.hb_lips.extract import extract, extract_folder
 from vitalens.tasks.hb_lips.lip_colour import LIP_COLOUR_FEATURES, NORMALISED_FEATURES, RAW_LIP_FEATURES, lip_colour_features
 from vitalens.tasks.hb_lips.regions import find_lips
-from vitalens.tasks import HB_LIPS
+from vitalens.tasks.spec import resolve
 
 
 def _data_folder(name: str) -> Path:
@@ -74,7 +76,7 @@ def test_loader_groups_by_person_and_counts_problems(tmp_path):
     for name in ("HgB_12.0gdl_Individual02_1.jpg", "HgB_8.9gdl_Invividual02_01.jpg", "Random_HgB_4.1gdl.jpg", "Random_7.8gdl_ChineseOrigin.jpg", "notes_lips.jpg"):
         _write_jpeg(tmp_path / name)
     (tmp_path / "HgB_11.0gdl_Individual03_1.jpg").write_bytes(b"not an image")
-    dataset = load_dataset(tmp_path, loader=HB_LIPS.default_loader)
+    dataset = load_dataset(tmp_path, TASK, own_layout=True)
     assert sorted(dataset.groups()) == ["Individual02", "Individual02", "Random_7.8gdl_ChineseOrigin", "Random_HgB_4.1gdl"]
     assert sorted(Path(p.source).name for p in dataset.problems) == ["HgB_11.0gdl_Individual03_1.jpg", "notes_lips.jpg"]
     sample = next(s for s in dataset.samples if s.image_id == "Random_7.8gdl_ChineseOrigin")
@@ -228,3 +230,35 @@ def test_extract_reads_iphone_metadata_from_heic(tmp_path):
 def test_loader_on_starter_folder():
     dataset = load_lips(_data_folder("lips-starter/images"))
     assert len(dataset) == 19 and len(set(dataset.groups())) == 10 and not dataset.problems
+
+
+# --- the extract command -------------------------------------------------------------------------
+
+def test_the_task_declares_extract_as_its_command():
+    (reference,) = TASK.commands
+    assert resolve(reference) is extract and reference.endswith(":extract")
+
+
+def test_extract_command_writes_the_tables_and_prints_file_names_literally(tmp_path):
+    from typer.testing import CliRunner
+
+    from vitalens.cli import app
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _write_jpeg(photos / "HgB_12.0gdl_Individual02_1.jpg")
+    _write_jpeg(photos / "[red]x.jpg")  # no label; a name that rich would read as markup
+    result = CliRunner().invoke(app, ["extract", "--data", str(photos), "--out", str(tmp_path / "tables")], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "[red]x.jpg: unlabelled" in result.output and "[red]x " in result.output  # the problem line and the table row
+    assert [row["image_id"] for row in _read(tmp_path / "tables" / "labels.csv")] == ["HgB_12.0gdl_Individual02_1"]
+    assert len(_read(tmp_path / "tables" / "meta.csv")) == 2
+
+
+def test_extract_command_on_a_missing_folder_exits_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from vitalens.cli import app
+
+    result = CliRunner().invoke(app, ["extract", "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "tables")], env={"COLUMNS": "300"})
+    assert result.exit_code == 2 and "not a folder" in result.output

@@ -1,11 +1,13 @@
-"""MODEL_CARD.md for the hb-lips bundle, in the Hugging Face format (header and evaluation table shared
-with the nail card through `vitalens.tasks.hb_nails.card`), generated from the run's own report."""
+"""MODEL_CARD.md for the lips bundle, generated from the run's own report: the shared card shape
+(`vitalens.model_card`) with the Hb header and baseline table both Hb tasks use
+(`vitalens.tasks._haemoglobin.card`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from vitalens.tasks.hb_nails.card import hb_front_matter, model_vs_mean_table, render_card
+from vitalens.model_card import Section, render_card
+from vitalens.tasks._haemoglobin.card import hb_front_matter, model_vs_mean_table
 
 
 def _disaggregated(report: dict[str, Any]) -> list[str]:
@@ -22,7 +24,7 @@ def render_lip_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> s
     model, base, permutation = validation["model"], validation["mean_predictor"], validation["permutation_test"]
     p_value = f"p = {permutation['p_value']:.2f} ({permutation['permutations']} shuffles)" if permutation.get("p_value") is not None else "not run"
     front = hb_front_matter(manifest, "lips-starter", "Lips starter set (student Hb-from-lips case competition)", "lips-starter", ["lips"])
-    sections = [
+    sections: list[Section] = [
         ("Intended use", [
             "Research and teaching on non-invasive haemoglobin estimation from smartphone lip photos, and a worked example of "
             "reporting a weak model honestly. Every estimate comes with a (very rough) conformal interval and its WHO 2024 band.",
@@ -63,7 +65,7 @@ def render_lip_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> s
         ]),
         ("How to run it", [
             "```bash",
-            "vitalens predict --task hb-lips --data <lip photos> --out predictions.csv",
+            f"vitalens predict --task {manifest['task']} --data <lip photos> --out predictions.csv",
             "```",
             "The runtime needs numpy, OpenCV, Pillow and onnxruntime; no torch.",
         ]),

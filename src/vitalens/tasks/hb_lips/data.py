@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vitalens.tasks.hb_lips.camera import read_camera_metadata
 from vitalens.data.samples import Dataset, Problem, Sample
 from vitalens.imaging import ImageDecodeError, list_images
+from vitalens.tasks.hb_lips.camera import read_camera_metadata
 
 HB_RANGE_G_DL = (2.0, 25.0)
 UNKNOWN = "unknown"

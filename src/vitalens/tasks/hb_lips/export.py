@@ -1,4 +1,5 @@
-"""From a `vitalens train --task hb-lips` run to a bundle: model.onnx + bundle.json + MODEL_CARD.md.
+"""From a `vitalens train --task hb-lips` run to a bundle: model.onnx + bundle.json + MODEL_CARD.md,
+written by the one bundle writer (`vitalens.bundle.write_bundle`).
 
 Lip finding and colour features are numpy (`vitalens.tasks.hb_lips.lip_colour.measure_lips`, shared with training),
 so the ONNX graph holds only the linear head: Hb = features · weights + bias, the scaler folded into
@@ -18,12 +19,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from vitalens import __version__
-from vitalens.tasks.hb_lips.lip_colour import MIN_PIXELS
-from vitalens.tasks.hb_lips.card import render_lip_model_card
-from vitalens.tasks.hb_lips.training import FEATURES_NAME, MODEL_FILE, RIDGE_ALPHA
+from vitalens.bundle import write_bundle
 from vitalens.heads import linear_parameters
-from vitalens.regions import lips as lip_rules
-from vitalens.bundle import BUNDLE_FILE, file_sha256, manifest_header
+from vitalens.tasks.hb_lips import TASK
+from vitalens.tasks.hb_lips import regions as lip_rules
+from vitalens.tasks.hb_lips.card import render_lip_model_card
+from vitalens.tasks.hb_lips.lip_colour import MIN_PIXELS
+from vitalens.tasks.hb_lips.training import FEATURES_NAME, MODEL_FILE, RIDGE_ALPHA
 
 OPSET = 17
 ONNX_FILE = "model.onnx"
@@ -53,22 +55,23 @@ def linear_head_onnx(weights: np.ndarray, bias: float, path: Path) -> Path:
 
 
 def export_lip_bundle(run_dir: Path, out_dir: Path) -> Path:
+    """The bundle of a train run folder (its model.joblib and report.json) into `out_dir`."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not (run_dir / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{run_dir / MODEL_FILE}: missing; export a folder written by `vitalens train` (evaluate fits no final model).")
     saved = joblib.load(run_dir / MODEL_FILE)
     report = json.loads((run_dir / "report.json").read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights, bias = linear_parameters(saved["model"])
-    onnx_path = linear_head_onnx(weights, bias, out_dir / ONNX_FILE)
-    manifest = lip_bundle_manifest(saved, report, onnx_path)
-    (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
-    (out_dir / "MODEL_CARD.md").write_text(render_lip_model_card(manifest, report))
-    return out_dir
+    onnx_path = linear_head_onnx(*linear_parameters(saved["model"]), out_dir / ONNX_FILE)
+    model = {"features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"}
+    return write_bundle(out_dir, TASK.name, {"model": (onnx_path, model)}, lip_bundle_fields(saved, report),
+                        lambda manifest: render_lip_model_card(manifest, report))
 
 
-def lip_bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
+def lip_bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """bundle.json beyond its header and the model stage: inputs, region rules, interval, decision, data, validation."""
     config, features, data, conformal = saved["config"], saved["features"], report["data"], report["conformal"]
     return {
-        **manifest_header(config["task"]),
-        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"},
         "inputs": {
             "features": {
                 "shape": ["photos", len(features)],
@@ -96,7 +99,7 @@ def lip_bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path
             "empirical_coverage_lopo": conformal["empirical_coverage"],
             "note": INTERVAL_NOTE.format(n=data["images"], groups=data["groups"]),
         },
-        "decision": {"anaemia_threshold_g_dl": config["anaemia_threshold"], "interpretation": "who-2024-anaemia"},
+        "decision": {"anaemia_threshold_g_dl": config["anaemia_threshold"], "interpretation": TASK.interpretation},
         "training_data": {key: data[key] for key in ("images", "groups", "group_by", "lip_regions", "skipped")} | {"source": report.get("citation", "")},
         "validation": {
             "scheme": report["validation"],

@@ -1,8 +1,9 @@
-"""`vitalens extract`: the lips seed's tables from a folder of photos.
+"""`vitalens extract` (the lips task's own command, declared in its `commands`): the lips seed's tables
+from a folder of photos.
 
 Writes, into the output folder:
 - `labels.csv`: image_id, hgb (g/dL), person, ethnicity, for photos whose file names carry a label;
-- `meta.csv`: the seed's camera/capture columns (`camera_metadata.META_COLUMNS`) for every readable photo;
+- `meta.csv`: the seed's camera/capture columns (`vitalens.tasks.hb_lips.camera.META_COLUMNS`) for every readable photo;
 - `combined_data.csv`: labels joined with meta on image_id (labelled photos only);
 - `problems.csv`: every file that was skipped or left unlabelled, and why.
 Nothing is invented: what a photo does not tell is `unknown`.
@@ -17,12 +18,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vitalens import DISCLAIMER
-from vitalens.tasks.hb_lips.camera import META_COLUMNS, meta_row
-from vitalens.tasks.hb_lips.data import parse_lip_filename
 from vitalens.data.samples import Problem
 from vitalens.imaging import ImageDecodeError, decode_image, list_images
+from vitalens.tasks.hb_lips.camera import META_COLUMNS, meta_row
+from vitalens.tasks.hb_lips.data import parse_lip_filename
 from vitalens.tasks.hb_lips.regions import find_lips
 
 LABEL_COLUMNS = ("image_id", "hgb", "person", "ethnicity")
@@ -84,30 +86,33 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]])
         writer.writerows({c: row[c] for c in columns} for row in rows)
 
 
-def extract_command(
+def extract(
     data: Path = typer.Option(..., "--data", help="Folder of lip photos (labels are read from file names)."),
     out: Path = typer.Option(..., "--out", help="Folder to write labels.csv, meta.csv, combined_data.csv, problems.csv."),
 ) -> None:
-    """Write the lips seed's labels.csv, meta.csv and combined_data.csv from a folder of photos."""
+    """Lip photos: labels.csv, meta.csv and combined_data.csv from file names and EXIF/HEIC metadata."""
     console = Console()
     try:
         report = extract_folder(data, out)
     except FileNotFoundError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red", markup=False)
         raise typer.Exit(code=2) from None
+    console.print(_summary_table(data, report))
+    for problem in report.problems:  # file names are the user's text: never read as rich markup
+        console.print(Text.assemble((problem.source, "yellow"), f": {problem.reason}"))
+    console.print("wrote " + ", ".join(str(p) for p in report.files), markup=False)
+    console.print(DISCLAIMER, style="dim", markup=False)
+
+
+def _summary_table(data: Path, report: ExtractReport) -> Table:
     labels = {row["image_id"]: row for row in report.labels}
-    table = Table(title=f"{data}: {report.images} images, {len(report.labels)} labelled, {len(report.problems)} problems")
+    table = Table(title=Text(f"{data}: {report.images} images, {len(report.labels)} labelled, {len(report.problems)} problems"))
     for column in ("image_id", "hgb", "person", "ethnicity", "device", "camera", "iso", "light", "skin tone"):
         table.add_column(column)
     for meta in report.meta:
         label = labels.get(meta["image_id"], {})
         device = meta["device_model"] if meta["device_model"] != "unknown" else meta["device_brand"]
-        table.add_row(
-            meta["image_id"], label.get("hgb", "-"), label.get("person", "-"), label.get("ethnicity", "-"),
-            device, meta["camera_type"], meta["iso_bucket"], meta["ambient_light"], meta["skin_tone_proxy"],
-        )
-    console.print(table)
-    for problem in report.problems:
-        console.print(f"[yellow]{problem.source}[/yellow]: {problem.reason}")
-    console.print("wrote " + ", ".join(str(p) for p in report.files))
-    console.print(f"[dim]{DISCLAIMER}[/dim]")
+        cells = (meta["image_id"], label.get("hgb", "-"), label.get("person", "-"), label.get("ethnicity", "-"),
+                 device, meta["camera_type"], meta["iso_bucket"], meta["ambient_light"], meta["skin_tone_proxy"])  # fmt: skip
+        table.add_row(*(Text(cell) for cell in cells))
+    return table

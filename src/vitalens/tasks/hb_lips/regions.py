@@ -30,10 +30,7 @@ import cv2
 import numpy as np
 
 from vitalens.colour import srgb_to_lab
-
-# (ymin, xmin, ymax, xmax) in pixels of the image passed in, as `vitalens.data.Box` (not imported from
-# there: the data package imports this module through its lips loader).
-Box = tuple[int, int, int, int]
+from vitalens.data.samples import Box  # (ymin, xmin, ymax, xmax) in pixels of the image passed in
 
 WORK_SIDE = 400
 THRESHOLD_PERCENTILES = (50, 60, 70, 78, 85, 91, 95)

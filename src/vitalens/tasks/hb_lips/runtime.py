@@ -1,10 +1,10 @@
-"""Lip Hb at inference: find the lips → colour features (`vitalens.tasks.hb_lips.lip_colour.measure_lips`, the function
-training used) → ONNX linear head → conformal interval → WHO band. Serving world: no torch, no sklearn.
+"""Lip Hb at inference: find the lips → colour features (`vitalens.tasks.hb_lips.lip_colour.measure_lips`,
+the function training used) → ONNX linear head → conformal interval → WHO band. Serving world: no
+torch, no sklearn.
 
-`LipHbPredictor(bundle).predict_sample(sample, rgb)` gives one line of predictions.csv, starting with the
-seed's `image_id,predicted_hgb` (`image_id` is the file name without its suffix, as in the seed's
-labels.csv written by `vitalens extract`). A photo whose lips cannot be found or measured is refused
-with the reason and no number.
+`LipHbPredictor(bundle).predict_image(rgb, image_id)` gives a `vitalens.results.Prediction` whose
+columns start with the seed's `predicted_hgb` (the caller names the photo). A photo whose lips cannot
+be found or measured is refused with the reason and a tip, and no number.
 """
 
 from __future__ import annotations
@@ -13,28 +13,33 @@ from typing import Any
 
 import numpy as np
 
+from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
 from vitalens.interpretation import interpret_estimate
+from vitalens.results import OK, Prediction, refused
+from vitalens.tasks._haemoglobin import response
+from vitalens.tasks.hb_lips import TASK
 from vitalens.tasks.hb_lips.lip_colour import measure_lips
-from vitalens.bundle import Bundle
 
-TASK = "hb-lips"
 CAVEAT = (
     "In validation ({scheme}) this model's MAE was {model:.2f} g/dL against {baseline:.2f} g/dL "
     "for always predicting the training mean (permutation test p = {p_value}): the data behind it are far too few "
     "to show that lip colour tells Hb; read the estimate as a demonstration, not a measurement."
 )
-NO_LIPS = "no lips found ({reason}): take a well-lit, front-on photo in which the closed lips fill a good part of the frame"
-UNMEASURABLE = "the lips were found but too few of their pixels are usable (too dark, blown out or grey): retake in even light"
+NO_LIPS = "no lips found ({reason})"
+NO_LIPS_TIP = "take a well-lit, front-on photo in which the closed lips fill a good part of the frame"
+UNMEASURABLE = "too few usable lip pixels"
+UNMEASURABLE_TIP = "the lips were found but too few of their pixels are usable (too dark, blown out or grey): retake in even light"
+DECIMALS = 3  # the published predictions.csv precision
 
 
 class LipHbPredictor:
-    display_columns = {"image_id": "photo", "predicted_hgb": "Hb g/dL", "interval_low": "90% low", "interval_high": "90% high",
-                       "who_severity": "WHO band", "lips_from": "lips", "status": "status", "message": "message"}
+    columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "regions_from", "lip_confidence")
+    display_columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "regions_from")
 
     def __init__(self, bundle: Bundle):
-        if bundle.task != TASK:
-            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK}")
+        if bundle.task != TASK.name:
+            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
         self.bundle = bundle
         self.feature_names = tuple(bundle.manifest["inputs"]["features"]["names"])
         self.half_width = float(bundle.manifest["uncertainty"]["half_width"])
@@ -45,42 +50,41 @@ class LipHbPredictor:
         validation = self.bundle.manifest["validation"]
         p_value = validation.get("permutation_test", {}).get("p_value")
         return CAVEAT.format(scheme=validation["scheme"], model=validation["model"]["mae"], baseline=validation["mean_predictor"]["mae"],
-                             p_value=f"{p_value:.2f}" if p_value is not None else "not run")
+                             p_value=f"{p_value:.2f}" if p_value is not None else "not run")  # fmt: skip
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
         """Hb (g/dL) for rows of `inputs.features.names` values."""
         (hb,) = self.bundle.session().run(None, {"features": np.asarray(features, np.float32).reshape(-1, len(self.feature_names))})
         return hb.astype(np.float64)
 
-    def predict_sample(self, sample: Sample, rgb: np.ndarray, **population: Any) -> dict[str, Any]:
-        return self.predict(rgb, sample.image_id, **population)
-
-    def predict(self, rgb: np.ndarray, image_id: str = "", **population: Any) -> dict[str, Any]:
-        """One predictions.csv row: an estimate with its interval and WHO band, or a refusal with the reason."""
+    def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
+        """An estimate with its interval and WHO band, or a refusal with the reason and a tip.
+        `sample` is not used: lips are found in the pixels, never read from annotations."""
         measured = measure_lips(rgb)
-        if measured.region is None:
-            return _row(image_id, "refused", message=NO_LIPS.format(reason=measured.reason))
+        region = measured.region
+        if region is None:
+            return refused(image_id, [NO_LIPS.format(reason=measured.reason)], [NO_LIPS_TIP])
+        lip_box = [int(v) for v in region.box]
         features = measured.select(self.feature_names)
         if not np.isfinite(features).all():
-            return _row(image_id, "refused", lips_from=measured.region.method, message=UNMEASURABLE)
+            refusal = refused(image_id, [UNMEASURABLE], [UNMEASURABLE_TIP], lip_box=lip_box)
+            refusal.columns["regions_from"] = region.method  # where it looked, not an estimate
+            return refusal
         hb = float(self.predict_features(features)[0])
-        band = interpret_estimate(hb, **population).to_dict()
-        interval = (max(0.0, hb - self.half_width), hb + self.half_width)  # Hb cannot be negative
-        return _row(image_id, "ok", hb=hb, interval=interval, severity=band["severity"],
-                    lips_from=measured.region.method, lip_box=measured.region.box, confidence=measured.region.confidence)
+        interpretation = interpret_estimate(hb, **population).to_dict()
+        low, high = max(0.0, hb - self.half_width), hb + self.half_width  # Hb cannot be negative
+        columns = {
+            "predicted_hgb": round(hb, DECIMALS),
+            "interval_low": round(low, DECIMALS),
+            "interval_high": round(high, DECIMALS),
+            "who_severity": interpretation["severity"],
+            "regions_from": region.method,
+            "lip_confidence": round(region.confidence, DECIMALS),
+        }
+        return Prediction(image_id, OK, columns=columns, details={"lip_box": lip_box, "interpretation": interpretation})
 
+    def validate_population(self, population: dict[str, Any]) -> None:
+        response.validate_population(population)
 
-def _row(image_id: str, status: str, hb: float | None = None, interval: tuple[float, float] | None = None, severity: str = "",
-         lips_from: str = "", lip_box: tuple[int, int, int, int] | None = None, confidence: float | None = None, message: str = "") -> dict[str, Any]:
-    return {
-        "image_id": image_id,
-        "predicted_hgb": round(hb, 3) if hb is not None else "",
-        "interval_low": round(interval[0], 3) if interval else "",
-        "interval_high": round(interval[1], 3) if interval else "",
-        "who_severity": severity,
-        "lips_from": lips_from,
-        "lip_box": "[" + ", ".join(str(int(v)) for v in lip_box) + "]" if lip_box else "",
-        "lip_confidence": round(confidence, 3) if confidence is not None else "",
-        "status": status,
-        "message": message,
-    }
+    def aggregate(self, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
+        return response.hb_aggregate(self.half_width, predictions, population)

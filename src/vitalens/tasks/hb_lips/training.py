@@ -15,11 +15,8 @@ the bundle holds only the linear head (see `vitalens.tasks.hb_lips.export`).
 from __future__ import annotations
 
 import dataclasses
-import time
-from pathlib import Path
 from typing import Callable
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.dummy import DummyRegressor
@@ -27,33 +24,25 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from vitalens.tasks.hb_lips.camera import meta_row, skin_tone_group, skin_tone_ita
-from vitalens.tasks._haemoglobin.config import RunConfig
-from vitalens.data import Dataset, Problem, load_dataset
-from vitalens.evaluation.report import regression_report, write_run
-from vitalens.tasks.hb_lips.contact_sheet import contact_sheet
+from vitalens.data import Dataset, Problem
 from vitalens.evaluation.splits import grouped_splits
 from vitalens.imaging import ImageDecodeError, decode_image
+from vitalens.tasks._haemoglobin.config import RunConfig
+from vitalens.tasks.hb_lips import TASK
+from vitalens.tasks.hb_lips.camera import meta_row, skin_tone_group, skin_tone_ita
 from vitalens.tasks.hb_lips.lip_colour import LIP_COLOUR_FEATURES, RAW_LIP_FEATURES, measure_lips
-from vitalens.tasks import HB_LIPS
 from vitalens.uncertainty import conformal_half_width, loso_conformal_coverage
 
-MODEL_FILE = "model.joblib"  # as `vitalens.tasks.hb_nails.lifecycle.MODEL_FILE`, which imports the nail (torch) world
+MODEL_FILE = "model.joblib"  # in the run folder: what train writes and export reads
 FEATURES_NAME = "lip-colour-raw"
 LIP_MODEL_FEATURES = RAW_LIP_FEATURES
 RIDGE_ALPHA = 1.0
-AUDIT_BY = ("device_brand", "ethnicity", "skin_tone_group")
+AUDIT_BY = TASK.audit_attributes
 META_COLUMNS = ("device_brand", "camera_type", "distance_band")
-PERMUTATIONS = 200
 MODEL_CHOICE = (
     "Ridge (alpha 1, not tuned) on standardised raw lip colour: the lowest leave-one-person-out MAE of the models "
     "benchmarks/lips_lopo.py compares (mean predictor; raw lip colour; lip relative to skin; lip relative to skin "
     "plus metadata). The data cannot support a finer choice: read the permutation test beside the MAE."
-)
-MIN_GROUPS = 3
-DATA_NOTE = (
-    "Lips starter set of a student haemoglobin-from-lips case competition, as published in public "
-    "repositories; no licence stated, used for research only and not redistributed with vitalens."
 )
 
 ModelFactory = Callable[[], object]
@@ -66,7 +55,7 @@ def make_lip_model() -> Pipeline:
 
 def lips_config(config: RunConfig) -> RunConfig:
     """hb-lips has one model (see the module docstring); the run records that one, whatever was asked."""
-    return dataclasses.replace(config, task=HB_LIPS.name, features=FEATURES_NAME, head="ridge", scheme="loso", audit_attributes=list(AUDIT_BY))
+    return dataclasses.replace(config, task=TASK.name, features=FEATURES_NAME, head="ridge", scheme="loso", audit_attributes=list(AUDIT_BY))
 
 
 def lip_feature_table(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
@@ -117,7 +106,7 @@ def lopo_predictions(table: pd.DataFrame, columns, make_model: ModelFactory, y: 
     return predicted
 
 
-def permutation_p_value(table: pd.DataFrame, columns, make_model: ModelFactory, permutations: int = PERMUTATIONS, seed: int = 0) -> float:
+def permutation_p_value(table: pd.DataFrame, columns, make_model: ModelFactory, permutations: int, seed: int = 0) -> float:
     """Share of Hb shuffles across photos whose LOPO MAE is at least as good as the real one's."""
     y = table["hb_true"].to_numpy()
     observed = np.mean(np.abs(lopo_predictions(table, columns, make_model) - y))
@@ -148,37 +137,6 @@ def cross_validate_lips(table: pd.DataFrame, config: RunConfig) -> tuple[pd.Data
     return predictions, pd.DataFrame(fold_rows), conformal
 
 
-def train_lips(config: RunConfig, run_dir: Path, fit_final: bool = True, permutations: int = PERMUTATIONS) -> tuple[Path, dict]:
-    """LOPO report (model vs mean predictor, permutation test, conformal interval) and a contact sheet of
-    the lip boxes into `run_dir`, then,
-    with `fit_final`, the model fitted on every usable photo as `run_dir/model.joblib`."""
-    started = time.perf_counter()
-    config = lips_config(config)
-    dataset = load_dataset(config.data, HB_LIPS.default_loader, ("hb",))
-    table, problems = lip_feature_table(dataset)
-    n_groups = table["group"].nunique() if len(table) else 0
-    if n_groups < MIN_GROUPS:
-        skipped = [f"{p.source}: {p.reason}" for p in problems[:5]]
-        raise ValueError(f"{config.data}: {len(table)} usable lip photos from {n_groups} people; leave-one-person-out needs at least {MIN_GROUPS} people. Skipped: {skipped}")
-    predictions, folds, conformal = cross_validate_lips(table, config)
-    report = regression_report(predictions, config, list(AUDIT_BY))
-    report.update(
-        task=HB_LIPS.name,
-        validation=f"leave-one-person-out ({n_groups} persons, {len(table)} photos)",
-        model_choice=MODEL_CHOICE,
-        features=list(LIP_MODEL_FEATURES),
-        conformal=conformal,
-        permutation_test={"permutations": permutations, "p_value": permutation_p_value(table, LIP_MODEL_FEATURES, make_lip_model, permutations, config.seed) if permutations else None},
-        persons_per_group={column: table.groupby(column)["group"].nunique().to_dict() for column in AUDIT_BY},
-        data={"images": len(table), "groups": n_groups, "group_by": HB_LIPS.group_by, "lip_regions": table["region"].value_counts().to_dict(),
-              "skipped": len(problems), "skipped_files": [f"{p.source}: {p.reason}" for p in problems]},
-        citation=DATA_NOTE if "lips-starter" in str(config.data) else "",
-        timings={"total_s": time.perf_counter() - started},
-    )
-    write_run(run_dir, config, report, predictions, folds)
-    # the lip finder's boxes on every photo, for a person to judge (it shows faces: keep run folders private)
-    contact_sheet(dataset, run_dir / "figures" / "lip_boxes_contact_sheet.png")
-    if fit_final:
-        model = make_lip_model().fit(table[list(LIP_MODEL_FEATURES)].to_numpy(), table["hb_true"].to_numpy())  # the runtime feeds arrays
-        joblib.dump({"model": model, "features": list(LIP_MODEL_FEATURES), "config": config.to_dict(), "interval_half_width": conformal["half_width_all"]}, run_dir / MODEL_FILE)
-    return run_dir, report
+def fit_lip_model(table: pd.DataFrame) -> Pipeline:
+    """The shipped model fitted on every usable photo (arrays, as the runtime feeds them)."""
+    return make_lip_model().fit(table[list(LIP_MODEL_FEATURES)].to_numpy(), table["hb_true"].to_numpy())

@@ -1,6 +1,7 @@
 """The HTTP service: API shape, malformed uploads, memory-only uploads, concurrency, no torch."""
 
 import asyncio
+import json
 import subprocess
 import sys
 import tempfile
@@ -34,56 +35,64 @@ def _upload(*paths: Path) -> list:
     return [("image", (p.name, p.read_bytes(), "image/png")) for p in paths]
 
 
+FILE_FIELDS = ("filename", "width", "height", "format")
+
+
+def _as_api_would(prediction) -> dict:
+    return json.loads(json.dumps(prediction.to_json()))
+
+
 def test_predict_matches_the_python_runtime_and_says_what_it_is(client):
     response = client.post("/v1/predict", files=_upload(PHOTOS[0]), data={"sex": "female", "age_years": "30"})
     assert response.status_code == 200
     body = response.json()
-    expected = load_predictor(None, "hb-nails").predict(decode_image(PHOTOS[0]).rgb, sex="female", age_years=30)
+    expected = load_predictor(None, "hb-nails").predict_image(decode_image(PHOTOS[0]).rgb, PHOTOS[0].name, sex="female", age_years=30)
     (result,) = body["results"]
-    assert result["status"] == expected.status == "ok"
-    assert result["hb"] == pytest.approx(expected.hb, abs=1e-6)
-    assert result["interval"] == pytest.approx(list(expected.interval))
-    assert [n["box"] for n in result["nails"]] == [list(n.box) for n in expected.nails]
+    assert result["status"] == expected.status == "ok" and result["image_id"] == PHOTOS[0].name
+    assert {k: v for k, v in result.items() if k not in FILE_FIELDS} == _as_api_would(expected)
+    assert all(isinstance(nail["box"], list) for nail in result["nails"])
     assert result["interpretation"]["population_group"] == "non_pregnant_women_15_plus"
-    assert result["quality"] == {"ok": True, "reasons": [], "tips": []}
+    assert result["reasons"] == [] and result["message"] == ""
     assert body["disclaimer"] == DISCLAIMER and body["aggregate"] is None and "mean" in body["caveat"]
 
 
 def test_several_photos_of_one_person_get_the_iqr_then_median_aggregate(client):
     body = client.post("/v1/predict", files=_upload(*PHOTOS)).json()
-    estimates = [r["hb"] for r in body["results"] if r["status"] == "ok"]
+    estimates = [r["predicted_hgb"] for r in body["results"] if r["status"] == "ok"]
     aggregate = body["aggregate"]
     assert aggregate["method"] == "iqr-then-median" and aggregate["n_images"] == len(PHOTOS)
     assert aggregate["n_used"] + aggregate["n_rejected"] == len(estimates)
-    assert min(estimates) <= aggregate["hb"] <= max(estimates)
+    assert min(estimates) <= aggregate["hb"] <= max(estimates) and aggregate["interval"][0] >= 0
     assert aggregate["interpretation"]["severity"] in ("none", "mild", "moderate", "severe")
+
+
+def test_two_uploads_with_one_name_get_two_ids(client):
+    body = client.post("/v1/predict", files=_upload(PHOTOS[0], PHOTOS[0])).json()
+    assert [r["image_id"] for r in body["results"]] == [PHOTOS[0].name, f"{PHOTOS[0].name}#2"]
 
 
 def test_a_photo_the_gate_refuses_gets_reasons_and_tips_and_no_number(client):
     dark = decode_image(PHOTOS[0]).rgb // 8
-    from PIL import Image
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(dark).save(buffer, "PNG")
-    (result,) = client.post("/v1/predict", files=[("image", ("dark.png", buffer.getvalue(), "image/png"))]).json()["results"]
-    assert result["status"] == "refused" and result["hb"] is None
-    assert result["quality"]["reasons"] == ["dark"] and result["quality"]["tips"]
+    (result,) = client.post("/v1/predict", files=[("image", ("dark.png", _png(dark), "image/png"))]).json()["results"]
+    assert result["status"] == "refused" and result.get("predicted_hgb") is None
+    assert result["reasons"] == ["dark"] and "daylight" in result["message"]
 
 
 def test_face_task(client):
     body = client.post("/v1/predict", files=[("image", (FACE.name, FACE.read_bytes(), "image/jpeg"))], data={"task": "face-age-gender"}).json()
     (result,) = body["results"]
+    expected = load_predictor(None, "face-age-gender").predict_image(decode_image(FACE).rgb, FACE.name)
+    assert {k: v for k, v in result.items() if k not in FILE_FIELDS} == _as_api_would(expected)
     assert result["status"] == "ok" and 0 < result["predicted_age"] < 120 and 0 <= result["probability_female"] <= 1
 
 
 def test_lips_task_answers_like_the_python_runtime(client):
     body = client.post("/v1/predict", files=[("image", (FACE.name, FACE.read_bytes(), "image/jpeg"))] * 2, data={"task": "hb-lips"}).json()
-    expected = load_predictor(None, "hb-lips").predict(decode_image(FACE).rgb, image_id=FACE.name)
+    expected = load_predictor(None, "hb-lips").predict_image(decode_image(FACE).rgb, FACE.name)
     result = body["results"][0]
-    assert result["status"] == expected["status"] and result["predicted_hgb"] == expected["predicted_hgb"]
+    assert {k: v for k, v in result.items() if k not in FILE_FIELDS} == _as_api_would(expected)
     if result["status"] == "ok":
-        assert result["interpretation"]["severity"] == expected["who_severity"] and body["aggregate"]["n_used"] == 2
+        assert isinstance(result["lip_box"], list) and body["aggregate"]["n_used"] == 2
     assert "mean" in body["caveat"] and body["disclaimer"] == DISCLAIMER
 
 
@@ -129,9 +138,15 @@ def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fix
 def test_a_bundle_folder_for_a_task_without_a_runtime_is_refused(tmp_path):
     from vitalens.runtime import BundleError
 
-    (tmp_path / "bundle.json").write_text('{"schema_version": 1, "task": "no-such-task"}')
+    import shutil
+
+    from vitalens.bundle import shipped_bundle_path
+
+    folder = tmp_path / "bundle"
+    shutil.copytree(shipped_bundle_path("hb-lips"), folder)
+    (folder / "bundle.json").write_text((folder / "bundle.json").read_text().replace('"task": "hb-lips"', '"task": "no-such-task"'))
     with pytest.raises(BundleError, match="no-such-task"):
-        create_app(bundle_dirs=[tmp_path])
+        create_app(bundle_dirs=[folder])
 
 
 def test_models_health_openapi_and_the_app_files(client):
@@ -223,3 +238,43 @@ def test_concurrent_requests_and_malformed_ones_while_it_keeps_serving():
     with local_server("--max-concurrent", "2") as base:
         answers = asyncio.run(run(base))
     assert [got for got, _ in answers] == [want for _, want in answers]
+
+
+def test_every_response_carries_the_security_headers(client):
+    for response in (client.get("/"), client.get("/healthz"), client.get("/no/such/page"), client.post("/v1/predict", data={"task": "x"})):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY" and response.headers["referrer-policy"] == "no-referrer"
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "'wasm-unsafe-eval'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_an_internal_error_is_the_documented_json(monkeypatch):
+    from vitalens.service import responses
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(responses, "decode_upload", broken)
+    failing = TestClient(create_app(), raise_server_exceptions=False)
+    response = failing.post("/v1/predict", files=_upload(PHOTOS[0]))
+    assert response.status_code == 500 and response.json()["disclaimer"] == DISCLAIMER
+    assert "RuntimeError" in response.json()["detail"] and "a bug" not in response.json()["detail"]
+
+
+def test_a_withheld_body_gets_408_and_half_open_connections_are_closed():
+    """A real server: a client that sends the headers and part of the body, then stops, gets 408; one that
+    never finishes its headers is disconnected (uvicorn alone would hold it for ever)."""
+    import socket
+    from urllib.parse import urlparse
+
+    with local_server("--body-timeout", "1") as base:
+        address = urlparse(base)
+        with socket.create_connection((address.hostname, address.port), timeout=60) as raw:
+            raw.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                        b"Content-Length: 100000\r\n\r\n--b\r\n")
+            answer = raw.recv(65536).decode(errors="replace")
+        with socket.create_connection((address.hostname, address.port), timeout=60) as half_open:
+            half_open.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\n")
+            closed = half_open.recv(1024)
+    assert answer.startswith("HTTP/1.1 408") and "did not arrive" in answer
+    assert closed == b""

@@ -241,19 +241,18 @@ def serve(
     max_upload_mb: float = typer.Option(20.0, help="largest accepted photo, in MB"),
     max_images: int = typer.Option(10, help="most photos in one request"),
     max_megapixels: float = typer.Option(40.0, help="largest accepted photo, in megapixels"),
+    body_timeout: float = typer.Option(60.0, help="seconds a request body may take to arrive (then 408)"),
     bundle: Optional[list[Path]] = typer.Option(None, help="a bundle folder or .zip to serve instead of the shipped one for its task (repeatable)"),
 ) -> None:
     """The HTTP API (/v1/predict, /v1/models, /healthz, /docs) and the offline browser app at /."""
-    import uvicorn
-
     from vitalens.service import ServiceLimits, create_app
+    from vitalens.service.server import serve as run_server
 
     limits = ServiceLimits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_images=max_images,
-                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent)  # fmt: skip
+                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent, body_timeout_s=body_timeout)  # fmt: skip
     say(f"vitalens app on http://{host}:{port}/, API docs at http://{host}:{port}/docs", "bold")
     say(DISCLAIMER, "bold red")
-    uvicorn.run(create_app(limits, bundle or ()), host=host, port=port, log_level="warning",
-                timeout_keep_alive=int(limits.keep_alive_timeout_s), limit_concurrency=limits.max_connections)
+    run_server(create_app(limits, bundle or ()), host, port, limits)
 
 
 def _register_task_commands() -> None:

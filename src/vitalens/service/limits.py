@@ -16,7 +16,7 @@ class ServiceLimits:
     max_pixels: int = MAX_PIXELS  # per image, checked from the header before any pixel is decoded
     max_concurrent: int = 2  # inferences at once; the rest wait their turn
     body_timeout_s: float = 60.0  # the whole body must arrive within this: a withheld body is cut off with 408
-    keep_alive_timeout_s: float = 5.0  # an idle connection is closed after this (uvicorn's timeout_keep_alive)
+    keep_alive_timeout_s: float = 10.0  # a connection idle, or without complete request headers, this long is closed
     max_connections: int = 64  # connections at once; more get 503 (uvicorn's limit_concurrency)
 
     @property

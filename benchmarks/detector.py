@@ -34,7 +34,8 @@ def _data_dir(explicit: str | None) -> Path:
 
 
 def run_cv(args, photos) -> None:
-    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, cross_validate_detector, format_metrics_table, write_detections_csv
+    from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig
+    from vitalens.tasks.hb_nails.detector_validation import cross_validate_detector, format_metrics_table, write_detections_csv
 
     result = cross_validate_detector(photos, DetectorTrainingConfig(epochs=args.epochs))
     print(f"\nSession-grouped 3-fold CV ({len(photos)} photos, {len({p.group for p in photos})} sessions, "
@@ -51,7 +52,7 @@ def run_cv(args, photos) -> None:
 
 
 def print_baseline(photos) -> None:
-    from vitalens.tasks.hb_nails.detector_training import format_metrics_table, mean_box_baseline
+    from vitalens.tasks.hb_nails.detector_validation import format_metrics_table, mean_box_baseline
 
     print("\nbaseline, same folds: every held-out photo gets the training photos' mean boxes (score 1):")
     print(format_metrics_table(*mean_box_baseline(photos)))
@@ -103,7 +104,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from vitalens.data import load_yakimov
+    from vitalens.tasks.hb_nails.data import load_yakimov
     from vitalens.tasks.hb_nails.detector_training import load_detector_photos
 
     photos = load_detector_photos(load_yakimov(_data_dir(args.data)))

@@ -20,7 +20,7 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from timing import median_ms  # benchmarks/ is on sys.path when a benchmark runs
-from vitalens.data import load_yakimov
+from vitalens.tasks.hb_nails.data import load_yakimov
 from vitalens.imaging import decode_image
 from vitalens.tasks.hb_nails.detection import DETECTOR_FILE, OnnxDetector, letterbox, to_detector_input
 from vitalens.runtime import load_predictor, shipped_bundle_path
@@ -61,8 +61,8 @@ def main() -> None:
         for name, detector in detectors.items():
             predictor.detector = detector
             latency = median_ms(lambda: detector.detect(photos[0]), 20)
-            results = [predictor.predict(rgb) for rgb in photos]
-            estimates[name] = np.array([r.hb if r.status == "ok" else np.nan for r in results])
+            results = [predictor.predict_image(rgb, s.image_path.name) for rgb, s in zip(photos, samples)]
+            estimates[name] = np.array([r.columns["predicted_hgb"] if r.ok else np.nan for r in results])
             y = np.array([s.targets["hb"] for s in samples])
             ok = ~np.isnan(estimates[name])
             print(f"{name:8s} {sizes[name] / 1e6:5.2f} MB  detect {latency:6.1f} ms/photo  estimated {ok.sum()}/{len(y)}  "

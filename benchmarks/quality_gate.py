@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from vitalens.data import load_yakimov
+from vitalens.tasks.hb_nails.data import load_yakimov
 from vitalens.imaging import decode_image
-from vitalens.quality import QualityMeasures, assess_photo, measure_quality
+from vitalens.quality import QualityMeasures, assess_photo
 
 REPO = Path(__file__).resolve().parents[1]
 

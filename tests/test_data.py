@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vitalens.data import load_dataset, load_manifest, load_yakimov
-from vitalens.tasks.hb_nails.data import parse_boxes
+from vitalens.data import load_dataset, load_manifest, parse_boxes
+from vitalens.tasks import get_task
+from vitalens.tasks.hb_nails.data import is_yakimov_layout, load_yakimov
 
 
 def test_parse_boxes_rejects_degenerate_boxes():
@@ -42,8 +43,8 @@ def test_manifest_without_required_columns_is_refused(tmp_path: Path):
 def test_image_folder_for_prediction(tmp_path: Path):
     Image.new("RGB", (10, 10)).save(tmp_path / "b.jpg")
     (tmp_path / "notes.txt").write_text("not an image")
-    dataset = load_dataset(tmp_path)
-    assert [s.image_id for s in dataset.samples] == ["b"]
+    dataset = load_dataset(tmp_path, get_task("hb-nails"))
+    assert [s.image_path.name for s in dataset.samples] == ["b.jpg"] and not is_yakimov_layout(tmp_path)
 
 
 def test_yakimov_layout(yakimov_dir):
@@ -53,6 +54,9 @@ def test_yakimov_layout(yakimov_dir):
     assert 4 < sample.targets["hb"] < 20  # g/L converted to g/dL
     assert len(sample.boxes["nail"]) == 3 and len(sample.boxes["skin"]) == 3
     assert len(set(dataset.groups())) >= 10
+    assert is_yakimov_layout(yakimov_dir)
+    recognised = load_dataset(yakimov_dir, get_task("hb-nails"))  # the task's own layout, found by its declaration
+    assert [s.image_id for s in recognised.samples] == [s.image_id for s in dataset.samples]
 
 
 def test_cli_reports_a_missing_folder_in_one_line_with_exit_code_2(tmp_path):
@@ -61,6 +65,7 @@ def test_cli_reports_a_missing_folder_in_one_line_with_exit_code_2(tmp_path):
     import sys
 
     wide = {**os.environ, "COLUMNS": "400"}  # one line, whatever the path's length
-    done = subprocess.run([sys.executable, "-m", "vitalens.cli", "predict", "--data", str(tmp_path / "nowhere")], capture_output=True, text=True, env=wide)
+    command = [sys.executable, "-m", "vitalens.cli", "predict", "--task", "hb-nails", "--data", str(tmp_path / "nowhere")]
+    done = subprocess.run(command, capture_output=True, text=True, env=wide)
     assert done.returncode == 2 and "error:" in done.stdout and "no such file or folder" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr

@@ -139,7 +139,8 @@ def test_onnx_export_matches_torch_and_detects_in_the_image(tmp_path):
 
 
 def test_session_folds_never_share_a_session():
-    from vitalens.tasks.hb_nails.detector_training import LabelledPhoto, session_folds
+    from vitalens.tasks.hb_nails.detector_training import LabelledPhoto
+    from vitalens.tasks.hb_nails.detector_validation import session_folds
 
     photos = [LabelledPhoto(str(i), f"session{i % 7}", np.zeros((1, 1, 3), np.uint8)) for i in range(40)]
     for train, val in session_folds(photos, 3):
@@ -148,7 +149,7 @@ def test_session_folds_never_share_a_session():
 
 @pytest.mark.slow
 def test_short_training_on_real_photos_gives_well_formed_detections(yakimov_dir):
-    from vitalens.data import load_yakimov
+    from vitalens.tasks.hb_nails.data import load_yakimov
     from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig, load_photos, predict_photos, train_detector
 
     torch.set_num_threads(1)
@@ -163,7 +164,7 @@ def test_short_training_on_real_photos_gives_well_formed_detections(yakimov_dir)
 
 
 def test_shipped_detector_finds_the_three_annotated_nails_on_real_photos(yakimov_dir):
-    from vitalens.data import load_yakimov
+    from vitalens.tasks.hb_nails.data import load_yakimov
     from vitalens.imaging import decode_image
     from vitalens.tasks.hb_nails.detection import DETECTOR_FILE, OnnxDetector, box_iou
     from vitalens.runtime import shipped_bundle_path

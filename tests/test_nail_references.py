@@ -59,7 +59,7 @@ def test_red_correction_rescales_green_and_blue_densities_to_the_card_units():
 
 @pytest.mark.slow
 def test_red_mark_found_on_every_development_photo(yakimov_dir):
-    from vitalens.data import load_yakimov
+    from vitalens.tasks.hb_nails.data import load_yakimov
     from vitalens.imaging import decode_image
 
     samples = load_yakimov(yakimov_dir).samples

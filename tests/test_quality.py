@@ -6,7 +6,7 @@ from vitalens.tasks.hb_nails.detection import Detection
 
 
 def _real_photo(yakimov_dir):
-    from vitalens.data import load_yakimov
+    from vitalens.tasks.hb_nails.data import load_yakimov
     from vitalens.imaging import decode_image
 
     sample = load_yakimov(yakimov_dir).samples[0]

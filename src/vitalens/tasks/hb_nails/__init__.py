@@ -2,7 +2,8 @@
 
 Serving world: data (the Yakimov layout), regions (nail and skin crops, card references), detection
 (the nail detector's decoding), runtime (the predictor), card. Training world: features, model,
-training, lifecycle, export, detector_model, detector_training, detection_metrics, commands.
+training, lifecycle, export, detector_model, detector_training, detector_validation, detection_metrics,
+commands.
 """
 
 from vitalens.tasks._haemoglobin.config import RunConfig

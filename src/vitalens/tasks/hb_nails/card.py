@@ -1,28 +1,13 @@
-"""MODEL_CARD.md in the Hugging Face model-card format, generated from the run's own report.
-
-`render_card` is the shared shape (YAML front matter, title, disclaimer, `## sections`); each task
-supplies its own front matter and sections (the nail card here, the face card in `face_model_card`,
-the lip card in `lips_model_card`).
-"""
+"""The fingernail bundle's MODEL_CARD.md, generated from the run's own report: the shared card shape
+(`vitalens.model_card`) with the Hb header and baseline table both Hb tasks use
+(`vitalens.tasks._haemoglobin.card`), plus the nail detector's section."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
-Section = tuple[str, list[str]]
-
-
-def render_card(front_matter: dict[str, Any], title: str, disclaimer: str, sections: list[Section]) -> str:
-    lines = ["---", yaml.safe_dump(front_matter, sort_keys=False).strip(), "---", "", f"# {title}", "", f"> **{disclaimer}**"]
-    for heading, body in sections:
-        lines += ["", f"## {heading}", *body]
-    return "\n".join(lines) + "\n"
-
-
-def _row(name: str, model: dict, base: dict, key: str) -> str:
-    return f"| {name} | {model[key]:.2f} | {base[key]:.2f} |"
+from vitalens.model_card import render_card
+from vitalens.tasks._haemoglobin.card import hb_front_matter, model_vs_mean_table
 
 
 def _detector_section(detector: dict[str, Any] | None) -> list[str]:
@@ -40,43 +25,6 @@ def _detector_section(detector: dict[str, Any] | None) -> list[str]:
         lines += [f"| {label} | {m['mAP50']:.3f} | {m['mAP50-95']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} |"
                   for label, m in validation["pooled"].items()]
     return lines
-
-
-def hb_front_matter(manifest: dict[str, Any], dataset_id: str, dataset_name: str, dataset_type: str, tags: list[str]) -> dict[str, Any]:
-    """The Hugging Face card's YAML header for a haemoglobin bundle: licence, tags, dataset, validated metrics."""
-    validation = manifest["validation"]
-    return {
-        "license": "cc-by-4.0",
-        "library_name": "onnxruntime",
-        "tags": ["vitalens", manifest["task"], "haemoglobin", "anaemia-screening", "research-only", "onnx", *tags],
-        "datasets": [dataset_id],
-        "metrics": ["mae", "rmse", "r2"],
-        "model-index": [
-            {
-                "name": f"vitalens-{manifest['task']}",
-                "results": [
-                    {
-                        "task": {"type": "regression", "name": "haemoglobin estimation (g/dL)"},
-                        "dataset": {"name": dataset_name, "type": dataset_type},
-                        "metrics": [{"type": k, "value": round(validation["model"][k], 3), "name": f"{k} ({validation['scheme']})"} for k in ("mae", "rmse", "r2")],
-                    }
-                ],
-            }
-        ],
-    }
-
-
-def model_vs_mean_table(model: dict, base: dict) -> list[str]:
-    """Markdown rows: the model beside the mean predictor on the validation metrics."""
-    return [
-        "| metric | model | mean predictor |",
-        "|---|---|---|",
-        _row("MAE (g/dL)", model, base, "mae"),
-        _row("RMSE (g/dL)", model, base, "rmse"),
-        _row("R²", model, base, "r2"),
-        _row("bias (g/dL)", model, base, "bias"),
-        f"| 95 % limits of agreement | {model['loa_low']:.2f} to {model['loa_high']:.2f} | {base['loa_low']:.2f} to {base['loa_high']:.2f} |",
-    ]
 
 
 def render_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""From a trained run to a portable bundle: model.onnx + bundle.json + MODEL_CARD.md (training world).
+"""From a trained run to a portable bundle: model.onnx (+ detector.onnx) + bundle.json + MODEL_CARD.md
+(training world), written by the one bundle writer, `vitalens.bundle.write_bundle`.
 
 The ONNX graph is end to end from region pixels: the same torch feature extractor used in training,
 followed by the linear head folded into one matrix product, so no runtime re-implements a feature.
@@ -16,10 +17,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from vitalens.tasks.hb_nails.card import render_model_card
+from vitalens.bundle import write_bundle
 from vitalens.heads import linear_parameters
+from vitalens.tasks.hb_nails import TASK
+from vitalens.tasks.hb_nails import regions as nail_rules
+from vitalens.tasks.hb_nails.card import render_model_card
 from vitalens.tasks.hb_nails.model import NailHbRegressor
-from vitalens.regions import nails as nail_rules
 from vitalens.tasks.hb_nails.detection import (
     DETECTOR_CLASSES,
     DETECTOR_FILE,
@@ -30,10 +33,9 @@ from vitalens.tasks.hb_nails.detection import (
     DETECTOR_SUMMARY_FILE,
     PAD_VALUE,
 )
-from vitalens.bundle import BUNDLE_FILE, file_sha256, manifest_header
-from vitalens.tasks.hb_nails.lifecycle import MODEL_FILE
 
 OPSET = 17
+MODEL_FILE = "model.joblib"  # what `train` saves in the run folder for export (a later release replaces the pickle)
 
 
 class NailHbGraph(nn.Module):
@@ -78,44 +80,31 @@ def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
 def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector: Path | None = None) -> Path:
     """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
     when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
-    saved = joblib.load(run_dir / MODEL_FILE)
-    if saved["config"]["task"] == "hb-lips":
-        return _lip_bundle(run_dir, out_dir, quantize, detector)
+    model_file = run_dir / MODEL_FILE
+    if not model_file.is_file():
+        raise FileNotFoundError(f"{model_file}: no trained model here; export a folder written by `vitalens train`, not `vitalens evaluate`.")
+    saved = joblib.load(model_file)
     report = json.loads((run_dir / "report.json").read_text())
     model: NailHbRegressor = saved["model"]
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(graph_for(model), out_dir / "model.onnx", model.crop_size)
     if quantize:
         onnx_path = quantize_int8(onnx_path)
-    manifest = bundle_manifest(saved, report, onnx_path)
+    fields = bundle_fields(saved, report)
+    stages = {"model": (onnx_path, {"features": model.features, "head": model.head, "fit_on": model.fit_on})}
     if detector is not None:
-        manifest["detector"] = detector_stage(detector, out_dir)
-        manifest["region"]["finder"] = "nail-detector, or the photo's annotated nail boxes when given"
-    (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2))
-    (out_dir / "MODEL_CARD.md").write_text(render_model_card(manifest, report))
-    return out_dir
+        stages["detector"] = detector_stage(detector)
+        fields["region"]["finder"] = "nail-detector, or the photo's annotated nail boxes when given"
+    return write_bundle(out_dir, TASK.name, stages, fields, lambda manifest: render_model_card(manifest, report))
 
 
-def _lip_bundle(run_dir: Path, out_dir: Path, quantize: bool, detector: Path | None) -> Path:
-    if quantize or detector is not None:
-        raise ValueError(f"{run_dir}: an hb-lips run exports a 6-weight linear head; --int8 and --detector apply to hb-nails only.")
-    from vitalens.tasks.hb_lips.export import export_lip_bundle
-
-    return export_lip_bundle(run_dir, out_dir)
-
-
-def detector_stage(detector: Path, out_dir: Path) -> dict[str, Any]:
-    """Copy the detector into the bundle and describe how every runtime must feed and decode it."""
+def detector_stage(detector: Path) -> tuple[Path, dict[str, Any]]:
+    """The detector's ONNX file and how every runtime must feed and decode it (its bundle.json entry)."""
     source = detector / DETECTOR_FILE if detector.is_dir() else detector
     if not source.is_file():
         raise FileNotFoundError(f"{source}: no detector ONNX here; train one with `vitalens train-detector`.")
-    target = out_dir / DETECTOR_FILE
-    if source.resolve() != target.resolve():
-        shutil.copyfile(source, target)
     summary = source.with_name(DETECTOR_SUMMARY_FILE)
-    return {
-        "file": DETECTOR_FILE,
-        "sha256": file_sha256(target),
+    return source, {
         "input": {"size": DETECTOR_INPUT_SIZE, "layout": "NCHW", "letterbox_pad": PAD_VALUE, "normalisation": "(pixel - 127) / 128"},
         "classes": list(DETECTOR_CLASSES),
         "score_threshold": DETECTOR_SCORE_THRESHOLD,
@@ -137,11 +126,11 @@ def quantize_int8(onnx_path: Path) -> Path:
     return onnx_path
 
 
-def bundle_manifest(saved: dict[str, Any], report: dict[str, Any], onnx_path: Path) -> dict[str, Any]:
+def bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """bundle.json beyond its header and stages: the graph's inputs and outputs, the region rules, how
+    nails and photos are aggregated, the interval, the decision threshold, the data and the validation."""
     config, model = saved["config"], saved["model"]
     return {
-        **manifest_header(config["task"]),
-        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "features": model.features, "head": model.head, "fit_on": model.fit_on},
         "inputs": _graph_inputs(model),
         "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},
         "region": _region_rules(model),

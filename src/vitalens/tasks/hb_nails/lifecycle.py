@@ -1,81 +1,96 @@
-"""A run from start to finish: load → prepare → grouped CV → report → (final fit) → experiments/<run_name>/."""
+"""The fingernail task's verbs (training world, imported only when a verb runs).
+
+evaluate: load → prepare (decode, find regions once) → grouped CV → report, into the run folder.
+train: the same, then the final model fitted on every photo, saved beside the report (model.joblib).
+export: the saved model as a bundle (`vitalens.tasks.hb_nails.export`).
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import joblib
 
-from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.data import load_dataset
-from vitalens.tasks.hb_nails.data import CITATION as YAKIMOV_CITATION
 from vitalens.evaluation.report import regression_report, write_run
-from vitalens.tasks import get_task
-from vitalens.tasks.hb_nails.training import PreparedData, cross_validate, fit_final, prepare_nail_data
+from vitalens.runs import Job
+from vitalens.tasks._haemoglobin.config import RunConfig
+from vitalens.tasks.hb_nails import TASK
+from vitalens.tasks.hb_nails.data import CITATION as YAKIMOV_CITATION, is_yakimov_layout
+from vitalens.tasks.hb_nails.export import MODEL_FILE, export_bundle
+from vitalens.tasks.hb_nails.training import CrossValidation, PreparedData, cross_validate, fit_final, prepare_nail_data
 
-MODEL_FILE = "model.joblib"
+HEADLINE_METRICS = ("mae", "rmse", "r2")
+BASELINE_NAME = "mean predictor (training folds' mean Hb)"
 
 
-def run_dir_for(config: RunConfig) -> Path:
-    name = config.run_name or f"{config.task}-{config.features}-{config.head}-{config.scheme}-{datetime.now():%Y%m%d-%H%M%S}"
-    return Path(config.experiments_dir) / name
+def run_config(job: Job) -> RunConfig:
+    """The Hb run configuration of a job: its (already parsed and defaulted) options, this task, its data."""
+    return RunConfig(**job.options, task=TASK.name, data=str(job.data))
 
 
 def prepare(config: RunConfig, show_progress: bool = True) -> PreparedData:
-    task = get_task(config.task)
-    if task.name != "hb-nails":
-        raise NotImplementedError(f"task {task.name!r} has no training pipeline in this release; hb-nails does")
-    dataset = load_dataset(config.data, task.default_loader, tuple(t.name for t in task.targets))
+    """The labelled photos of `config.data`, decoded with their nail regions found, bad photos counted."""
+    dataset = load_dataset(config.data, TASK)
     data = prepare_nail_data(dataset, config.crop_size, show_progress)
     if len(data.samples) < 2:
         raise ValueError(f"{config.data}: only {len(data.samples)} usable labelled photos; skipped: {[p.reason for p in data.problems[:5]]}")
     return data
 
 
-def evaluate(config: RunConfig, run_dir: Path | None = None, show_progress: bool = True) -> tuple[Path, dict]:
-    """Grouped CV only; writes the run folder and returns (folder, report)."""
-    if config.task == "hb-lips":
-        return _lips_run(config, run_dir, fit_final=False)
+def evaluate(job: Job) -> dict[str, Any]:
+    """Grouped cross-validation only: every run file, no model."""
+    config = run_config(job)
+    return _validated_run(config, prepare(config, job.show_progress), job)[0]
+
+
+def train(job: Job) -> dict[str, Any]:
+    """Grouped CV for the report and the conformal interval, then the final model on all the data.
+
+    The model is pickled (model.joblib) for `export`, which turns it into ONNX; a pickle is read only by
+    the same vitalens that wrote it, never served."""
+    config = run_config(job)
+    data = prepare(config, job.show_progress)
+    report, _ = _validated_run(config, data, job)
+    saved = {"model": fit_final(data, config), "config": config.to_dict(), "interval_half_width": report["conformal"]["half_width_all"]}
+    joblib.dump(saved, job.out / MODEL_FILE)
+    return report
+
+
+def export(job: Job) -> Path:
+    """The run folder `job.data` as a bundle in `job.out`, with the nail detector as a first stage when
+    the `detector` option names a `train-detector` folder (or its detector.onnx)."""
+    detector = job.options.get("detector")
+    return export_bundle(Path(job.data), Path(job.out), quantize=bool(job.options.get("int8")), detector=Path(detector) if detector else None)
+
+
+def _validated_run(config: RunConfig, data: PreparedData, job: Job) -> tuple[dict[str, Any], CrossValidation]:
     started = time.perf_counter()
-    data = prepare(config, show_progress)
-    cv = cross_validate(data, config, show_progress)
+    cv = cross_validate(data, config, job.show_progress)
     report = regression_report(cv.predictions, config, config.audit_attributes)
     report.update(
-        task=config.task,
+        task=TASK.name,
         validation=_validation_label(config, data),
+        headline=_headline(report),
         conformal=cv.conformal,
-        data={"images": len(data.samples), "groups": int(len(set(data.groups))), "skipped": len(data.problems), "skipped_files": [f"{p.source}: {p.reason}" for p in data.problems]},
+        data={"images": len(data.samples), "groups": int(len(set(data.groups))), "skipped": len(data.problems),
+              "skipped_files": [f"{p.source}: {p.reason}" for p in data.problems]},  # fmt: skip
         timings={**cv.timings, "total_s": time.perf_counter() - started},
-        citation=YAKIMOV_CITATION if "yakimov" in str(config.data).lower() else "",
+        citation=YAKIMOV_CITATION if is_yakimov_layout(Path(config.data)) else "",
     )
-    run_dir = run_dir or run_dir_for(config)
-    write_run(run_dir, config, report, cv.predictions, cv.folds)
-    return run_dir, report
+    write_run(job.out, config, report, cv.predictions, cv.folds)
+    return report, cv
 
 
-def train(config: RunConfig, run_dir: Path | None = None, show_progress: bool = True) -> tuple[Path, dict]:
-    """Grouped CV for the report and the conformal interval, then the final model on all the data."""
-    if config.task == "hb-lips":
-        return _lips_run(config, run_dir, fit_final=True)
-    run_dir, report = evaluate(config, run_dir or run_dir_for(config), show_progress)
-    data = prepare(config, show_progress=False)
-    model = fit_final(data, config)
-    joblib.dump({"model": model, "config": config.to_dict(), "interval_half_width": report["conformal"]["half_width_all"]}, run_dir / MODEL_FILE)
-    return run_dir, report
-
-
-def _lips_run(config: RunConfig, run_dir: Path | None, fit_final: bool) -> tuple[Path, dict]:
-    """Lips have their own small pipeline (one fixed colour model, leave-one-person-out): `vitalens.tasks.hb_lips.training`."""
-    from vitalens.tasks.hb_lips.training import lips_config, train_lips
-
-    config = lips_config(config)
-    return train_lips(config, run_dir or run_dir_for(config), fit_final=fit_final)
+def _headline(report: dict[str, Any]) -> list[dict[str, Any]]:
+    model, baseline = report["model"], report["mean_predictor"]
+    return [{"metric": name, "model": model[name], "baseline": baseline[name], "baseline_name": BASELINE_NAME} for name in HEADLINE_METRICS]
 
 
 def _validation_label(config: RunConfig, data: PreparedData) -> str:
     n_groups = len(set(data.groups))
     if config.scheme == "loso":
-        return f"leave-one-{get_task(config.task).group_by}-out ({n_groups} groups)"
-    return f"grouped {config.n_splits}-fold by {get_task(config.task).group_by} ({n_groups} groups, seed {config.seed})"
+        return f"leave-one-{TASK.group_by}-out ({n_groups} groups)"
+    return f"grouped {config.n_splits}-fold by {TASK.group_by} ({n_groups} groups, seed {config.seed})"

@@ -28,7 +28,7 @@ from vitalens.tasks import TaskError, all_tasks, default_task, get_task
 from vitalens.tasks.spec import resolve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=f"vitalens: screening estimates from smartphone photos. {DISCLAIMER}")
-console = Console()
+console = Console(soft_wrap=True)  # a path or a message is never broken across lines
 FULL_TABLE_ROWS = 50  # above this, predict prints a summary instead of every row
 
 TaskOption = typer.Option(None, "--task", help=f"task name (default {default_task()}; see `vitalens tasks`)")

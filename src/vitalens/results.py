@@ -8,6 +8,7 @@ Every row of predictions.csv and every entry of the API's `results` starts with 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Iterable
@@ -19,6 +20,7 @@ from vitalens import DISCLAIMER
 OK, REFUSED, UNREADABLE = "ok", "refused", "unreadable"
 STATUSES = (OK, REFUSED, UNREADABLE)
 CONTRACT_COLUMNS = ("image_id", "status", "reasons", "message")
+CSV_DECIMALS = 4  # CSV cells are rounded for reading; the JSON keeps every digit
 
 
 @dataclass
@@ -78,7 +80,8 @@ def image_id_for(path: Path, root: Path | None = None) -> str:
     path = Path(path)
     if root is not None:
         try:
-            return PurePath(path.resolve().relative_to(Path(root).resolve())).as_posix()
+            # abspath, not resolve: a link is named as listed, not by its target
+            return PurePath(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
         except ValueError:
             pass
     return path.name
@@ -97,6 +100,8 @@ def unique_ids(names: Iterable[str]) -> list[str]:
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
+    if isinstance(value, (float, np.floating)):
+        return round(float(value), CSV_DECIMALS)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(str(_cell(v)) for v in value) + "]"
     return value

@@ -89,3 +89,7 @@ def build_backbone(name: str, pretrained: bool = True, image_size: int | None = 
         trunk.load_state_dict(torch.load(weights_file, map_location="cpu"))
     trunk.eval()
     return PooledBackbone(trunk, spec.embedding_size)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -163,18 +163,27 @@ def _check_pixel_count(size: tuple[int, int], label: str, max_pixels: int) -> No
 def to_rgb_array(image: Image.Image) -> np.ndarray:
     """Any PIL mode to H x W x 3 uint8; 16-bit and float data are scaled, not clipped."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # float32, not float64: a 40 MP 16-bit photo must not cost gigabytes on the way to 8 bits
-        values = np.asarray(image, dtype=np.float32)
-        peak = 65535.0 if image.mode.startswith("I;16") or np.nanmax(values, initial=0) > 255 else 255.0
-        grey = np.clip(np.nan_to_num(values / np.float32(peak / 255.0)), 0, 255).astype(np.uint8)
-        del values
-        return np.repeat(grey[..., None], 3, axis=2)
+        return np.repeat(_wide_to_uint8(image)[..., None], 3, axis=2)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Transparent pixels become white, as they would on a screen, rather than black noise.
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+_ROWS_AT_ONCE = 512  # rows of a 16-bit or float image scaled at a time: a 40 MP photo never exists in float
+
+
+def _wide_to_uint8(image: Image.Image) -> np.ndarray:
+    """16-bit and 32-bit grey to 8 bits, scaled (65535 or the data's range above 255 maps to 255), not clipped."""
+    values = np.asarray(image)
+    peak = 65535.0 if image.mode.startswith("I;16") or np.nanmax(values, initial=0) > 255 else 255.0
+    out = np.empty(values.shape, np.uint8)
+    for start in range(0, values.shape[0], _ROWS_AT_ONCE):
+        block = values[start:start + _ROWS_AT_ONCE].astype(np.float32) * np.float32(255.0 / peak)
+        out[start:start + _ROWS_AT_ONCE] = np.clip(np.nan_to_num(block), 0, 255)
+    return out
 
 
 def exif_metadata(image: Image.Image) -> dict[str, Any]:

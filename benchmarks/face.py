@@ -1,7 +1,7 @@
 """Face age + gender benchmark: held-out accuracy, size, parameters, ONNX Runtime CPU latency.
 
-Usage: python benchmarks/face.py RUN_DIR [RUN_DIR ...]   (each a folder written by a face training
-run and evaluated with vitalens.tasks.face_age_gender.evaluation.evaluate_face_run, e.g. experiments/face-lite0)
+Usage: python benchmarks/face.py RUN_DIR [RUN_DIR ...]   (each a run folder written by
+`vitalens train --task face-age-gender`, which evaluates it on the held-out split)
 
 The split is UTKFace's fixed held-out part: sha1(file name) in the lowest 15 %
 (`vitalens.tasks.face_age_gender.data.split_of`), never trained on or used for tuning. Latency is the median of

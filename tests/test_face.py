@@ -1,4 +1,5 @@
-"""Face age + gender: loader names, model contracts, exports, refusals, metrics, a short real run."""
+"""Face age + gender: loader names, model contracts, exports, refusals (the Prediction contract),
+metrics, the run folder a report writes, a short real run."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from PIL import Image
 from conftest import shared_dataset
 
 from vitalens.data.samples import Problem
+from vitalens.results import Prediction
+from vitalens.tasks.face_age_gender import TASK
 from vitalens.tasks.face_age_gender.data import age_band, load_utkface, parse_utkface_name, split_of
 from vitalens.tasks.face_age_gender.regions import FaceRegionError, find_face, looks_like_face_crop
+
+EXAMPLE_FACE = Path(__file__).resolve().parents[1] / "examples" / "faces" / "astronaut_face.jpg"
 
 
 # ---- loader -----------------------------------------------------------------------------------
@@ -166,18 +171,21 @@ def test_crops_pass_and_photos_do_not_look_like_crops():
 
 def test_photo_without_a_detector_is_refused(monkeypatch):
     monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
-    with pytest.raises(FaceRegionError, match="no face detector installed: pass an aligned face crop or install vitalens\\[faces\\]"):
-        find_face(np.zeros((480, 640, 3), np.uint8), "party.jpg")
+    with pytest.raises(FaceRegionError, match="no face detector installed") as caught:
+        find_face(np.zeros((480, 640, 3), np.uint8))
+    assert caught.value.reason == "640x480 is not an aligned face crop and no face detector installed"
+    assert caught.value.tip == "pass an aligned face crop or install vitalens[faces]"
 
 
-@pytest.mark.parametrize("boxes, message", [([], "no face found"), ([(0, 0, 50, 50), (100, 100, 150, 150)], "2 faces found")])
-def test_no_face_or_several_faces_are_refused(boxes, message):
-    with pytest.raises(FaceRegionError, match=message):
-        find_face(np.zeros((480, 640, 3), np.uint8), "party.jpg", detector=lambda rgb: boxes)
+@pytest.mark.parametrize("boxes, reason", [([], "no face found"), ([(0, 0, 50, 50), (100, 100, 150, 150)], "2 faces found")])
+def test_no_face_or_several_faces_are_refused(boxes, reason):
+    with pytest.raises(FaceRegionError) as caught:
+        find_face(np.zeros((480, 640, 3), np.uint8), detector=lambda rgb: boxes)
+    assert caught.value.reason == reason and caught.value.tip
 
 
 def test_one_detected_face_is_cropped_square_with_margin():
-    crop = find_face(np.zeros((480, 640, 3), np.uint8), "one.jpg", detector=lambda rgb: [(100, 200, 200, 300)])
+    crop = find_face(np.zeros((480, 640, 3), np.uint8), detector=lambda rgb: [(100, 200, 200, 300)])
     assert crop.shape == (120, 120, 3)
 
 
@@ -247,23 +255,66 @@ def test_audit_table_flags_highest_age_error_and_lowest_gender_accuracy():
     assert table["mean_age_baseline_mae"].tolist() == [10.0, 10.0] and table["n"].tolist() == [2, 2]
 
 
+# ---- the report a run folder holds -------------------------------------------------------------
+def test_report_writes_every_run_file_but_the_spines_config(tmp_path):
+    from vitalens.runs import RUN_FILES, missing_run_files
+
+    report = synthetic_report(tmp_path)
+    run = tmp_path / "evaluation"
+    assert missing_run_files(run) == ["config.yaml"], "config.yaml is the spine's to write, everything else the task's"
+    assert set(RUN_FILES) - {"config.yaml"} <= {p.name for p in run.iterdir()}
+    assert sorted(report["figures"]) == ["figures/age_predicted_vs_true.png", "figures/confusion_matrix.png", "figures/error_by_group.png"]
+    assert all((run / figure).stat().st_size > 0 for figure in report["figures"])
+    gender, age = report["headline"]
+    assert gender == {"metric": "gender accuracy", "model": pytest.approx(0.9), "baseline": report["baselines"]["majority_gender_accuracy"],
+                      "baseline_name": f"always {report['baselines']['majority_gender']}, the training majority"}  # fmt: skip
+    assert age["model"] == pytest.approx(3.0) and age["baseline"] == report["baselines"]["mean_age_mae"] and "training mean" in age["baseline_name"]
+    assert "held-out" in report["validation"] and json.loads((run / "report.json").read_text())["headline"] == report["headline"]
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert metrics.iloc[0][["attribute", "group", "n"]].tolist() == ["everyone", "all", 40]
+    assert set(metrics["attribute"]) == {"everyone", *TASK.audit_attributes}
+    assert metrics.groupby("attribute")["n"].sum().eq(40).all(), "each attribute's groups partition the held-out images"
+    predictions = pd.read_csv(run / "predictions.csv")
+    assert len(predictions) == 40 and {"image_id", "age", "predicted_age", "predicted_gender", "probability_female"} <= set(predictions)
+    markdown = (run / "report.md").read_text()
+    assert "| gender accuracy | 0.900 |" in markdown and "### By race" in markdown and report["disclaimer"] in markdown
+
+
 # ---- serving path and a short real run ---------------------------------------------------------
 def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monkeypatch):
+    from vitalens.bundle import load_bundle
+    from vitalens.runtime import load_predictor
     from vitalens.tasks.face_age_gender.export import write_face_bundle
-    from vitalens.predict import predict_dataset
-    from vitalens.tasks.face_age_gender.runtime import COLUMNS
 
     bundle = write_face_bundle(seed_model, "seed-mtl", synthetic_report(tmp_path, temperature=1.5), tmp_path / "bundle")
-    images = tmp_path / "images"
-    images.mkdir()
-    Image.new("RGB", (200, 200), (180, 140, 120)).save(images / "crop.jpg")
-    Image.new("RGB", (640, 480)).save(images / "photo.jpg")
-    monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
-    rows = {r["image_id"]: r for r in predict_dataset(images, bundle, "face-age-gender").rows}
-    assert set(rows["crop.jpg"]) == set(COLUMNS) and rows["crop.jpg"]["predicted_gender"] in ("male", "female") and not rows["crop.jpg"]["problem"]
-    assert rows["photo.jpg"]["predicted_age"] is None and "no face detector installed" in rows["photo.jpg"]["problem"]
-    assert json.loads((bundle / "bundle.json").read_text())["temperature"] == 1.5
+    manifest = load_bundle(bundle).manifest  # the one writer's checksum is the reader's
+    assert manifest["task"] == TASK.name and manifest["temperature"] == 1.5 and manifest["model"]["backbone"] == "seed-mtl"
     assert (bundle / "MODEL_CARD.md").read_text().startswith("---\nlicense: other")
+    predictor = load_predictor(bundle)
+    assert predictor.columns == ("predicted_age", "predicted_gender", "probability_female")
+    crop = predictor.predict_image(np.full((200, 200, 3), (180, 140, 120), np.uint8), "crop.jpg")
+    assert isinstance(crop, Prediction) and crop.status == "ok" and crop.image_id == "crop.jpg" and not crop.reasons
+    assert set(crop.columns) == set(predictor.columns) and crop.columns["predicted_gender"] in ("male", "female")
+    assert crop.columns == predictor.predict_crops([np.full((200, 200, 3), (180, 140, 120), np.uint8)])[0]
+    monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
+    photo = predictor.predict_image(np.zeros((480, 640, 3), np.uint8), "party/photo.jpg")
+    assert photo.status == "refused" and photo.image_id == "party/photo.jpg" and not photo.columns
+    assert photo.reasons == ["640x480 is not an aligned face crop and no face detector installed"]
+    assert photo.message == "640x480 is not an aligned face crop and no face detector installed; pass an aligned face crop or install vitalens[faces]"
+    assert photo.row(predictor.columns)["predicted_age"] == "" and "problem" not in photo.row(predictor.columns)
+
+
+def test_a_photo_with_two_faces_is_refused_with_a_tip(seed_model, tmp_path):
+    from vitalens.bundle import load_bundle
+    from vitalens.tasks.face_age_gender.export import write_face_bundle
+    from vitalens.tasks.face_age_gender.runtime import FacePredictor
+
+    bundle = load_bundle(write_face_bundle(seed_model, "seed-mtl", synthetic_report(tmp_path), tmp_path / "bundle"))
+    predictor = FacePredictor(bundle, detector=lambda rgb: [(0, 0, 50, 50), (100, 100, 150, 150)])
+    prediction = predictor.predict_image(np.zeros((480, 640, 3), np.uint8), "two.jpg")
+    assert prediction.status == "refused" and prediction.reasons == ["2 faces found"]
+    assert prediction.message == "2 faces found; crop the photo to the one person to estimate"
+    assert prediction.to_json()["tips"] == ["crop the photo to the one person to estimate"]
 
 
 @pytest.mark.slow
@@ -278,18 +329,28 @@ def test_short_real_training_run(tmp_path):
     test = pd.read_csv(run / "predictions_test.csv")
     assert len(test) > 0 and test["predicted_age"].notna().all()
     report = evaluate_face_run(run, images, n_boot=20)
-    assert set(report["audit"]) == {"race", "gender", "age_band"} and (run / "confusion_matrix.png").is_file()
+    assert set(report["audit"]) == {"race", "gender", "age_band"} and (run / "figures" / "confusion_matrix.png").is_file()
+    assert report["model"]["backbone"] == "seed-mtl" and [row["metric"] for row in report["headline"]] == ["gender accuracy", "age MAE (years)"]
 
 
 def test_shipped_bundle_predicts_the_example_face():
-    from vitalens.predict import predict_dataset
+    from vitalens.imaging import decode_image
+    from vitalens.runtime import load_predictor
 
-    example = Path(__file__).resolve().parents[1] / "examples" / "faces"
-    run = predict_dataset(example, None, "face-age-gender")
-    (row,) = run.rows
-    assert not run.problems and "gender accuracy" in run.caveat
-    assert row["image_id"] == "astronaut_face.jpg" and not row["problem"]
-    assert 0 < row["predicted_age"] < 116 and row["predicted_gender"] in ("male", "female")
+    predictor = load_predictor(None, TASK.name)
+    prediction = predictor.predict_image(decode_image(EXAMPLE_FACE).rgb, EXAMPLE_FACE.name)
+    assert "gender accuracy" in predictor.caveat
+    assert prediction.status == "ok" and prediction.image_id == "astronaut_face.jpg" and not prediction.message
+    assert 0 < prediction.columns["predicted_age"] < 116 and prediction.columns["predicted_gender"] in ("male", "female")
+
+
+def test_shipped_bundle_is_read_as_it_is():
+    """The shipped model.onnx is the one its bundle.json names (load_bundle checks every stage's sha256)."""
+    from vitalens.bundle import file_sha256, load_bundle, shipped_bundle_path
+
+    bundle = load_bundle(shipped_bundle_path(TASK.name))
+    assert bundle.stages() == ["model"] and bundle.manifest["model"]["sha256"] == file_sha256(bundle.path / "model.onnx")
+    assert bundle.manifest["model"]["sha256"] == "2886650f4885842fa3f979f5e8b7730ab1e30998bb85576e496127091721433c"
 
 
 def test_ensemble_averages_member_probabilities_and_ages():
@@ -310,8 +371,43 @@ def test_task_declares_images_as_validation_groups():
     from vitalens.tasks import get_task
 
     task = get_task("face-age-gender")
-    assert task.group_by == "image" and "no person id" in task.description
+    assert task is TASK and task.group_by == "image" and "no person id" in task.description
     assert task.audit_attributes == ("race", "gender", "age_band")
+
+
+def test_options_are_parsed_per_verb_and_unknown_ones_refused():
+    from vitalens.tasks import TaskError
+
+    assert TASK.parse_options("evaluate", {"limit": "40", "card": "false"}) == {"limit": 40, "model": None, "card": False}
+    assert TASK.parse_options("train", {})["backbone"] == "lite0-ft:mirror"
+    with pytest.raises(TaskError, match="takes no option 'backbone' for evaluate"):
+        TASK.parse_options("evaluate", {"backbone": "lite0"})
+    with pytest.raises(ValueError, match="not a int"):
+        TASK.parse_options("train", {"epochs": "many"})
+
+
+def test_lifecycle_refuses_a_carded_smoke_run_and_an_ensemble_before_any_work(tmp_path):
+    from vitalens.runs import Job
+    from vitalens.tasks import TaskError
+    from vitalens.tasks.face_age_gender import lifecycle
+
+    smoke = Job(TASK.name, "evaluate", tmp_path, tmp_path / "run", TASK.parse_options("evaluate", {"limit": "5", "card": "true"}))
+    with pytest.raises(TaskError, match="smoke run"):
+        lifecycle.evaluate(smoke)
+    ensemble = Job(TASK.name, "train", tmp_path, tmp_path / "run", TASK.parse_options("train", {"backbone": "seed-mtl+lite0"}))
+    with pytest.raises(TaskError, match="run_face_ensemble"):
+        lifecycle.train(ensemble)
+    assert not (tmp_path / "run").exists()
+
+
+def test_export_refuses_a_folder_without_a_trained_model(tmp_path):
+    from vitalens.runs import Job
+    from vitalens.tasks.face_age_gender import lifecycle
+
+    (tmp_path / "report.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="model.pt: missing"):
+        lifecycle.export(Job(TASK.name, "export", tmp_path, tmp_path / "bundle"))
+    assert not (tmp_path / "bundle").exists()
 
 
 # ---- model card ------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Age (years) and gender from a face: one shared network with two heads.
 
 Serving world: data (UTKFace file names and its fixed split), regions (the face finder), runtime, card.
-Training world: model, pixels, trainer, training, evaluation, export, lifecycle. Validation groups are
+Training world: model, pixels, trainer, training, evaluation, figures, export, lifecycle. Validation groups are
 images, not people: UTKFace has no person id, so one person may be in both training and held-out data.
 """
 
@@ -10,7 +10,7 @@ from vitalens.tasks.spec import Option, Target, Task
 TASK = Task(
     name="face-age-gender",
     body_site="face",
-    description="Age (years) and gender from a face crop; one shared network with two heads.",
+    description="Age (years) and gender from a face crop; one shared network with two heads; validated per image (UTKFace has no person id).",
     targets=(
         Target("age", "regression", unit="years"),
         Target("gender", "classification", classes=("male", "female")),

@@ -1,5 +1,7 @@
 """The face-age-gender MODEL_CARD.md (Hugging Face format) from a bundle's manifest and its held-out
-evaluation report (`vitalens.tasks.face_age_gender.evaluation`): the numbers in the card are the report's, never typed in."""
+evaluation report (`vitalens.tasks.face_age_gender.evaluation`): the numbers in the card are the report's,
+never typed in. The run folder's report.md is rendered here too, from the same sections, so the card
+and the report cannot disagree."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vitalens.tasks.face_age_gender.data import TEST_FRACTION, VALIDATION_FRACTION
-from vitalens.tasks.hb_nails.card import Section, render_card
+from vitalens.model_card import Section, render_card
 
 CARD_FILE = "MODEL_CARD.md"
 # The targets issue #6 set for this task; the card says whether the measured model meets them.
@@ -28,9 +30,27 @@ def write_face_model_card(bundle_dir: str | Path, report: dict[str, Any]) -> Pat
     return path
 
 
+def render_face_report(report: dict[str, Any]) -> str:
+    """report.md of a run folder: the headline beside its baselines, then the card's evaluation and limitations."""
+    lines = [f"# {report['task']}: held-out evaluation", "", f"> **{report['disclaimer']}**", "", f"Validation: {report['validation']}."]
+    if "model" in report:
+        lines += ["", "Model: " + ", ".join(f"{key} `{value}`" for key, value in report["model"].items()) + "."]
+    if (report.get("data") or {}).get("limited_to"):
+        lines += ["", f"**Smoke run**: only {report['data']['limited_to']} held-out images; these numbers are not the model's."]
+    lines += ["", "| metric | model | baseline | baseline is |", "|---|---|---|---|"]
+    lines += [f"| {row['metric']} | {row['model']:.3f} | {row['baseline']:.3f} | {row['baseline_name']} |" for row in report["headline"]]
+    lines += ["", "## Evaluation", "", *_evaluation_section(report, _macro_f1(report)), "", "## Bias, risks and limitations", "", *_limitations_section(report)]
+    return "\n".join(lines) + "\n"
+
+
+def _macro_f1(report: dict[str, Any]) -> float:
+    per_class = report["gender"]["per_class"]
+    return sum(c["f1"] for c in per_class.values()) / len(per_class)
+
+
 def render_face_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
-    gender, age, baselines = report["gender"], report["age"], report["baselines"]
-    macro_f1 = sum(c["f1"] for c in gender["per_class"].values()) / len(gender["per_class"])
+    gender, age = report["gender"], report["age"]
+    macro_f1 = _macro_f1(report)
     front = {
         "license": "other",
         "license_name": "utkface-non-commercial-research",

@@ -1,6 +1,6 @@
 """Face age + gender evaluation: accuracy/F1, age errors, gender calibration (ECE before and after
 temperature scaling), fairness audits by race, gender and age band with bootstrap 95 % CIs, the
-majority-class and mean-age baselines beside, and figures, written to a run folder.
+majority-class and mean-age baselines beside, and figures, written to a run folder (vitalens.runs).
 
 Two entry points share one report: `evaluate_face_run` (a training run's saved predictions, torch
 world) and `evaluate_face_bundle` (a shipped ONNX bundle through the serving runtime, torch-free).
@@ -14,17 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import softmax
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from vitalens import DISCLAIMER
-from vitalens.tasks.face_age_gender.data import AGE_BANDS, GENDERS, load_utkface
 from vitalens.evaluation.fairness import absolute_error_mean, disaggregate
 from vitalens.evaluation.metrics import expected_calibration_error, fit_temperature
 from vitalens.imaging import decode_image
+from vitalens.tasks.face_age_gender import TASK
+from vitalens.tasks.face_age_gender.card import render_face_report
+from vitalens.tasks.face_age_gender.data import AGE_BANDS, GENDERS, load_utkface
+from vitalens.tasks.face_age_gender.figures import write_figures
 
 HELD_OUT = "held-out test: sha1(file name) in the lowest 15 % (vitalens.tasks.face_age_gender.data.split_of); never trained on or tuned on"
 NO_PERSON_ID = "UTKFace has no person id: the same person may appear in train and test, so scores may be optimistic for unseen people"
-AUDIT_ATTRIBUTES = ("race", "gender", "age_band")
+AUDIT_ATTRIBUTES = TASK.audit_attributes
 
 
 # ---- metric functions -------------------------------------------------------------------------
@@ -57,27 +60,30 @@ def age_metrics(true_age, predicted_age) -> dict:
 
 # ---- reports ----------------------------------------------------------------------------------
 def evaluate_face_run(run_dir: str | Path, data_dir: str | Path, n_boot: int = 1000) -> dict:
-    """Read predictions_{validation,test}.csv from run_dir; write report.json, audit CSVs and figures."""
+    """Read predictions_{validation,test}.csv from run_dir; write the run folder's report files into it."""
     run_dir = Path(run_dir)
     validation = pd.read_csv(run_dir / "predictions_validation.csv")
     test = pd.read_csv(run_dir / "predictions_test.csv")
     temperature = fit_temperature(_logits(validation), _labels(validation))
-    return write_face_report(test, temperature, "validation split", data_dir, run_dir, n_boot)
+    trained = json.loads((run_dir / "training.json").read_text())
+    about = {"model": {"run": str(run_dir), "backbone": trained["backbone"], "parameters": trained["parameters"]}}
+    return write_face_report(test, temperature, "validation split", data_dir, run_dir, n_boot, about)
 
 
-def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, out_dir: str | Path,
-                         n_boot: int = 1000, limit: int | None = None, batch_size: int = 64) -> dict:  # fmt: skip
+def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, out_dir: str | Path, n_boot: int = 1000,
+                         limit: int | None = None, batch_size: int = 64, progress: bool = False) -> dict:  # fmt: skip
     """Predict every held-out UTKFace crop with an ONNX bundle through the serving runtime (no torch)
-    and write report.json, predictions.csv, audit CSVs and figures to out_dir.
+    and write the run folder's report files into out_dir.
 
-    `bundle_dir=None` evaluates the bundle shipped for face-age-gender; `limit` keeps N held-out images
+    `bundle_dir=None` evaluates the bundle shipped for this task; `limit` keeps N held-out images
     spread over the folder (smoke runs only: report["data"]["limited_to"] says so).
     """
+    from rich.progress import track
+
     from vitalens.bundle import load_bundle, shipped_bundle_path
     from vitalens.tasks.face_age_gender.runtime import FacePredictor
 
-    out_dir = Path(out_dir)
-    bundle = load_bundle(bundle_dir if bundle_dir is not None else shipped_bundle_path("face-age-gender"))
+    bundle = load_bundle(bundle_dir if bundle_dir is not None else shipped_bundle_path(TASK.name))
     predictor = FacePredictor(bundle)
     dataset = load_utkface(data_dir)
     held_out = [s for s in dataset.samples if s.attributes["split"] == "test"]
@@ -86,7 +92,7 @@ def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, ou
     if not held_out:
         raise ValueError(f"{data_dir}: no held-out UTKFace images (split_of == 'test') here; pass the UTKFace images folder.")
     logits, ages = [], []
-    for start in range(0, len(held_out), batch_size):
+    for start in track(range(0, len(held_out), batch_size), "predicting held-out faces", disable=not progress):
         crops = [decode_image(s.image_path).rgb for s in held_out[start : start + batch_size]]
         batch_logits, batch_ages = predictor.raw_outputs(crops)
         logits.append(batch_logits)
@@ -104,7 +110,8 @@ def write_face_report(test: pd.DataFrame, temperature: float, temperature_source
                       out_dir: str | Path, n_boot: int = 1000, about: dict | None = None) -> dict:  # fmt: skip
     """The full held-out report for one model's test predictions (truth columns, predicted_age and
     gender logits), with the training split's majority-gender and mean-age baselines beside it;
-    `about` (what was evaluated) is added to report.json as it is."""
+    `about` (what was evaluated) is added to report.json as it is. Writes report.json, report.md,
+    metrics.csv (one row per audit group, "everyone" first), predictions.csv and figures/."""
     out_dir = Path(out_dir)
     test = with_gender_predictions(test, temperature)
     train = [s for s in load_utkface(data_dir).samples if s.attributes["split"] == "train"]
@@ -113,7 +120,9 @@ def write_face_report(test: pd.DataFrame, temperature: float, temperature_source
     labels = _labels(test)
     report = {
         "disclaimer": DISCLAIMER,
+        "task": TASK.name,
         "split": HELD_OUT,
+        "validation": f"{HELD_OUT} (n = {len(test)})",
         "limitation": NO_PERSON_ID,
         "n_test": len(test),
         "gender": gender_metrics(test["gender"], test["predicted_gender"]),
@@ -134,17 +143,33 @@ def write_face_report(test: pd.DataFrame, temperature: float, temperature_source
         "audit": {},
         **(about or {}),
     }
+    report["headline"] = headline(report)
     out_dir.mkdir(parents=True, exist_ok=True)
     test.to_csv(out_dir / "predictions.csv", index=False)
-    everyone = audit_table(test.assign(everyone="all"), "everyone", n_boot).loc["all"]
+    tables = {"everyone": audit_table(test.assign(everyone="all"), "everyone", n_boot, mean_age)}
+    everyone = tables["everyone"].loc["all"]
     report["overall_ci"] = {f"{key}_{end}": float(everyone[f"{key}_ci_{end}"]) for key in ("age_mae", "gender_accuracy") for end in ("low", "high")}
     for attribute in AUDIT_ATTRIBUTES:
-        table = audit_table(test, attribute, n_boot, mean_age)
-        table.to_csv(out_dir / f"audit_{attribute}.csv")
-        report["audit"][attribute] = json.loads(table.to_json(orient="index"))
-    write_figures(test, out_dir)
+        tables[attribute] = audit_table(test, attribute, n_boot, mean_age)
+        report["audit"][attribute] = json.loads(tables[attribute].to_json(orient="index"))
+    metrics = pd.concat({attribute: table for attribute, table in tables.items()}, names=["attribute", "group"])
+    metrics.reset_index().to_csv(out_dir / "metrics.csv", index=False)
+    figures = write_figures(test, {a: tables[a] for a in AUDIT_ATTRIBUTES}, out_dir / "figures")
+    report["figures"] = [str(path.relative_to(out_dir)) for path in figures]
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
+    (out_dir / "report.md").write_text(render_face_report(report))
     return report
+
+
+def headline(report: dict) -> list[dict]:
+    """The rows the CLI prints: each score beside the trivial baseline it has to beat."""
+    baselines = report["baselines"]
+    return [
+        {"metric": "gender accuracy", "model": report["gender"]["accuracy"], "baseline": baselines["majority_gender_accuracy"],
+         "baseline_name": f"always {baselines['majority_gender']}, the training majority"},
+        {"metric": "age MAE (years)", "model": report["age"]["mae"], "baseline": baselines["mean_age_mae"],
+         "baseline_name": f"always {baselines['train_mean_age']:.1f} years, the training mean"},
+    ]  # fmt: skip
 
 
 def with_gender_predictions(frame: pd.DataFrame, temperature: float = 1.0) -> pd.DataFrame:
@@ -164,42 +189,6 @@ def audit_table(frame: pd.DataFrame, attribute: str, n_boot: int = 1000, mean_ag
         baseline = (frame["age"] - mean_age).abs().groupby(sensitive.astype(str)).mean()
         table.insert(table.columns.get_loc("age_mae_ci_high") + 1, "mean_age_baseline_mae", baseline.reindex(table.index))
     return table
-
-
-def write_figures(frame: pd.DataFrame, run_dir: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    matrix = confusion_matrix(frame["gender"], frame["predicted_gender"], labels=list(GENDERS))
-    ConfusionMatrixDisplay(matrix, display_labels=list(GENDERS)).plot(colorbar=False)
-    plt.title("Gender, held-out split")
-    plt.savefig(run_dir / "confusion_matrix.png", dpi=120, bbox_inches="tight")
-    plt.close("all")
-
-    figure, axis = plt.subplots(figsize=(5, 5))
-    axis.scatter(frame["age"], frame["predicted_age"], s=4, alpha=0.3)
-    top = float(max(frame["age"].max(), frame["predicted_age"].max()))
-    axis.plot([0, top], [0, top], color="black", linewidth=1)
-    axis.set(xlabel="true age (years)", ylabel="predicted age (years)", title="Age, held-out split")
-    figure.savefig(run_dir / "age_predicted_vs_true.png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
-
-    metrics = (("age_mae", "age MAE", "years"), ("gender_accuracy", "gender accuracy", "fraction correct"))
-    figure, axes = plt.subplots(len(metrics), len(AUDIT_ATTRIBUTES), figsize=(4 * len(AUDIT_ATTRIBUTES), 3.5 * len(metrics)), squeeze=False)
-    for column, attribute in enumerate(AUDIT_ATTRIBUTES):
-        table = pd.read_csv(run_dir / f"audit_{attribute}.csv", index_col=0)
-        for row, (metric, name, unit) in enumerate(metrics):
-            errors = [table[metric] - table[f"{metric}_ci_low"], table[f"{metric}_ci_high"] - table[metric]]
-            axis = axes[row, column]
-            axis.bar(table.index.astype(str), table[metric], yerr=errors, capsize=3)
-            axis.set(title=f"{name} by {attribute} (95 % CI)", ylabel=unit)
-            axis.tick_params(axis="x", rotation=45)
-    figure.tight_layout()
-    figure.savefig(run_dir / "error_by_group.png", dpi=120)
-    plt.close(figure)
 
 
 def _logits(frame: pd.DataFrame) -> np.ndarray:

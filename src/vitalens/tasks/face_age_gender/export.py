@@ -9,18 +9,18 @@ need to know it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from vitalens.tasks.face_age_gender.data import GENDERS
-from vitalens.tasks.face_age_gender.card import write_face_model_card
 from vitalens.backbones import count_parameters
+from vitalens.bundle import write_bundle
+from vitalens.tasks.face_age_gender import TASK
+from vitalens.tasks.face_age_gender.card import render_face_model_card
+from vitalens.tasks.face_age_gender.data import GENDERS
 from vitalens.tasks.face_age_gender.model import AGE_SCALE, INPUT_SIZE, FaceNet, describe_face_model
-from vitalens.bundle import file_sha256, manifest_header, refuse_oversized
 
 BUNDLE_INPUT, BUNDLE_OUTPUTS = "image", ("gender_logits", "age_years")
 COMPAT_INPUT, COMPAT_OUTPUT = "input", "output"
@@ -81,14 +81,10 @@ def onnx_torch_gap(model: FaceNet, path: str | Path, compat: bool = False, batch
 
 def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: str | Path) -> Path:
     """model.onnx (refused over MAX_BUNDLED_MB), bundle.json and MODEL_CARD.md from the run's held-out report
-    (`vitalens.tasks.face_age_gender.evaluation.evaluate_face_run`)."""
-    bundle_dir = Path(bundle_dir)
-    onnx_path = export_face_onnx(model, bundle_dir / "model.onnx")
-    refuse_oversized(onnx_path)
-    card = {
-        **manifest_header("face-age-gender"),
-        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), "backbone": backbone, "parameters": count_parameters(model),
-                  "description": describe_face_model(backbone)},
+    (`vitalens.tasks.face_age_gender.evaluation.evaluate_face_run`), through the one bundle writer."""
+    onnx_path = export_face_onnx(model, Path(bundle_dir) / "model.onnx")
+    stage = {"backbone": backbone, "parameters": count_parameters(model), "description": describe_face_model(backbone)}
+    fields = {
         "inputs": {
             BUNDLE_INPUT: {"shape": ["batch", 3, INPUT_SIZE, INPUT_SIZE], "range": [0, 1], "colour": "sRGB", "layout": "NCHW",
                            "preprocessing": "aligned face crop (vitalens.tasks.face_age_gender.regions.find_face), resized to 112x112 bilinear, x / 255",
@@ -104,10 +100,8 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
             "gender_accuracy": report["gender"]["accuracy"], "age_mae_years": report["age"]["mae"],
             "age_median_ae_years": report["age"]["median_ae"], "ece_after_temperature": report["calibration"]["ece_after"],
             "baselines": report["baselines"],
-        },  # fmt: skip
+        },
         "training_data": "UTKFace (Zhang, Song & Qi, CVPR 2017), non-commercial research use only; the weights inherit that restriction",
         "limitations": [report["limitation"], "trained on aligned, cropped faces: photos need a face detector first (vitalens.tasks.face_age_gender.regions)"],
     }  # fmt: skip
-    (bundle_dir / "bundle.json").write_text(json.dumps(card, indent=2))
-    write_face_model_card(bundle_dir, report)
-    return bundle_dir
+    return write_bundle(bundle_dir, TASK.name, {"model": (onnx_path, stage)}, fields, lambda manifest: render_face_model_card(manifest, report))

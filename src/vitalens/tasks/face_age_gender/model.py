@@ -189,11 +189,11 @@ def load_face_model(path: str | Path) -> tuple[FaceNet, str]:
 @torch.no_grad()
 def stem_features(model: FaceNet, pixels: np.ndarray, batch_size: int = 128, mirror: bool = False, progress: bool = True) -> np.ndarray:
     """The frozen stem's output for uint8 NHWC pixels, as float16 (the cache the top trains on)."""
-    from tqdm import tqdm
+    from rich.progress import track
 
     model.stem.eval()
     chunks = []
-    for start in tqdm(range(0, len(pixels), batch_size), desc="stem features" + (" (mirrored)" if mirror else ""), disable=not progress):
+    for start in track(range(0, len(pixels), batch_size), "stem features" + (" (mirrored)" if mirror else ""), disable=not progress):
         batch = torch.from_numpy(np.ascontiguousarray(pixels[start : start + batch_size]))
         if mirror:
             batch = batch.flip(2)

@@ -25,9 +25,9 @@ def cached_face_pixels(dataset: Dataset, size: int, cache_dir: Path | None = DEF
     if cache_file and cache_file.is_file():
         return np.load(cache_file, mmap_mode="r")
     pixels = np.empty((len(dataset), size, size, 3), dtype=np.uint8)
-    from tqdm import tqdm
+    from rich.progress import track
 
-    for index, sample in enumerate(tqdm(dataset.samples, desc=f"decoding faces at {size}px", disable=not progress)):
+    for index, sample in enumerate(track(dataset.samples, f"decoding faces at {size}px", disable=not progress)):
         pixels[index] = resize_face(decode_image(sample.image_path).rgb, size)
     if cache_file:
         cache_file.parent.mkdir(parents=True, exist_ok=True)

@@ -23,11 +23,17 @@ CROP_ASPECT_TOLERANCE = 0.15
 # UTKFace crops run from forehead to chin, a little wider than a detector box; 1.2 is an eyeballed
 # match to that framing, not a calibrated one.
 CROP_MARGIN = 1.2
-NO_DETECTOR = "no face detector installed: pass an aligned face crop or install vitalens[faces]"
+NO_DETECTOR = "no face detector installed"
+NO_DETECTOR_TIP = "pass an aligned face crop or install vitalens[faces]"
 
 
 class FaceRegionError(ValueError):
-    """A photo the face models cannot use; the message names the file and what to do."""
+    """A photo the face models cannot use: `reason` (what is wrong, short) and `tip` (what to do), kept
+    apart because a refusal reports them in its own fields (vitalens.results.refused)."""
+
+    def __init__(self, reason: str, tip: str):
+        super().__init__(f"{reason}; {tip}")
+        self.reason, self.tip = reason, tip
 
 
 def looks_like_face_crop(rgb: np.ndarray) -> bool:
@@ -42,7 +48,7 @@ def detector_available() -> bool:
 def mediapipe_detector(min_confidence: float = 0.5) -> Detector:
     """mediapipe's bundled full-range face detector (model_selection=1: faces up to ~5 m away)."""
     if not detector_available():
-        raise FaceRegionError(NO_DETECTOR)
+        raise FaceRegionError(NO_DETECTOR, NO_DETECTOR_TIP)
     import mediapipe as mp
 
     solution = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
@@ -60,19 +66,19 @@ def mediapipe_detector(min_confidence: float = 0.5) -> Detector:
     return detect
 
 
-def find_face(rgb: np.ndarray, source: str = "image", detector: Detector | None = None) -> np.ndarray:
+def find_face(rgb: np.ndarray, detector: Detector | None = None) -> np.ndarray:
     """The face crop to feed a face model: the image itself if it is already a crop, else the one detected face."""
     if looks_like_face_crop(rgb):
         return rgb
     if detector is None:
         if not detector_available():
-            raise FaceRegionError(f"{source}: {rgb.shape[1]}x{rgb.shape[0]} is not an aligned face crop and {NO_DETECTOR}.")
+            raise FaceRegionError(f"{rgb.shape[1]}x{rgb.shape[0]} is not an aligned face crop and {NO_DETECTOR}", NO_DETECTOR_TIP)
         detector = mediapipe_detector()
     boxes = detector(rgb)
     if not boxes:
-        raise FaceRegionError(f"{source}: no face found; use a photo with one clearly visible, front-facing face.")
+        raise FaceRegionError("no face found", "use a photo with one clearly visible, front-facing face")
     if len(boxes) > 1:
-        raise FaceRegionError(f"{source}: {len(boxes)} faces found; crop the photo to the one person to estimate.")
+        raise FaceRegionError(f"{len(boxes)} faces found", "crop the photo to the one person to estimate")
     return square_crop(rgb, boxes[0], CROP_MARGIN)
 
 

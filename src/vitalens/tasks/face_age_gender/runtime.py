@@ -1,39 +1,46 @@
 """Age and gender from face photos with the shipped ONNX bundle. Serving world: no torch.
 
-`FacePredictor(bundle).predict_sample(sample, rgb)` gives one row per image with the columns the CLI
-writes (`image_id,predicted_age,predicted_gender,probability_female,problem`, `image_id` the file
-name); an image that cannot be used (no face, several faces, no detector for a full photo) gets its
-reason in `problem` instead of a guess.
+`FacePredictor(bundle).predict_image(rgb, image_id)` gives a `vitalens.results.Prediction` with the
+columns `predicted_age`, `predicted_gender` and `probability_female`. A photo the model cannot use (no
+face, several faces, a full photo and no detector) is refused, with the reason and a tip for the next
+photo and no estimate, because an age or gender guessed for the wrong face is worse than none.
+`predict_crops` and `raw_outputs` are the same path without the face finder, for aligned crops
+(the held-out evaluation and the parity checks use them).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PIL import Image
 
-from vitalens.data.samples import Sample
-from vitalens.tasks.face_age_gender.regions import FaceRegionError, find_face
 from vitalens.bundle import Bundle
+from vitalens.data.samples import Sample
+from vitalens.results import OK, Prediction, refused
+from vitalens.tasks.face_age_gender import TASK
+from vitalens.tasks.face_age_gender.regions import Detector, FaceRegionError, find_face
 
-COLUMNS = ("image_id", "predicted_age", "predicted_gender", "probability_female", "problem")
+COLUMNS = ("predicted_age", "predicted_gender", "probability_female")
 
 
 class FacePredictor:
-    display_columns = {"image_id": "image", "predicted_age": "age", "predicted_gender": "gender", "probability_female": "P(female)", "problem": "problem"}
+    columns = COLUMNS
+    display_columns = COLUMNS
 
-    def __init__(self, bundle: Bundle, detector=None):
-        if bundle.task != "face-age-gender":
-            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not face-age-gender")
-        self.card = bundle.manifest
+    def __init__(self, bundle: Bundle, detector: Detector | None = None):
+        if bundle.task != TASK.name:
+            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
+        self.bundle, self.manifest = bundle, bundle.manifest
         self.session = bundle.session()
         self.size = int(self.session.get_inputs()[0].shape[-1])
-        self.classes = self.card["outputs"]["gender_logits"]["classes"]
-        self.temperature = float(self.card.get("temperature", 1.0))
+        self.classes = self.manifest["outputs"]["gender_logits"]["classes"]
+        self.temperature = float(self.manifest.get("temperature", 1.0))
         self.detector = detector
 
     @property
     def caveat(self) -> str:
-        m = self.card["metrics"]
+        m = self.manifest["metrics"]
         return (
             f"On held-out UTKFace crops ({m['n']} images) this model's gender accuracy was {m['gender_accuracy']:.1%} "
             f"(always guessing {m['baselines']['majority_gender']}: {m['baselines']['majority_gender_accuracy']:.1%}) and its age MAE "
@@ -47,7 +54,7 @@ class FacePredictor:
         logits, ages = self.session.run(None, {self.session.get_inputs()[0].name: image})
         return logits, ages
 
-    def predict_crops(self, crops: list[np.ndarray]) -> list[dict]:
+    def predict_crops(self, crops: list[np.ndarray]) -> list[dict[str, Any]]:
         """Aligned RGB face crops (any size) -> predicted age (years), gender and calibrated P(female)."""
         logits, ages = self.raw_outputs(crops)
         scaled = logits / self.temperature
@@ -58,10 +65,11 @@ class FacePredictor:
             for age, p in zip(ages, probabilities)
         ]
 
-    def predict_sample(self, sample: Sample, rgb: np.ndarray, **_population) -> dict:
-        row = {"image_id": sample.image_path.name, "predicted_age": None, "predicted_gender": None, "probability_female": None, "problem": ""}
+    def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
+        """One photo: the estimate for its one face, or a refusal saying why there is none (the
+        population fields, age and sex, are what this model estimates, so it takes none)."""
         try:
-            crop = find_face(rgb, source=str(sample.image_path), detector=self.detector)
+            crop = find_face(rgb, detector=self.detector)
         except FaceRegionError as error:
-            return {**row, "problem": str(error)}
-        return {**row, **self.predict_crops([crop])[0]}
+            return refused(image_id, [error.reason], [error.tip])
+        return Prediction(image_id, OK, columns=self.predict_crops([crop])[0])

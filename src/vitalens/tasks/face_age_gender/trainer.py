@@ -1,5 +1,5 @@
 """Training the face multi-task model: CE(gender) + w x age loss, Adam + ReduceLROnPlateau, early
-stopping on validation loss, a checkpoint every epoch and resume from it, tqdm progress.
+stopping on validation loss, a checkpoint every epoch and resume from it, rich progress.
 
 The age loss follows the model's age head: MSE(age/100) for a regression head (the seed's loss), and
 for a distribution head KL(Gaussian label distribution || predicted) + |expected age - age| / 10
@@ -168,14 +168,14 @@ class FaceTrainer:
         return self
 
     def _train_epoch(self, views, ages, genders, rng, generator, epoch) -> float:
-        from tqdm import tqdm
+        from rich.progress import track
 
         self.model.train()
         self.model.stem.eval()  # frozen ImageNet statistics; a no-op for trunks without a stem
         order = rng.permutation(len(ages))
         batches = range(0, len(order), self.config.batch_size)
         total = 0.0
-        for start in tqdm(batches, desc=f"epoch {epoch + 1}", disable=not self.progress, leave=False):
+        for start in track(batches, f"epoch {epoch + 1}", disable=not self.progress, transient=True):
             index = np.sort(order[start : start + self.config.batch_size])
             view = rng.integers(len(views), size=len(index))
             batch = np.stack([views[v][i] for v, i in zip(view, index)])

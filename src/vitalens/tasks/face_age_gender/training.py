@@ -91,23 +91,22 @@ def _predictions_frame(dataset, mask, logits, predicted_age) -> pd.DataFrame:
     return frame.assign(logit_male=logits[:, 0], logit_female=logits[:, 1])
 
 
-def finish_face_run(run_dir: str | Path, data_dir: str | Path, bundle_dir: str | Path | None = None, n_boot: int = 1000) -> dict:
-    """Evaluate a trained run, export its ONNX graphs (bundle and seed-compat) and optionally ship it as a bundle."""
+def finish_face_run(run_dir: str | Path, data_dir: str | Path, n_boot: int = 1000) -> dict:
+    """Evaluate a trained run on the held-out split and export its ONNX graphs (bundle and seed-compat)
+    beside it, with how far each is from torch; `vitalens export` makes the bundle from them."""
     from vitalens.tasks.face_age_gender.evaluation import evaluate_face_run
     from vitalens.tasks.face_age_gender.model import load_face_model
-    from vitalens.tasks.face_age_gender.export import export_face_onnx, onnx_torch_gap, write_face_bundle
+    from vitalens.tasks.face_age_gender.export import export_face_onnx, onnx_torch_gap
 
     run_dir = Path(run_dir)
     report = evaluate_face_run(run_dir, data_dir, n_boot=n_boot)
-    model, backbone = load_face_model(run_dir / "model.pt")
+    model, _ = load_face_model(run_dir / "model.pt")
     gaps = {}
     for compat, name in ((False, "model.onnx"), (True, "model_compat.onnx")):
         gaps[name] = onnx_torch_gap(model, export_face_onnx(model, run_dir / name, compat=compat), compat=compat)
     report["onnx_max_abs_gap_vs_torch"] = gaps
     report["full_network_vs_training_inputs"] = full_network_gap(model, run_dir, data_dir)
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
-    if bundle_dir:
-        write_face_bundle(model, backbone, report, bundle_dir)
     return report
 
 

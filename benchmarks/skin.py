@@ -36,7 +36,7 @@ def lighting_statistics(run_dir: Path, data: Path) -> None:
 
     from vitalens.tasks.skin_condition.data import load_fitzpatrick17k
     from vitalens.tasks.skin_condition.pixels import load_skin_pixels
-    from vitalens.tasks.skin_condition.training import TEACHER_SIZE
+    from vitalens.tasks.skin_condition.split import TEACHER_SIZE
     from vitalens.tasks.skin_condition.lighting import LightingThresholds, measure_lighting
 
     split = pd.read_csv(run_dir / "split.csv")
@@ -81,11 +81,12 @@ def main() -> None:
         from vitalens.tasks.skin_condition.training import run_skin_training
 
         run_skin_training(data, args.run)
-    from vitalens.tasks.skin_condition.evaluation import markdown
-    from vitalens.tasks.skin_condition.training import finish_skin_run
+    from vitalens.tasks.skin_condition.finish import export_skin_run, finish_skin_run
+    from vitalens.tasks.skin_condition.report_markdown import markdown
 
-    bundle = REPO / "src" / "vitalens" / "bundles" / "skin-condition" if args.ship else None
-    report = finish_skin_run(args.run, data, bundle)
+    report = finish_skin_run(args.run)
+    if args.ship:
+        export_skin_run(args.run, REPO / "src" / "vitalens" / "bundles" / "skin-condition", data)
     print(DISCLAIMER)
     print(markdown(report))
     print(f"ONNX: {report['onnx']}; parameters: teacher {report['teacher_parameters']:,}, student {report.get('student_parameters', 0):,}")

@@ -29,11 +29,11 @@ from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation.fairness import hit_rate_gap
 from vitalens.evaluation.metrics import paired_difference
-from vitalens.tasks.skin_condition.evaluation import class_metrics
+from vitalens.tasks.skin_condition.metrics import class_metrics
 from vitalens.backbones import LITE_MEAN, LITE_STD, build_backbone
 from vitalens.tasks.skin_condition.probe import DEPTH_RULES, VIEWS, orient, probe_depths
-from vitalens.tasks.skin_condition.training import prepare_split, train_validation_folds
-from vitalens.tasks.skin_condition.phases import SkinTrainingConfig, unit_batch
+from vitalens.tasks.skin_condition.split import prepare_split, train_validation_folds
+from vitalens.tasks.skin_condition.fitting import SkinTrainingConfig, unit_batch
 
 TRUNKS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 CACHE = Path("experiments/cache/skin-features")

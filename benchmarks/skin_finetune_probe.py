@@ -22,11 +22,12 @@ from torch.nn import functional as F
 
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
-from vitalens.tasks.skin_condition.evaluation import class_metrics
+from vitalens.tasks.skin_condition.metrics import class_metrics
 from vitalens.tasks.face_age_gender.trainer import augment_pixels
 from vitalens.tasks.skin_condition.network import SkinNet
-from vitalens.tasks.skin_condition.training import TEACHER_SIZE, prepare_split
-from vitalens.tasks.skin_condition.phases import balanced_class_weights, fit_head, unit_batch
+from vitalens.tasks.skin_condition.split import TEACHER_SIZE, prepare_split
+from vitalens.tasks.skin_condition.fitting import unit_batch
+from vitalens.tasks.skin_condition.phases import balanced_class_weights, fit_head
 
 FROZEN_BLOCKS = 1
 

@@ -27,7 +27,7 @@ import pandas as pd
 from vitalens import DISCLAIMER
 from vitalens.evaluation.fairness import hit_rate_gap
 from vitalens.evaluation.metrics import paired_difference
-from vitalens.tasks.skin_condition.evaluation import candidate_suffix, prediction_scores
+from vitalens.tasks.skin_condition.metrics import candidate_suffix, prediction_scores
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {"shipped": "predictions_test.csv", "frozen Lite0 + logistic": "predictions_test_frozen_logistic.csv"}

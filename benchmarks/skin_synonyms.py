@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vitalens import DISCLAIMER
-from vitalens.tasks.skin_condition.evaluation import prediction_scores
+from vitalens.tasks.skin_condition.metrics import prediction_scores
 
 NEAR_SYNONYMS = {
     "malignant melanoma": "melanoma",

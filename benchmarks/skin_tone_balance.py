@@ -24,10 +24,10 @@ from skin_feature_probe import CACHE, DEPTHS, SHIPPED, block_features, cached_fe
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
 from vitalens.evaluation.fairness import case_mix_decomposition, hit_rate_gap
-from vitalens.tasks.skin_condition.evaluation import class_metrics
+from vitalens.tasks.skin_condition.metrics import class_metrics
 from vitalens.backbones import build_backbone
-from vitalens.tasks.skin_condition.training import prepare_split
-from vitalens.tasks.skin_condition.phases import unit_batch
+from vitalens.tasks.skin_condition.split import prepare_split
+from vitalens.tasks.skin_condition.fitting import unit_batch
 
 SHADES_OF_GRAY_POWER = 6.0
 WORST_GROUP = "I-II"

@@ -19,7 +19,7 @@ import numpy as np
 
 from vitalens import DISCLAIMER
 from vitalens.data.shared import find_shared_dataset, missing_dataset_message
-from vitalens.tasks.skin_condition.evaluation import class_metrics
+from vitalens.tasks.skin_condition.metrics import class_metrics
 from vitalens.bundle import load_bundle, shipped_bundle_path
 from vitalens.tasks.skin_condition.runtime import SkinPredictor
 
@@ -53,7 +53,7 @@ def probabilities_by_view(predictor: SkinPredictor, crops: np.ndarray, batch: in
 
 
 def main() -> None:
-    from vitalens.tasks.skin_condition.training import prepare_split
+    from vitalens.tasks.skin_condition.split import prepare_split
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=find_shared_dataset("fitzpatrick17k-ajl"), help="the fitzpatrick17k-ajl folder")

@@ -61,10 +61,17 @@ def test_loader_counts_bad_rows_missing_photos_and_wrong_labels(tmp_path):
     assert len(dataset.problems) == 3 and "not numbers" in reasons and "missing" in reasons and "wrongly labelled" in reasons
 
 
-def test_loader_is_registered():
-    from vitalens.data import LOADERS
+def test_the_task_lists_a_fitzpatrick17k_folder_by_its_labels(tmp_path):
+    from PIL import Image
 
-    assert LOADERS["fitzpatrick17k"] is load_fitzpatrick17k
+    from vitalens.data import load_dataset
+    from vitalens.tasks import get_task
+
+    (tmp_path / "images").mkdir()
+    Image.fromarray(skin_photo(32)).save(tmp_path / "images" / "a.jpg")
+    (tmp_path / "labels.csv").write_text("md5hash,label,fitzpatrick_scale,fitzpatrick_centaur,three_partition_label\na,eczema,5,5,non-neoplastic\n")
+    dataset = load_dataset(tmp_path, get_task("skin-condition"))
+    assert [s.image_id for s in dataset.samples] == ["a"] and dataset.samples[0].attributes["fitzpatrick_group"] == "V-VI"
 
 
 def test_centre_crop_keeps_the_middle_square():
@@ -121,6 +128,15 @@ def test_ita_separates_light_from_dark_skin():
     assert light > 41 > 10 > dark
     assert ita_group(light).startswith("light") and ita_group(dark).startswith("brown")
     assert np.isnan(measure_ita(np.zeros((64, 64, 3), np.uint8))) and ita_group(float("nan")) == "unknown"
+
+
+def test_connected_components_number_groups_by_their_first_photo():
+    from vitalens.tasks.skin_condition.duplicates import connected_components
+
+    linked = np.eye(6, dtype=bool)
+    for a, b in ((4, 1), (1, 5), (2, 3)):  # a chain 1-4, 1-5 reached from its middle, and a pair
+        linked[a, b] = linked[b, a] = True
+    assert connected_components(linked).tolist() == [0, 1, 2, 2, 1, 1]
 
 
 def test_near_duplicates_share_a_group_and_distinct_photos_do_not():

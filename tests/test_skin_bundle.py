@@ -1,7 +1,9 @@
-"""The shipped skin-condition bundle through the torch-free runtime: ONNX contract, predictor, CSV rows."""
+"""The shipped skin-condition bundle through the torch-free runtime: ONNX contract, predictor, the
+Prediction contract (columns, details, refusals) and the held-out evaluation's run folder."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -11,7 +13,8 @@ from PIL import Image
 from vitalens import DISCLAIMER
 from vitalens.runtime import load_predictor
 from vitalens.bundle import load_bundle, shipped_bundle_path
-from vitalens.tasks.skin_condition.runtime import CSV_COLUMNS, SkinPredictor, skin_csv_row
+from vitalens.results import CONTRACT_COLUMNS
+from vitalens.tasks.skin_condition.runtime import HEATMAP_DECIMALS, SkinPredictor
 from test_skin import checkerboard, skin_photo
 
 BUNDLE = shipped_bundle_path("skin-condition")
@@ -81,20 +84,100 @@ def test_a_very_dark_photo_is_poor_lighting_with_a_tip(predictor):
     assert result["lighting"] == "poor" and "daylight" in result["lighting_tip"]
 
 
-def test_csv_row_has_exactly_the_cli_columns(predictor):
-    row = skin_csv_row(predictor.predict(skin_photo(), "x"))
-    assert tuple(row) == CSV_COLUMNS
-    assert row["prob_1"] >= row["prob_2"] >= row["prob_3"]
+def test_predict_image_fills_the_contract_columns_and_details(predictor):
+    photo = skin_photo(300, seed=2)
+    expected = predictor.predict(photo, "x.jpg")
+    prediction = predictor.predict_image(photo, "x.jpg")
+    assert prediction.ok and prediction.image_id == "x.jpg" and prediction.reasons == [] and tuple(prediction.columns) == predictor.columns
+    assert set(predictor.display_columns) <= set(predictor.columns)
+    columns = prediction.columns
+    assert [columns[f"label_{k}"] for k in (1, 2, 3)] == [t["label"] for t in expected["top"]]
+    assert [columns[f"prob_{k}"] for k in (1, 2, 3)] == [round(t["probability"], 4) for t in expected["top"]]
+    assert columns["prob_1"] >= columns["prob_2"] >= columns["prob_3"]
+    assert (columns["lighting"], columns["lighting_tip"], columns["photo_check"]) == (expected["lighting"], expected["lighting_tip"], expected["photo_check"])
+    details = prediction.details
+    assert details["top"] == expected["top"] and details["three_partition"] == expected["three_partition"]
+    assert details["lighting_probability_good"] == expected["lighting_probability_good"] and details["typicality"] == expected["typicality"]
+    assert details["photo_tip"] == expected["photo_tip"]
+    heatmap = details["heatmap"]
+    assert heatmap["label"] == columns["label_1"] and "centre crop" in heatmap["over"]
+    assert np.array(heatmap["values"]).shape == expected["heatmap"].shape
+    np.testing.assert_allclose(heatmap["values"], expected["heatmap"], atol=0.5 * 10**-HEATMAP_DECIMALS + 1e-9)
+    body = prediction.to_json()
+    assert body["status"] == "ok" and body["disclaimer"] == DISCLAIMER and body["heatmap"]["values"] == heatmap["values"]
+    row = prediction.row(predictor.columns)
+    assert tuple(row) == (*CONTRACT_COLUMNS, *predictor.columns) and all(not isinstance(v, (list, dict)) for v in row.values())
 
 
-def test_predict_task_registry_runs_a_folder_and_counts_bad_files(tmp_path):
-    from vitalens.predict import predict_dataset
+@pytest.mark.parametrize("shape", [(1, 40, 3), (40, 1, 3), (1, 1, 3)])
+def test_a_photo_too_small_to_crop_is_refused_with_a_tip_and_no_estimate(predictor, shape):
+    prediction = predictor.predict_image(np.full(shape, 128, np.uint8), "tiny.png")
+    assert prediction.status == "refused" and prediction.reasons and prediction.message
+    assert all(prediction.columns.get(name) is None for name in predictor.columns)
 
+
+def test_vitalens_predict_writes_one_row_per_photo_a_broken_file_included(tmp_path):
+    from typer.testing import CliRunner
+
+    from vitalens.cli import app
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
     for name, seed in (("a.jpg", 1), ("b.png", 2)):
-        Image.fromarray(skin_photo(200, seed=seed)).save(tmp_path / name)
-    (tmp_path / "broken.jpg").write_bytes(b"not an image")
-    assert isinstance(load_predictor(task="skin-condition"), SkinPredictor)
-    run = predict_dataset(tmp_path, None, "skin-condition")
-    assert len(run.rows) == 2 and len(run.problems) == 1 and "broken.jpg" in run.problems[0].source
-    assert all(tuple(row) == CSV_COLUMNS for row in run.rows)
-    assert "held-out" in run.caveat and "most common condition" in run.caveat
+        Image.fromarray(skin_photo(200, seed=seed)).save(photos / name)
+    (photos / "broken.jpg").write_bytes(b"not an image")
+    predictor = load_predictor(task="skin-condition")
+    assert isinstance(predictor, SkinPredictor) and "held-out" in predictor.caveat and "most common condition" in predictor.caveat
+    out = tmp_path / "predictions.csv"
+    result = CliRunner().invoke(app, ["predict", "--task", "skin-condition", "--data", str(photos), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {row["image_id"]: row for row in csv.DictReader(out.open())}
+    assert tuple(next(iter(rows.values()))) == (*CONTRACT_COLUMNS, *SkinPredictor.columns)
+    assert sorted(rows) == ["a.jpg", "b.png", "broken.jpg"] and rows["broken.jpg"]["status"] == "unreadable" and rows["broken.jpg"]["label_1"] == ""
+    assert rows["a.jpg"]["status"] == "ok" and rows["a.jpg"]["label_1"] in predictor.labels
+
+
+def test_vitalens_evaluate_writes_every_run_file_on_the_held_out_split(tmp_path):
+    from typer.testing import CliRunner
+
+    from conftest import shared_dataset
+    from vitalens.cli import app
+    from vitalens.runs import RUN_FILES
+
+    data = shared_dataset("fitzpatrick17k-ajl")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["evaluate", "--task", "skin-condition", "--data", str(data), "--out", str(out), "-o", "limit=12"])
+    assert result.exit_code == 0, result.output
+    assert all((out / name).is_file() for name in RUN_FILES) and any((out / "figures").iterdir())
+    report = json.loads((out / "report.json").read_text())
+    assert [row["metric"] for row in report["headline"]] == ["top1", "top3", "macro_f1"]
+    assert all(row["baseline_name"] == "majority class (train)" and 0 <= row["model"] <= 1 for row in report["headline"])
+    assert report["n_test"] == 12 and "held-out" in report["validation"] and "stored" in report["validation"]
+    assert set(report["audit"]["fitzpatrick_group"]) <= {"I-II", "III-IV", "V-VI", "unknown"}
+    rows = list(csv.DictReader((out / "predictions.csv").open()))
+    assert len(rows) == 12 and tuple(rows[0])[: len(CONTRACT_COLUMNS) + len(SkinPredictor.columns)] == (*CONTRACT_COLUMNS, *SkinPredictor.columns)
+    assert {"label", "fitzpatrick_group", "correct"} <= set(rows[0])
+    assert len(list(csv.DictReader((out / "metrics.csv").open()))) == 2
+
+
+def test_the_stored_split_is_used_only_for_a_folder_holding_every_stored_photo(tmp_path):
+    from vitalens.tasks.skin_condition.data import load_fitzpatrick17k
+    from vitalens.tasks.skin_condition.heldout import SPLIT_FILE, stored_split
+
+    stored = list(csv.DictReader(SPLIT_FILE.open()))
+    assert {row["split"] for row in stored} == {"validation", "test"} and sum(row["split"] == "test" for row in stored) == 576
+    (tmp_path / "images").mkdir()
+    Image.fromarray(skin_photo(32)).save(tmp_path / "images" / f"{stored[0]['image_id']}.jpg")
+    (tmp_path / "labels.csv").write_text(f"md5hash,label,fitzpatrick_scale,fitzpatrick_centaur,three_partition_label\n{stored[0]['image_id']},eczema,2,2,non-neoplastic\n")
+    assert stored_split(load_fitzpatrick17k(tmp_path)) is None  # a folder without the other held-out photos gets its own split
+
+
+def test_evaluate_takes_only_its_declared_options():
+    from vitalens.tasks import TaskError, get_task
+
+    task = get_task("skin-condition")
+    assert task.parse_options("evaluate", {"limit": "5"}) == {"model": None, "limit": 5}
+    with pytest.raises(TaskError, match="epochs"):
+        task.parse_options("evaluate", {"epochs": "2"})
+    with pytest.raises(ValueError, match="limit"):
+        task.parse_options("evaluate", {"limit": "many"})

@@ -1,5 +1,5 @@
-"""The whole skin run on a small synthetic Fitzpatrick17k-layout folder: both candidates, the choice
-between them, lighting heads, student, held-out report, ONNX export and the bundle. Synthetic photos only
+"""`train` and `export` of the skin task on a small synthetic Fitzpatrick17k-layout folder: both candidates,
+the choice between them, lighting heads, student, the run folder's files, ONNX export and the bundle. Synthetic photos only
 (never Fitzpatrick17k's: they are non-commercial), so it runs without ../shared."""
 
 from __future__ import annotations
@@ -43,19 +43,29 @@ def _synthetic_fitzpatrick(folder):
 
 
 @pytest.mark.slow
-def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bundle(tmp_path, monkeypatch):
-    from vitalens.tasks.skin_condition.training import finish_skin_run, run_skin_training
-    from vitalens.tasks.skin_condition.phases import SkinTrainingConfig
+def test_train_writes_the_run_folder_with_both_candidates_and_export_writes_a_working_bundle(tmp_path, monkeypatch):
     from vitalens.bundle import load_bundle
+    from vitalens.runs import Job, check_run_folder, write_config
+    from vitalens.tasks import get_task
+    from vitalens.tasks.skin_condition import lifecycle
+    from vitalens.tasks.skin_condition.fitting import SkinTrainingConfig
     from vitalens.tasks.skin_condition.runtime import SkinPredictor
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     data = _synthetic_fitzpatrick(tmp_path / "data")
     monkeypatch.chdir(tmp_path)  # the pixel caches go to ./experiments/cache
-    run = run_skin_training(data, tmp_path / "run", SkinTrainingConfig(epochs=1, calibration_steps=2, calibration_batch=8, batch_size=16))
+    assert lifecycle.training_config({"epochs": None}) == SkinTrainingConfig() and lifecycle.training_config({"epochs": 2}).epochs == 2
+    # `-o epochs=1` is the only training option; the rest of the recipe is shrunk for a synthetic run
+    shrunk = lambda options: SkinTrainingConfig(epochs=options["epochs"], calibration_steps=2, calibration_batch=8, batch_size=16)  # noqa: E731
+    monkeypatch.setattr(lifecycle, "training_config", shrunk)
+    task = get_task("skin-condition")
+    job = Job(task.name, "train", data, tmp_path / "run", task.parse_options("train", {"epochs": "1"}), show_progress=False)
+    write_config(job)
+    report = task.verb("train")(job)
+    run = check_run_folder(job.out)
     info = json.loads((run / "training.json").read_text())
-    assert set(info["candidates"]) == {"phased fine-tune", "depth probe"}
+    assert info["config"]["epochs"] == 1 and set(info["candidates"]) == {"phased fine-tune", "depth probe"}
     assert info["shipped"] == max(info["candidates"], key=lambda name: info["candidates"][name]["val_top1"])
     other = next(name for name in info["candidates"] if name != info["shipped"])
     assert (run / f"predictions_test_{other.replace(' ', '_').replace('-', '_')}.csv").is_file() and (run / "student.pt").is_file()
@@ -65,7 +75,7 @@ def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bu
     assert set(split[cross["image_id"]]) == {"train", "validation"} and len(cross) == int((split != "test").sum())
     assert (cross.groupby("group")["fold"].nunique() == 1).all() and cross["fold"].nunique() == 5  # a group is scored by one fold only
 
-    report = finish_skin_run(run, data, tmp_path / "bundle", n_boot=20)
+    assert [row["metric"] for row in report["headline"]] == ["top1", "top3", "macro_f1"] and "held-out" in report["validation"]
     assert report["cross_validated"]["n"] == len(cross) and 0 <= report["cross_validated"]["metrics"]["top1"]["value"] <= 1
     assert set(report["cross_validated"]["fitzpatrick_case_mix"]) == set(cross["fitzpatrick_group"].fillna("unknown"))
     shipped = f"shipped model ({info['shipped']})"
@@ -74,7 +84,15 @@ def test_the_run_trains_both_candidates_ships_the_better_and_writes_a_working_bu
     margin = report["top1_over_frozen_baseline"]
     assert margin["difference"] == pytest.approx(report["comparison"][shipped]["top1"]["value"] - report["comparison"]["frozen Lite0 + logistic"]["top1"]["value"])
     assert report["onnx"]["gap_vs_torch"]["diagnosis_probs"] < 1e-2
-    predictor = SkinPredictor(load_bundle(tmp_path / "bundle"))
-    result = predictor.predict(np.asarray(Image.open(next((data / "images").iterdir())).convert("RGB")), "one")
-    assert len(result["top"]) == 3 and result["lighting"] in ("good", "poor") and result["heatmap"].shape == (6, 6)
-    assert (run / "gallery_correct.png").is_file() and (run / "report.md").is_file()
+    held_out = pd.read_csv(run / "predictions.csv")
+    assert len(held_out) == report["n_test"] and set(split[held_out["image_id"]]) == {"test"}
+    assert set(pd.read_csv(run / "metrics.csv")["model"]) == set(report["comparison"])
+    assert (run / "figures" / "confusion_matrix.png").is_file()
+
+    bundle = task.verb("export")(Job(task.name, "export", run, tmp_path / "bundle"))
+    loaded = load_bundle(bundle)
+    assert loaded.files() == ["bundle.json", "model.onnx"] and loaded.manifest["metrics"]["shipped"] == shipped
+    predictor = SkinPredictor(loaded)
+    prediction = predictor.predict_image(np.asarray(Image.open(next((data / "images").iterdir())).convert("RGB")), "one.jpg")
+    assert prediction.ok and prediction.columns["lighting"] in ("good", "poor") and np.array(prediction.details["heatmap"]["values"]).shape == (6, 6)
+    assert (run / "figures" / "gallery_correct.png").is_file() and "## Evaluation" in (bundle / "MODEL_CARD.md").read_text()

@@ -16,7 +16,8 @@ def test_phases_a_b_c_run_on_real_photos_and_export():
     from vitalens.tasks.skin_condition.network import SkinNet
     from vitalens.tasks.skin_condition.pixels import load_skin_pixels
     from vitalens.tasks.skin_condition.export import export_skin_onnx, onnx_torch_gap
-    from vitalens.tasks.skin_condition.phases import SkinTrainingConfig, fit_head, lower_features, top_outputs, train_calibration, train_top
+    from vitalens.tasks.skin_condition.fitting import SkinTrainingConfig
+    from vitalens.tasks.skin_condition.phases import fit_head, lower_features, top_outputs, train_calibration, train_top
 
     torch.set_num_threads(1)
     # train_top keeps the starting state when an epoch does not beat it on validation; unseeded

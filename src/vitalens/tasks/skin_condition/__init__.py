@@ -1,13 +1,16 @@
 """Skin condition (top-3 of 21) plus a lighting verdict, a photo check and Grad-CAM from a clinical skin photo.
 
-Serving world: data (Fitzpatrick17k-AJL), lighting, tone (ITA), duplicates, runtime, card. Training
-world: network, probe, phases, typicality, pixels, training, evaluation, export, lifecycle.
+Serving world (numpy, Pillow, onnxruntime): data (Fitzpatrick17k-AJL), lighting, tone (ITA), duplicates,
+runtime, card. Training world: fitting, network, probe, phases, typicality, pixels, degradations, split,
+artifacts, candidates, training, metrics, report_markdown, run_folder, evaluation, export, finish; heldout
+(a bundle on the held-out split, torch-free) and lifecycle (the verbs) are imported only by the CLI.
 """
 
 from vitalens.tasks.spec import Option, Target, Task
 
 TASK = Task(
     name="skin-condition",
+    photo_tip="photograph the affected skin close up, in even daylight, filling the frame",
     body_site="skin",
     description="Skin condition (top-3 of 21) plus a lighting-quality verdict and Grad-CAM heat maps from a clinical skin photo.",
     targets=(
@@ -19,6 +22,7 @@ TASK = Task(
     predictor="vitalens.tasks.skin_condition.runtime:SkinPredictor",
     lifecycle="vitalens.tasks.skin_condition.lifecycle",
     loader="vitalens.tasks.skin_condition.data:load_fitzpatrick17k",
+    recognises="vitalens.tasks.skin_condition.data:is_fitzpatrick17k_layout",
     audit_attributes=("fitzpatrick_group", "ita_group"),
     options=(
         Option("epochs", int, None, "phase-C epochs of the fine-tuned candidate", ("train",)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitalens.tasks.hb_nails.card import render_card
+from vitalens.model_card import Section, render_card
 
 
 def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
@@ -61,7 +61,7 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
         "(vitalens.tasks.skin_condition.lighting), not from human ratings.",
     ]  # fmt: skip
     training = manifest["training_data"]
-    sections = [
+    sections: list[Section] = [
         ("Intended use", ["Research and teaching on skin-condition recognition from clinical photos, with an audit by skin type, a "
                           "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
                           f"{len(manifest['labels'])} conditions; it is not a diagnosis."]),
@@ -77,7 +77,7 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
             *[f"- {item}" for item in manifest["limitations"]],
             f"- ITA° measured on the photo agrees only partly with the annotated Fitzpatrick type (Spearman ρ = {ita['spearman_rho_type_vs_ita']:.2f}, "
             f"three-group agreement {ita['group_agreement']:.2f}): lighting and white balance move ITA°, so ITA-based audits measure the photo as much as the person."]),
-        ("How to run it", ["```bash", "vitalens predict --task skin-condition --data <photos> --out predictions.csv", "```",
+        ("How to run it", ["```bash", f"vitalens predict --task {manifest['task']} --data <photos> --out predictions.csv", "```",
                            "Input: RGB in [0, 1], square centre crop (0.8 of the short side) resized to "
                            f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam`, `typicality` (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
     ]  # fmt: skip

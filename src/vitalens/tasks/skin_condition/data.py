@@ -39,6 +39,11 @@ def fitzpatrick_group(skin_type: int | None) -> str:
     return UNKNOWN if skin_type is None else FITZPATRICK_GROUPS[(skin_type - 1) // 2]
 
 
+def is_fitzpatrick17k_layout(root: Path) -> bool:
+    """labels.csv beside images/: the layout `vitalens predict --task skin-condition` lists by its labels."""
+    return (Path(root) / LABELS_FILE).is_file() and (Path(root) / "images").is_dir()
+
+
 def load_fitzpatrick17k(root: str | Path) -> Dataset:
     root = Path(root)
     table = root / LABELS_FILE

@@ -3,7 +3,8 @@
 Fitzpatrick17k holds the same photo more than once (re-uploads, crops, re-encodes). A 16x16 average
 hash (256 bits; Zauner 2010) is written out here: it is a few lines of numpy, and the `imagehash`
 package would add a dependency for one function. Photos whose hashes differ in at most `max_distance`
-bits are linked, and linked photos form one group (connected components, via scipy).
+bits are linked, and linked photos form one group (connected components, found here with numpy so the
+module stays in the serving world).
 
 The 8x8 (64-bit) hash is too coarse for clinical photos: plain skin makes unrelated photos collide and
 chains most of the dataset into one group. On Fitzpatrick17k-AJL the nearest-neighbour distance of the
@@ -22,8 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 HASH_SIDE = 16
 DEFAULT_MAX_DISTANCE = 10
@@ -51,9 +50,24 @@ def near_duplicate_groups(hashes: np.ndarray, max_distance: int = DEFAULT_MAX_DI
     linked = hamming_distances(hashes) <= max_distance
     if embeddings is not None:
         linked |= cosine_similarities(embeddings) >= min_cosine
+    return connected_components(linked)
+
+
+def connected_components(linked: np.ndarray) -> np.ndarray:
+    """A component number per node of the symmetric [N, N] boolean adjacency `linked`, numbered in the order
+    of each component's first node (as scipy.sparse.csgraph numbers them, so splits made before stay the same).
+
+    Every node takes the smallest node number among its neighbours until nothing changes, then the
+    smallest numbers are ranked."""
     rows, cols = np.nonzero(linked)
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(hashes), len(hashes)))
-    return connected_components(graph, directed=False)[1]
+    smallest = np.arange(len(linked))
+    while True:
+        updated = smallest.copy()
+        np.minimum.at(updated, rows, smallest[cols])
+        updated = updated[updated]  # jump along chains: each node takes its smallest neighbour's label
+        if np.array_equal(updated, smallest):
+            return np.unique(smallest, return_inverse=True)[1]
+        smallest = updated
 
 
 def cosine_similarities(embeddings: np.ndarray) -> np.ndarray:

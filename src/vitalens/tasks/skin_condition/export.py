@@ -9,7 +9,6 @@ the square centre crop (0.8 of the short side) resized to S; outputs `diagnosis_
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -17,15 +16,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from vitalens.backbones import LITE_MEAN, LITE_STD, count_parameters
+from vitalens.bundle import write_bundle
+from vitalens.regions.centre_crop import CROP_FRACTION
+from vitalens.results import jsonable
+from vitalens.tasks.skin_condition import TASK
 from vitalens.tasks.skin_condition.data import CITATION
-from vitalens.backbones import LITE_MEAN, LITE_STD
-from vitalens.backbones import count_parameters
 from vitalens.tasks.skin_condition.network import SkinNet
 from vitalens.tasks.skin_condition.probe import SkinProbe
 from vitalens.tasks.skin_condition.typicality import REFERENCE_PERCENTILE
-from vitalens.regions.centre_crop import CROP_FRACTION
-from vitalens.bundle import file_sha256, manifest_header, refuse_oversized
 
+MODEL_FILE = "model.onnx"  # the name the browser app and the bundle index expect
 INPUT, OUTPUTS = "image", ("diagnosis_probs", "lighting_good", "cam", "typicality")
 TYPICALITY_THRESHOLD = 1.0  # the score is already divided by its reference percentile
 
@@ -112,21 +113,21 @@ def _weight_storage(path: Path) -> str:
 
 def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[str], partitions: dict[str, str], temperature: float,
                       lighting_threshold: float, report: dict, bundle_dir: str | Path) -> Path:  # fmt: skip
-    """The bundle from `model`'s graph already exported by `export_skin_onnx` to `exported`."""
+    """The bundle from `model`'s graph already exported by `export_skin_onnx` to `exported`, through the one
+    bundle writer (vitalens.bundle.write_bundle)."""
     from vitalens.tasks.skin_condition.card import render_skin_model_card
 
     bundle_dir = Path(bundle_dir)
     bundle_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = Path(shutil.copyfile(exported, bundle_dir / "model.onnx"))
-    refuse_oversized(onnx_path)
+    onnx_path = bundle_dir / MODEL_FILE
+    if Path(exported).resolve() != onnx_path.resolve():
+        shutil.copyfile(exported, onnx_path)
     size = model.input_size
     cam_side = model.cam_side
     shipped = next(name for name in report["comparison"] if name.startswith("shipped"))
     metrics = {name: {m: v["value"] for m, v in values.items()} | {f"{m}_ci": v["ci"] for m, v in values.items()} for name, values in report["comparison"].items()}
-    manifest = {
-        **manifest_header("skin-condition"),
-        "model": {"file": onnx_path.name, "sha256": file_sha256(onnx_path), **model.describe(), "parameters": count_parameters(model),
-                  "input_size": size, "weights_stored_as": _weight_storage(onnx_path)},
+    model_fields = {**model.describe(), "parameters": count_parameters(model), "input_size": size, "weights_stored_as": _weight_storage(onnx_path)}
+    fields = {
         "inputs": {INPUT: {
             "shape": ["batch", 3, size, size], "range": [0, 1], "colour": "sRGB", "layout": "NCHW", "dtype": "float32",
             "preprocessing": f"square centre crop of side round({CROP_FRACTION} * min(H, W)) at top-left ((H - side) // 2, (W - side) // 2), "
@@ -166,6 +167,6 @@ def write_skin_bundle(model: SkinNet | SkinProbe, exported: Path, classes: list[
             "the lighting head learned rules on image statistics plus synthetic degradations, not human lighting ratings",
         ],
     }  # fmt: skip
-    (bundle_dir / "bundle.json").write_text(json.dumps(manifest, indent=2, default=float))
-    (bundle_dir / "MODEL_CARD.md").write_text(render_skin_model_card(manifest, report))
-    return bundle_dir
+    # jsonable: numpy scalars (a temperature, a threshold) become plain numbers; the writer's json.dumps takes no others
+    return write_bundle(bundle_dir, TASK.name, {"model": (onnx_path, jsonable(model_fields))}, jsonable(fields),
+                        lambda manifest: render_skin_model_card(manifest, report))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,45 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
+from vitalens.tasks.skin_condition.fitting import SkinTrainingConfig, fit_logistic_head, unit_batch
 from vitalens.tasks.skin_condition.network import SkinNet
-
-
-@dataclass
-class SkinTrainingConfig:
-    # Phase A: inverse L2 strength of the logistic head. Strong on purpose: at C = 0.5 the head fits the
-    # training photos almost perfectly (training loss 0.02), which leaves phases C and B no signal.
-    head_c: float = 0.01
-    calibration_steps: int = 20  # phase B
-    calibration_batch: int = 24
-    calibration_lr: float = 3e-3
-    calibration_prior: float = 1.0
-    epochs: int = 7  # phase C
-    patience: int = 3
-    batch_size: int = 32
-    lr_top: float = 1e-4
-    lr_head: float = 1e-4
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.05
-    balance: str = "class_weights"  # or "oversample"
-    oversample_cap: float = 3.0
-    distill_temperature: float = 2.0
-    distill_weight: float = 0.7
-    # The depth probe (vitalens.tasks.skin_condition.probe), the other candidate for shipping: its trunks and head strength.
-    # Lite0 + Lite2 at C = 0.03, every block from the first third on: best out-of-fold over 5 grouped folds of the
-    # regrouped train + validation among five depth rules and C 0.01-0.1 (benchmarks/skin_feature_probe.py --cv 5);
-    # adding Lite1 scored +0.7 points (95 % CI -0.3 to +1.6) and all three would weigh ~25 MB, over the bundle limit.
-    probe_backbones: tuple[str, ...] = ("efficientnet_lite0", "efficientnet_lite2")
-    probe_c: float = 0.03
-    probe_size: int = 192  # a multiple of 32 (see SkinProbe)
-    probe_depth_rule: str = "all_from_first_third"  # one of skin_probe.DEPTH_RULES
-    # The probe recipe is also scored out-of-fold over this many grouped folds of train + validation (0: not),
-    # a second estimate beside the held-out one with ~5x the photos per skin-type group.
-    probe_cv_folds: int = 5
-    seed: int = 0
-
-
-def unit_batch(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 255.0
 
 
 @torch.no_grad()
@@ -110,15 +72,6 @@ def capped_oversampling(labels: np.ndarray, tone_groups: np.ndarray, cap: float)
     target = np.minimum(counts.max(), cap * counts)
     weights = (target / counts)[index]
     return weights / weights.sum()
-
-
-def fit_logistic_head(head: nn.Linear, features: np.ndarray, labels: np.ndarray, c: float, max_iter: int) -> LogisticRegression:
-    """A class-balanced logistic regression on (standardised) features, copied into a linear head."""
-    logistic = LogisticRegression(C=c, class_weight="balanced", max_iter=max_iter).fit(features, labels)
-    with torch.no_grad():
-        head.weight.copy_(torch.from_numpy(logistic.coef_).float())
-        head.bias.copy_(torch.from_numpy(logistic.intercept_).float())
-    return logistic
 
 
 def fit_head(model: SkinNet, embeddings: np.ndarray, labels: np.ndarray, c: float) -> LogisticRegression:

@@ -32,10 +32,10 @@ def load_skin_pixels(dataset: Dataset, size: int, cache_dir: Path | None = DEFAU
         keep = stored["keep"]
         problems = [Problem(str(dataset.samples[i].image_path), str(reason)) for i, reason in zip(np.flatnonzero(~keep), stored["reasons"])]
         return SkinPixels(_kept(dataset, keep, problems), stored["pixels"], stored["hashes"])
-    from tqdm import tqdm
+    from rich.progress import track
 
     pixels, hashes, keep, problems = [], [], np.zeros(len(dataset), bool), []
-    for index, sample in enumerate(tqdm(dataset.samples, desc=f"decoding skin photos at {size}px", disable=not progress)):
+    for index, sample in enumerate(track(dataset.samples, description=f"decoding skin photos at {size}px", disable=not progress, transient=True)):
         try:
             rgb = decode_image(sample.image_path).rgb
             pixels.append(centre_crop_resized(rgb, size))

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from vitalens.backbones import LITE_MEAN, LITE_STD, build_backbone
-from vitalens.tasks.skin_condition.phases import SkinTrainingConfig, fit_logistic_head, unit_batch
+from vitalens.tasks.skin_condition.fitting import SkinTrainingConfig, fit_logistic_head, unit_batch
 from vitalens.tasks.skin_condition.typicality import Typicality
 
 VIEWS = ("identity", "hflip", "vflip", "rot180")
@@ -44,7 +44,7 @@ def _every(step: int, start_divisor: int):
 # Which layers' pooled outputs feed the heads, by name: indices into [block 0, ..., last block, head
 # convolution (index n_blocks)]. "all_from_first_third" scored best out-of-fold on the regrouped split among
 # these five (benchmarks/skin_feature_probe.py --cv 5); "every_third_from_middle", the first split's choice,
-# also defines the features that link near-copies before splitting (skin_run.LINK_DEPTH_RULE).
+# also defines the features that link near-copies before splitting (split.LINK_DEPTH_RULE).
 DEPTH_RULES = {
     "every_third_from_middle": _every(3, 2),
     "every_second_from_middle": _every(2, 2),

@@ -3,7 +3,7 @@ non-neoplastic view, lighting verdict + tip, heat map, and whether the photo loo
 close-ups the model learned from (its typicality).
 
 numpy, Pillow and onnxruntime only. The graph applies colour calibration, normalisation and the
-temperature itself; this module crops, runs it and words the answer.
+temperature itself; this module crops, runs it and words the answer as a `vitalens.results.Prediction`.
 """
 
 from __future__ import annotations
@@ -13,25 +13,28 @@ from typing import Any
 import numpy as np
 
 from vitalens import DISCLAIMER
+from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
 from vitalens.regions.centre_crop import centre_crop_resized
-from vitalens.bundle import Bundle
+from vitalens.results import OK, Prediction, too_small
+from vitalens.tasks.skin_condition import TASK
 from vitalens.tasks.skin_condition.lighting import assess_lighting
 
 TOP_K = 3
+HEATMAP_DECIMALS = 3
 TIP_POOR_LIGHT = "poor lighting: retake in even daylight, without flash, holding the phone steady"
 TIP_ATYPICAL = ("this does not look like the clinical close-ups of skin the model learned from, so the conditions listed are unreliable: "
                 "photograph the affected skin close up, filling the frame")  # fmt: skip
-CSV_COLUMNS = ("image_id", "label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "lighting", "lighting_tip", "photo_check")
+HEATMAP_OVER = "centre crop (see the bundle's inputs.image.preprocessing)"
 
 
 class SkinPredictor:
-    display_columns = {"image_id": "photo", "label_1": "most likely", "prob_1": "P", "label_2": "second", "label_3": "third", "lighting": "lighting",
-                       "lighting_tip": "tip", "photo_check": "photo"}  # fmt: skip
+    columns = ("label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "lighting", "lighting_tip", "photo_check")
+    display_columns = ("label_1", "prob_1", "label_2", "label_3", "lighting", "lighting_tip", "photo_check")
 
     def __init__(self, bundle: Bundle):
-        if bundle.task != "skin-condition":
-            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not skin-condition")
+        if bundle.task != TASK.name:
+            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
         self.bundle = bundle
         self.labels = list(bundle.manifest["labels"])
         self.size = int(bundle.manifest["inputs"]["image"]["size"])
@@ -52,8 +55,15 @@ class SkinPredictor:
             f"network with a logistic head: {frozen['top1']:.1%})."
         )
 
-    def predict_sample(self, sample: Sample, rgb: np.ndarray, **_population) -> dict[str, Any]:
-        return skin_csv_row(self.predict(rgb, sample.image_id))
+    def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
+        """The contract's answer for one photo: top-3 and lighting in columns, the rest in details; a photo
+        too small for any task (vitalens.results.too_small, which also covers the centre crop's 2 px) is refused."""
+        rgb = np.asarray(rgb)
+        return too_small(rgb, image_id) or self.prediction(image_id, self.predict(rgb, image_id))
+
+    def crop(self, rgb: np.ndarray) -> np.ndarray:
+        """The network's input for a photo: the bundle's centre crop at its size, [S, S, 3] uint8."""
+        return centre_crop_resized(rgb, self.size, self.crop_fraction)
 
     def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """[B, S, S, 3] uint8 crops → (probabilities [B, C], P(good lighting) [B], maps [B, C, h, w], typicality [B])."""
@@ -62,8 +72,14 @@ class SkinPredictor:
         return probabilities, lighting, cam, typicality
 
     def predict(self, rgb: np.ndarray, image_id: str = "") -> dict[str, Any]:
-        crop = centre_crop_resized(rgb, self.size, self.crop_fraction)
-        probabilities, lighting, cam, typicality = (out[0] for out in self.run(crop[None]))
+        """Everything the graph says about one photo, in words (the heat map as an array)."""
+        crop = self.crop(rgb)
+        return self.describe(image_id, crop, *(out[0] for out in self.run(crop[None])))
+
+    def describe(self, image_id: str, crop: np.ndarray, probabilities: np.ndarray, lighting: np.ndarray, cam: np.ndarray,
+                 typicality: np.ndarray) -> dict[str, Any]:  # fmt: skip
+        """One photo's graph outputs worded: top-3, coarse view, lighting verdict and tip, photo check, heat map.
+        Separate from `predict` so a batch run through the graph (the held-out evaluation) words each photo alike."""
         order = np.argsort(-probabilities)[:TOP_K]
         good = bool(lighting >= self.threshold)
         typical = bool(typicality <= self.typicality_threshold)
@@ -82,21 +98,22 @@ class SkinPredictor:
             "disclaimer": DISCLAIMER,
         }
 
+    @staticmethod
+    def prediction(image_id: str, result: dict[str, Any]) -> Prediction:
+        """`describe`'s answer as the contract's Prediction: flat CSV columns, the rest (heat map rounded) in details."""
+        columns: dict[str, Any] = {}
+        for rank, entry in enumerate(result["top"], start=1):
+            columns[f"label_{rank}"] = entry["label"]
+            columns[f"prob_{rank}"] = round(entry["probability"], 4)
+        columns.update({key: result[key] for key in ("lighting", "lighting_tip", "photo_check")})
+        heatmap = {"label": result["top"][0]["label"], "over": HEATMAP_OVER,
+                   "values": np.round(result["heatmap"].astype(float), HEATMAP_DECIMALS).tolist()}  # fmt: skip
+        details = {key: result[key] for key in ("top", "three_partition", "lighting_probability_good", "typicality", "photo_tip")}
+        return Prediction(image_id, OK, columns=columns, details={**details, "heatmap": heatmap})
+
     def partition_probabilities(self, probabilities: np.ndarray) -> list[dict[str, Any]]:
         """The coarse view (benign / malignant / non-neoplastic): each partition's summed probability, largest first."""
         totals: dict[str, float] = {}
         for partition, probability in zip(self.partition_of_label, probabilities):
             totals[partition] = totals.get(partition, 0.0) + float(probability)
         return [{"partition": name, "probability": total} for name, total in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
-
-
-def skin_csv_row(result: dict[str, Any]) -> dict[str, Any]:
-    """The predictions.csv row of `vitalens predict --task skin-condition` (columns CSV_COLUMNS)."""
-    row: dict[str, Any] = {"image_id": result["image_id"]}
-    for rank, entry in enumerate(result["top"], start=1):
-        row[f"label_{rank}"] = entry["label"]
-        row[f"prob_{rank}"] = round(entry["probability"], 4)
-    row["lighting"] = result["lighting"]
-    row["lighting_tip"] = result["lighting_tip"]
-    row["photo_check"] = result["photo_check"]
-    return row

@@ -95,6 +95,8 @@ def test_a_folder_of_hostile_files_and_good_photos_is_scored_whole(tmp_path, tas
         if rows[name]["status"] != "ok":
             assert rows[name]["message"], name
     assert not out.with_name(out.name + ".partial").exists()
+    done = json.loads(out.with_name(out.name + ".done.json").read_text())
+    assert done["rows"] == len(expected) and done["by_status"]["unreadable"] == 7 and done["task"] == task
     assert "unreadable" in result.stdout
 
 
@@ -134,3 +136,23 @@ def test_every_predictor_refuses_tiny_and_extreme_images_without_an_exception(ta
     assert prediction.status in ("ok", "refused")
     if prediction.status == "refused":
         assert prediction.reasons and prediction.message
+
+
+def test_an_interrupted_run_leaves_no_file_that_looks_complete(tmp_path, monkeypatch):
+    from vitalens import predict as predict_module
+
+    out = tmp_path / "predictions.csv"
+    out.write_text("image_id,status\nold,ok\n")
+    (tmp_path / "predictions.csv.done.json").write_text("{}")
+
+    def interrupted(*_args, **_kwargs):
+        yield from ()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(predict_module, "iter_predictions", interrupted)
+    monkeypatch.setattr("vitalens.cli.iter_predictions", interrupted, raising=False)
+    result = runner.invoke(app, ["predict", "--data", str(NAIL_PHOTO), "--out", str(out)])  # click turns ^C into "Aborted!"
+    assert result.exit_code != 0
+    assert out.with_name("predictions.csv.partial").exists()
+    assert out.read_text() == "image_id,status\nold,ok\n"  # the older file is untouched, and
+    assert (tmp_path / "predictions.csv.done.json").read_text() == "{}"  # its record still describes it, not this run

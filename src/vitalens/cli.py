@@ -183,7 +183,7 @@ def predict(
     except BaseException:
         writer.abort()
         raise
-    writer.close()
+    writer.close(task=task_spec.name, bundle=str(predictor.bundle.path), data=str(data))
     _print_predictions(shown, predictor.display_columns, writer.counts, out)
     say(predictor.caveat, "italic")
     say(DISCLAIMER, "bold red")

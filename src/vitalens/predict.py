@@ -3,7 +3,8 @@
 `iter_predictions` yields one `Prediction` per listed photo, in order, a file that cannot be read
 included (status `unreadable`, with its reason), so a bad file is a counted row, never a lost batch.
 `PredictionWriter` writes them as CSV, JSON or JSONL into a temporary file that replaces `out` only
-when the run finished, so an interrupted run never leaves a file that looks complete.
+when the run finished, so an interrupted run never leaves a file that looks complete, and then writes
+the completion record `<out>.done.json` (counts per status, the bundle, when it finished).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import csv
 import json
 import os
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 from vitalens.data import Dataset, load_dataset
 from vitalens.imaging import ImageDecodeError, decode_image
-from vitalens.results import CONTRACT_COLUMNS, Prediction, image_id_for, too_small, unreadable
+from vitalens.results import CONTRACT_COLUMNS, Prediction, image_id_for, unreadable
+from vitalens.runtime import predict_one
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -36,7 +39,7 @@ def iter_predictions(dataset: Dataset, predictor: Any, **population: Any) -> Ite
         except ImageDecodeError as error:
             yield unreadable(image_id, str(error))
             continue
-        yield too_small(rgb, image_id) or predictor.predict_image(rgb, image_id, sample, **population)
+        yield predict_one(predictor, rgb, image_id, sample, **population)
     for problem in dataset.problems:
         yield unreadable(image_id_for(Path(problem.source), dataset.root), f"{problem.source}: {problem.reason}")
 
@@ -66,14 +69,22 @@ class PredictionWriter:
             self.handle.write(separator + json.dumps(prediction.to_json()) + ("\n" if self.fmt == "jsonl" else ""))
         self.counts[prediction.status] += 1
 
-    def close(self) -> Path:
+    def close(self, **record: object) -> Path:
+        """Move the finished file into place, then write its completion record (with `record`'s fields)."""
         if self.fmt == "json":
             self.handle.write("\n]\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+        self.done_record().unlink(missing_ok=True)
         os.replace(self.partial, self.out)
+        summary = {"file": self.out.name, "format": self.fmt, "rows": sum(self.counts.values()), "by_status": dict(self.counts),
+                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}  # fmt: skip
+        self.done_record().write_text(json.dumps(summary, indent=2))
         return self.out
+
+    def done_record(self) -> Path:
+        return self.out.with_name(self.out.name + ".done.json")
 
     def abort(self) -> None:
         """An interrupted run: keep what was written under the .partial name, never under `out`."""

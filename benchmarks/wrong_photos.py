@@ -12,13 +12,12 @@ import argparse
 
 from vitalens.evaluation.sites import SITES, site_photos, synthetic_images
 from vitalens.imaging import ImageDecodeError, decode_image
-from vitalens.results import too_small
-from vitalens.runtime import load_predictor
+from vitalens.runtime import load_predictor, predict_one
 from vitalens.tasks import all_tasks
 
 
 def answered(predictor, rgb, image_id: str) -> bool:
-    prediction = too_small(rgb, image_id) or predictor.predict_image(rgb, image_id)
+    prediction = predict_one(predictor, rgb, image_id)
     return prediction.ok and prediction.columns.get("photo_check", "typical") != "atypical"
 
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from vitalens.bundle import Bundle, BundleError, load_bundle, shipped_bundle_path
 from vitalens.data.samples import Sample
-from vitalens.results import Prediction
+from vitalens.results import Prediction, refused, too_small
+from vitalens.site_check import passes
 from vitalens.tasks import TaskError, all_tasks, default_task, get_task
 
 
@@ -58,4 +59,25 @@ def load_predictor(model: str | Path | None = None, task: str | None = None) -> 
     return predictor_for(bundle)
 
 
-__all__ = ["Bundle", "BundleError", "load_bundle", "load_predictor", "predictor_for", "shipped_bundle_path"]
+def screen(predictor: Any, rgb: np.ndarray, image_id: str) -> Prediction | None:
+    """The spine's checks before any task runs: the image is big enough, and (when the bundle carries a
+    site check) it looks like a photo of the body site the model learned from. None means go on."""
+    tiny = too_small(rgb, image_id)
+    if tiny is not None:
+        return tiny
+    check = predictor.bundle.manifest.get("site_check")
+    if check is None:
+        return None
+    ok, score = passes(rgb, check)
+    if ok:
+        return None
+    return refused(image_id, [f"not a {check['body_site']} photo like the ones this model learned from (site check {score:.2f} < {check['threshold']:.2f})"],
+                   [check["tip"]], site_check_score=score)  # fmt: skip
+
+
+def predict_one(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
+    """What every caller runs for one photo: the spine's screen, then the task's predictor."""
+    return screen(predictor, rgb, image_id) or predictor.predict_image(rgb, image_id, sample, **population)
+
+
+__all__ = ["Bundle", "BundleError", "Predictor", "load_bundle", "load_predictor", "predict_one", "predictor_for", "screen", "shipped_bundle_path"]

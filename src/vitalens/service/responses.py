@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitalens.results import too_small, unique_ids
+from vitalens.results import unique_ids
+from vitalens.runtime import predict_one
 from vitalens.service.errors import RequestRejected
 from vitalens.service.limits import ServiceLimits
 from vitalens.service.uploads import decode_upload
@@ -22,7 +23,7 @@ def respond(predictor, uploads: list[tuple[str, bytes]], population: dict[str, A
     predictions, results = [], []
     for image_id, (filename, data) in zip(unique_ids(name for name, _ in uploads), uploads):
         image = decode_upload(data, filename, limits)
-        prediction = too_small(image.rgb, image_id) or predictor.predict_image(image.rgb, image_id, None, **population)
+        prediction = predict_one(predictor, image.rgb, image_id, None, **population)
         predictions.append(prediction)
         results.append({"filename": filename, "width": image.width, "height": image.height, "format": image.format, **prediction.to_json()})
     aggregate = getattr(predictor, "aggregate", None)

@@ -77,6 +77,7 @@ class Task:
     commands: tuple[str, ...] = ()  # "module:function" extra CLI commands (typer callables), named by the function
     browser_mode: str = ""  # the webapp module (webapp/js/<file>) that shows this task, "" if the browser has none
     demonstration: bool = False  # shipped as a demonstration, not a measurement (said on every screen)
+    photo_tip: str = ""  # what a photo this task can read looks like: the tip of every "not this body site" refusal
 
     @property
     def primary_target(self) -> Target:

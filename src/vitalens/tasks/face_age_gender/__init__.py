@@ -9,6 +9,7 @@ from vitalens.tasks.spec import Option, Target, Task
 
 TASK = Task(
     name="face-age-gender",
+    photo_tip="use a photo of one face, front-on and well lit, cropped to the face",
     body_site="face",
     description="Age (years) and gender from a face crop; one shared network with two heads; validated per image (UTKFace has no person id).",
     targets=(

@@ -10,6 +10,7 @@ from vitalens.tasks.spec import Option, Target, Task
 
 TASK = Task(
     name="hb-lips",
+    photo_tip="take a well-lit, front-on photo of the face in which the closed lips fill a good part of the frame",
     body_site="lips",
     description="Haemoglobin (g/dL) from the lips in a smartphone face photo, with camera metadata.",
     targets=(Target("hb", "regression", unit="g/dL"),),

@@ -12,6 +12,7 @@ from vitalens.tasks._haemoglobin.options import run_config_options
 
 TASK = Task(
     name="hb-nails",
+    photo_tip="photograph three fingernails of one hand resting on the white reference card, filling the frame",
     body_site="fingernail",
     description="Haemoglobin (g/dL) from the nail beds of a smartphone photo of fingers on a white card.",
     targets=(Target("hb", "regression", unit="g/dL"),),

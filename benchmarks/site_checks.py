@@ -1,0 +1,40 @@
+"""Fit every task's site check on the tuning half of the body-site photos and print the selection log;
+with --write, store each one in the task's shipped bundle.json (no .onnx file changes).
+
+    python benchmarks/site_checks.py [--write] [--task TASK]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from vitalens.bundle import BUNDLE_FILE, shipped_bundle_path
+from vitalens.evaluation.site_check_fit import fit_site_check
+from vitalens.tasks import all_tasks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--task", action="append")
+    args = parser.parse_args()
+    for name, task in all_tasks().items():
+        if args.task and name not in args.task:
+            continue
+        check = fit_site_check(task.body_site, task.photo_tip)
+        print(f"\n{name} ({task.body_site}): chosen C {check['chosen']['C']}, threshold {check['threshold']:.3f}")
+        print("| C | own pass (CV) | others pass (CV) | by site |\n|---|---|---|---|")
+        for row in check["candidates"]:
+            by_site = ", ".join(f"{s} {r:.1%}" for s, r in row["others_pass_by_site"].items())
+            print(f"| {row['C']} | {row['own_pass_rate']:.1%} | {row['others_pass_rate']:.1%} | {by_site} |")
+        if args.write:
+            path = shipped_bundle_path(name) / BUNDLE_FILE
+            manifest = json.loads(path.read_text())
+            manifest["site_check"] = check
+            path.write_text(json.dumps(manifest, indent=2) + ("\n" if path.read_text().endswith("\n") else ""))
+            print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

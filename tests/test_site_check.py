@@ -1,0 +1,41 @@
+"""The site check: the same features in Python and in the browser, and a shipped check that refuses
+other body sites' photos while passing its own (on the test half it was never tuned on)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vitalens.evaluation.sites import synthetic_images
+from vitalens.imaging import decode_image
+from vitalens.runtime import load_predictor, predict_one
+from vitalens.site_check import N_FEATURES, site_features
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png")) + [REPO / "examples" / "faces" / "astronaut_face.jpg"]
+
+
+def test_features_have_the_documented_length_and_range():
+    for rgb in synthetic_images().values():
+        features = site_features(rgb)
+        assert features.shape == (N_FEATURES,) and np.isfinite(features).all() and features.min() >= 0
+
+
+def test_the_browser_computes_the_same_features(tmp_path):
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (apt-get install nodejs); the JS twin cannot be compared")
+    images = {p.name: decode_image(p).rgb for p in PHOTOS} | {f"{k}.png": v for k, v in synthetic_images().items()}
+    cases = []
+    for i, (name, rgb) in enumerate(images.items()):
+        (tmp_path / f"{i}.rgb").write_bytes(np.ascontiguousarray(rgb).tobytes())
+        cases.append({"name": name, "width": rgb.shape[1], "height": rgb.shape[0], "rgb": f"{i}.rgb"})
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    done = subprocess.run([node, str(REPO / "tests" / "js" / "site_check_steps.mjs"), str(tmp_path)], capture_output=True, text=True, check=True)
+    for entry in json.loads(done.stdout):
+        np.testing.assert_allclose(entry["features"], site_features(images[entry["name"]]), atol=1e-9, err_msg=entry["name"])

@@ -39,3 +39,21 @@ def test_the_browser_computes_the_same_features(tmp_path):
     done = subprocess.run([node, str(REPO / "tests" / "js" / "site_check_steps.mjs"), str(tmp_path)], capture_output=True, text=True, check=True)
     for entry in json.loads(done.stdout):
         np.testing.assert_allclose(entry["features"], site_features(images[entry["name"]]), atol=1e-9, err_msg=entry["name"])
+
+
+def test_the_fingernail_bundle_refuses_other_sites_and_passes_its_own():
+    """On the test half (never used to fit the check): other sites' photos are refused with the tip."""
+    from vitalens.evaluation.sites import SITES, site_photos
+
+    if not site_photos("fingernail", "test", 1):
+        pytest.skip("../shared/data is absent: set VITALENS_SHARED_DATA to run the cross-site check")
+    predictor = load_predictor(task="hb-nails")
+    for site in SITES:
+        photos = site_photos(site, "test", 20)
+        results = [predict_one(predictor, decode_image(p).rgb, p.name) for p in photos]
+        refused_by_check = [r for r in results if r.details.get("site_check_score") is not None]
+        if site == "fingernail":
+            assert len(refused_by_check) <= 1, site
+        else:
+            assert len(refused_by_check) == len(results), site
+            assert all("white reference card" in r.message for r in refused_by_check)

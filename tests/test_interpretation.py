@@ -207,3 +207,20 @@ def test_a_model_estimate_outside_the_plausible_range_is_clipped_not_refused():
     assert interpret_estimate(0.1).severity == "severe"
     with pytest.raises(ValueError, match="outside the plausible range"):
         interpret_hb(30.0)
+
+
+def test_a_band_is_named_only_when_the_whole_interval_lies_in_it():
+    from vitalens.interpretation import interpret_interval
+
+    wide = interpret_interval(11.6, 8.2, 15.0)
+    assert wide["statement"] == "interval spans moderate to none" and wide["interval_bands"] == ["moderate", "mild", "none"]
+    assert wide["severity"] == "mild"  # the point estimate's band is still there, but not the headline
+    narrow = interpret_interval(11.6, 11.1, 11.9, sex="female", age_years=30)
+    assert narrow["statement"] == "mild" and narrow["headline"] == "mild (cut-off 12 g/dL)"
+
+
+def test_the_assumed_cut_off_is_in_the_headline_when_sex_is_not_given():
+    from vitalens.interpretation import interpret_interval
+
+    assert interpret_interval(12.5, 12.2, 12.8)["headline"] == "none (cut-off 12 g/dL, assumed: sex not given)"
+    assert interpret_interval(12.5, 12.2, 12.8, sex="male")["statement"] == "mild"

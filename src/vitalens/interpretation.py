@@ -269,3 +269,16 @@ def interpret_hb(hb_g_dl: float, *, age_years: float | None = None, sex: str | N
         assumptions=tuple(assumptions),
         guideline=rules["guideline"]["citation"],
     )
+
+
+def interpret_interval(hb_g_dl: float, low_g_dl: float, high_g_dl: float, **population: Any) -> dict[str, Any]:
+    """The estimate's interpretation, and what its interval allows: a single band is named only when the
+    whole interval lies in it; otherwise "interval spans moderate to none". The headline says which
+    cut-off was assumed when sex (or age) was not given."""
+    point = interpret_estimate(hb_g_dl, **population)
+    ends = (interpret_estimate(low_g_dl, **population).severity, interpret_estimate(high_g_dl, **population).severity)
+    spanned = list(SEVERITIES[SEVERITIES.index(ends[0]):SEVERITIES.index(ends[1]) + 1])  # worst to mildest
+    statement = spanned[0] if len(spanned) == 1 else f"interval spans {spanned[0]} to {spanned[-1]}"
+    sex_assumed = any(a.startswith("sex not given") for a in point.assumptions)
+    headline = f"{statement} (cut-off {point.threshold_g_dl:g} g/dL{', assumed: sex not given' if sex_assumed else ''})"
+    return {**point.to_dict(), "interval_bands": spanned, "statement": statement, "headline": headline}

@@ -1,6 +1,8 @@
 """The browser app's pipeline, step by step, against the Python runtime, in Node (no browser needed):
 Pillow-exact letterbox and crops, detector decoding, nail/skin pairing, white reference, quality gate,
-and the WHO 2024 rules lookup on a grid of inputs. The end-to-end browser run is tests/test_browser_app.py."""
+and the WHO 2024 rules lookup on a grid of inputs; then its whole path for a photo (the spine's screen and
+each task's predictor, under the same onnxruntime-web build) against vitalens.runtime.predict_one's
+Prediction.to_json(), refusals included. The end-to-end browser run is tests/test_browser_app.py."""
 
 import json
 import shutil
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from vitalens.imaging import decode_image
 from vitalens.tasks.hb_nails.export import red_reference_rules
@@ -17,7 +20,7 @@ from vitalens.interpretation import interpret_hb, load_rules
 from vitalens.quality import assess_photo
 from vitalens.tasks.hb_nails.detection import decode_detections, detections_to_regions, letterbox
 from vitalens.tasks.hb_nails.regions import nail_regions, reference_red
-from vitalens.runtime import load_predictor
+from vitalens.runtime import load_predictor, predict_one
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = sorted((REPO / "examples" / "nails").glob("*.png"))
@@ -72,8 +75,6 @@ def steps(tmp_path_factory):
 
 def test_resize_is_pixel_identical_to_pillow(tmp_path):
     """Random crops of a photo, shrunk and enlarged with both filters the pipeline uses."""
-    from PIL import Image
-
     rgb = decode_image(PHOTOS[0]).rgb
     rng = np.random.default_rng(0)
     cases, expected = [], []
@@ -224,3 +225,126 @@ def test_skin_centre_crop_and_lighting_match_python(tmp_path):
         assert (lighting["good"], lighting["reasons"], lighting["tips"]) == (verdict.good, verdict.reasons, verdict.tips), case["name"]
         for key in ("contrast", "mean_a", "mean_b"):
             assert lighting[key] == pytest.approx(getattr(verdict.measures, key), rel=1e-4, abs=1e-4), (case["name"], key)
+
+
+# The browser's whole predictors against the Python ones: every key of Prediction.to_json() in the same order,
+# strings and refusals exactly, numbers within these tolerances (tests/test_browser_app.py uses the same).
+HB_TOLERANCE = 0.05  # g/dL
+SKIN_TOLERANCE = 1e-3  # probabilities and heat-map values
+FACE_TOLERANCE = {"predicted_age": 0.1, "probability_female": 1e-3}
+BOX_TOLERANCE = 1  # pixels: a detector score a hair apart may move a box edge by one
+
+
+def hb_tolerance(key: str, want: float) -> float:
+    return BOX_TOLERANCE if key in ("box", "skin_box") else HB_TOLERANCE
+
+
+def skin_tolerance(key: str, want: float) -> float:
+    return SKIN_TOLERANCE * abs(want) if key == "typicality" else SKIN_TOLERANCE
+
+
+def face_tolerance(key: str, want: float) -> float:
+    return FACE_TOLERANCE.get(key, 0.0)
+
+
+def assert_same_result(got, want, tolerance, where: str = "", key: str = "") -> None:
+    """`got` (the browser's result) has `want`'s shape (a Prediction.to_json()): the same keys in the same order,
+    equal strings, flags and counts, numbers within tolerance(key, value). Values rounded to a few decimals on both
+    sides may sit one rounding step apart, so the float comparison allows a last-bit slack."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), (where, got if not isinstance(got, dict) else list(got), list(want))
+        for name, value in want.items():
+            assert_same_result(got[name], value, tolerance, f"{where}.{name}", name)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), (where, got, want)
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same_result(g, w, tolerance, f"{where}[{i}]", key)
+    elif isinstance(want, (int, float)) and not isinstance(want, bool):
+        assert isinstance(got, (int, float)) and not isinstance(got, bool), (where, got, want)
+        assert abs(got - want) <= tolerance(key, want) + 1e-12, (where, got, want)
+    else:
+        assert got == want, (where, got, want)
+
+
+ORT_WEB = REPO / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.mjs"
+
+
+def run_predictions(folder: Path, bundles: dict[str, Path], cases: list[tuple[str, str, np.ndarray, dict]], site_checks: dict | None = None) -> list[dict]:
+    """tests/js/predictions.mjs on `cases` (task, image id, photo, population): the browser's result for each
+    (with `site_checks`, task -> a bundle.json "site_check", in place of the bundles' own)."""
+    if not ORT_WEB.is_file():
+        pytest.skip("onnxruntime-web is not installed: run `npm ci` (or `make browser-deps`)")
+    listed = []
+    for i, (task, image_id, rgb, population) in enumerate(cases):
+        (folder / f"{i}.rgb").write_bytes(np.ascontiguousarray(rgb).tobytes())
+        listed.append({"task": task, "image_id": image_id, "input": f"{i}.rgb", "height": rgb.shape[0], "width": rgb.shape[1], "population": population})
+    config = {"bundles": {task: str(path) for task, path in bundles.items()}, "rules": str(REPO / "src" / "vitalens" / "rules" / "who_2024_anaemia.json"),
+              "cases": listed, "siteChecks": site_checks or {}}  # fmt: skip
+    (folder / "cases.json").write_text(json.dumps(config))
+    return _node("predictions.mjs", str(folder))
+
+
+def _expected(predictor, cases) -> list[dict]:
+    return [predict_one(predictor, rgb, image_id, **population).to_json() for _, image_id, rgb, population in cases]
+
+
+def test_hb_and_face_results_match_the_python_predictors(tmp_path):
+    hb, face = load_predictor(None, "hb-nails"), load_predictor(None, "face-age-gender")
+    people = [{}, {"age_years": 30, "sex": "female"}, {"age_years": 8, "altitude_m": 1800}, {"sex": "male", "smoking": "smoker"}]
+    hb_cases = [("hb-nails", f"{name}.png", rgb, people[i % len(people)]) for i, (name, rgb) in enumerate(_photos_with_variants())]
+    hb_cases.append(("hb-nails", "tiny.png", decode_image(PHOTOS[0]).rgb[:12, :400], {}))
+    crop = decode_image(REPO / "examples" / "faces" / "astronaut_face.jpg").rgb
+    enlarged = np.asarray(Image.fromarray(crop).resize((600, 600), Image.Resampling.BILINEAR))  # a face, but no crop any more
+    face_cases = [("face-age-gender", "face.jpg", crop, {}), ("face-age-gender", "face-odd.jpg", np.ascontiguousarray(crop[3:-4, 5:-2]), {}),
+                  ("face-age-gender", "face-600.jpg", enlarged, {}), ("face-age-gender", "nails.png", decode_image(PHOTOS[0]).rgb, {})]  # fmt: skip
+    got = run_predictions(tmp_path, {"hb-nails": hb.bundle.path, "face-age-gender": face.bundle.path}, hb_cases + face_cases)
+    want_hb, want_face = _expected(hb, hb_cases), _expected(face, face_cases)
+    assert [r["status"] for r in want_hb].count("refused") >= 4 and [r["status"] for r in want_face] == ["ok", "ok", "refused", "refused"]
+    for js, py in zip(got, want_hb):
+        assert_same_result(js, py, hb_tolerance, py["image_id"])
+    for js, py in zip(got[len(hb_cases):], want_face):
+        if py["image_id"] == "face-600.jpg":  # the face finder's refusal: the browser has no detector and says so in its own words
+            assert js["status"] == "refused" and list(js) == list(py) and "not an aligned face crop" in js["message"], js
+            continue
+        assert_same_result(js, py, face_tolerance, py["image_id"])
+
+
+def test_skin_results_match_the_python_predictor(tmp_path, skin_fixture_bundle):
+    from vitalens.runtime import load_bundle
+    from vitalens.tasks.skin_condition.runtime import SkinPredictor
+
+    predictor = SkinPredictor(load_bundle(skin_fixture_bundle))
+    cases = [("skin-condition", f"{name}.png", rgb, {}) for name, rgb, _ in _skin_cases()]
+    got, want = run_predictions(tmp_path, {"skin-condition": skin_fixture_bundle}, cases), _expected(predictor, cases)
+    assert {r["image_id"] for r in want if r["status"] == "refused"} == {"skin-small-5x7.png", "skin-2x2.png"}
+    for js, py in zip(got, want):
+        assert_same_result(js, py, skin_tolerance, py["image_id"])
+
+
+def test_site_check_screen_matches_the_python_spine(tmp_path):
+    """A made-up site check in place of the bundle's (weights seeded, threshold between two photos' scores, so half
+    the photos, of every kind, pass and half are refused): the browser must score and refuse alike."""
+    from vitalens.site_check import N_FEATURES, site_features, site_score
+
+    predictor = load_predictor(None, "hb-nails")
+    cases = [("hb-nails", f"{name}.png", rgb, {}) for name, rgb in _photos_with_variants()]
+    cases += [("hb-nails", f"{name}.png", rgb, {}) for name, rgb, _ in _skin_cases() if min(rgb.shape[:2]) >= 16 and f"{name}.png" not in {c[1] for c in cases}]
+    features = np.array([site_features(rgb) for _, _, rgb, _ in cases])
+    check = {"body_site": "fingernail", "tip": "photograph three fingernails on a white card", "bias": 0.25,
+             "mean": features.mean(axis=0).tolist(), "scale": (features.std(axis=0) + 0.05).tolist(),
+             "weights": np.random.default_rng(3).normal(0, 1, N_FEATURES).tolist(), "threshold": 0.0}  # fmt: skip
+    scores = sorted(site_score(rgb, check) for _, _, rgb, _ in cases)
+    check["threshold"] = (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
+    manifest = predictor.bundle.manifest
+    shipped = manifest.get("site_check")
+    manifest["site_check"] = check
+    try:
+        want = _expected(predictor, cases)
+    finally:
+        manifest["site_check"] = shipped
+        if shipped is None:
+            del manifest["site_check"]
+    got = run_predictions(tmp_path, {"hb-nails": predictor.bundle.path}, cases, {"hb-nails": check})
+    assert sum("site_check_score" in r for r in want) == len(cases) // 2 >= 5
+    for js, py in zip(got, want):
+        assert_same_result(js, py, hb_tolerance, py["image_id"])

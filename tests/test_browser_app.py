@@ -1,8 +1,10 @@
 """The browser app in a real browser: Debian's chromium driven by playwright-core (tests/js/browser_app.mjs)
 against a `vitalens serve` process. The on-device estimate must equal the Python runtime's for the same
-bundle, the app must keep working with the network cut, and camera mode must run on a fake camera. The
-skin mode runs the fixture skin bundle (tests/skin_fixture.py) served with `--bundle`, so it never depends
-on the shipped skin weights."""
+bundle, the app must keep working with the network cut, and camera mode must run on a fake camera. Each
+photo's on-device result has the shape of the Python runtime's Prediction.to_json() (what the API returns):
+the same keys in the same order, within the tolerances of tests/test_app_parity.py. The skin mode runs the
+fixture skin bundle (tests/skin_fixture.py) served with `--bundle`, so it never depends on the shipped skin
+weights."""
 
 import json
 import shutil
@@ -15,10 +17,11 @@ from PIL import Image
 
 from vitalens import DISCLAIMER
 from vitalens.imaging import decode_image
-from vitalens.runtime import load_predictor
+from vitalens.runtime import load_predictor, predict_one
 
 pytest.importorskip("fastapi", reason="the service needs the `serve` extra (fastapi, uvicorn, python-multipart)")
 from vitalens.service.local_server import local_server  # noqa: E402
+from test_app_parity import assert_same_result, face_tolerance, hb_tolerance, skin_tolerance  # noqa: E402
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
@@ -27,8 +30,6 @@ FACE = REPO / "examples" / "faces" / "astronaut_face.jpg"
 SCREENSHOT = REPO / "experiments" / "app" / "screenshot.png"
 SKIN_SCREENSHOT = SCREENSHOT.with_name("skin_screenshot.png")
 CAMERA_FRAMES = 6
-HB_TOLERANCE = 0.05  # g/dL
-SKIN_TOLERANCE = 1e-3  # probabilities and heat-map values
 
 
 def _node_modules_ready() -> bool:
@@ -64,12 +65,12 @@ def _write_y4m(rgb: np.ndarray, path: Path, frames: int = 2) -> None:
 @pytest.fixture(scope="module")
 def skin_photos(tmp_path_factory) -> list[Path]:
     """Synthetic skin (never a Fitzpatrick17k photo: those are non-commercial), well lit and dark, not square,
-    and a checkerboard that is no skin at all."""
+    a checkerboard that is no skin at all, and first a thumbnail too small to read (refused)."""
     from test_skin import checkerboard, skin_photo
 
     folder = tmp_path_factory.mktemp("skin-photos")
-    photos = {"skin.png": skin_photo(320, seed=3)[:, :270], "dark-skin.png": (skin_photo(300, seed=4)[:250] * 0.12).astype(np.uint8),
-              "not-skin.png": checkerboard(240)}  # fmt: skip
+    photos = {"tiny-skin.png": skin_photo(12, seed=6), "skin.png": skin_photo(320, seed=3)[:, :270],
+              "dark-skin.png": (skin_photo(300, seed=4)[:250] * 0.12).astype(np.uint8), "not-skin.png": checkerboard(240)}  # fmt: skip
     for name, rgb in photos.items():
         Image.fromarray(rgb).save(folder / name)
     return [folder / name for name in photos]
@@ -81,9 +82,12 @@ def browser_run(tmp_path_factory, skin_fixture_bundle, skin_photos):
     folder = tmp_path_factory.mktemp("browser")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     _write_y4m(decode_image(PHOTOS[0]).rgb, folder / "camera.y4m")
+    Image.fromarray(decode_image(PHOTOS[0]).rgb // 6).save(folder / "dark.png")
+    Image.open(FACE).resize((600, 600), Image.Resampling.BILINEAR).save(folder / "face-600.png")  # a face, but no crop
     with local_server("--bundle", str(skin_fixture_bundle)) as base:
         config = {"base": base, "chromium": chromium, "photos": [str(p) for p in PHOTOS], "screenshot": str(SCREENSHOT),
-                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES, "facePhoto": str(FACE),
+                  "fakeVideo": str(folder / "camera.y4m"), "cameraFrames": CAMERA_FRAMES, "refusedPhotos": [str(folder / "dark.png")],
+                  "facePhoto": str(FACE), "faceRefusedPhoto": str(folder / "face-600.png"),
                   "skinPhotos": [str(p) for p in skin_photos], "skinScreenshot": str(SKIN_SCREENSHOT)}
         (folder / "config.json").write_text(json.dumps(config))
         done = subprocess.run([node, str(REPO / "tests" / "js" / "browser_app.mjs"), str(folder / "config.json")],
@@ -95,7 +99,7 @@ def browser_run(tmp_path_factory, skin_fixture_bundle, skin_photos):
 @pytest.fixture(scope="module")
 def python_results():
     predictor = load_predictor(None, "hb-nails")
-    return {str(p): predictor.predict(decode_image(p).rgb, image_id=p.name) for p in PHOTOS}
+    return {str(p): predict_one(predictor, decode_image(p).rgb, p.name) for p in PHOTOS}
 
 
 def test_on_device_estimate_equals_the_python_runtime(browser_run, python_results):
@@ -103,21 +107,29 @@ def test_on_device_estimate_equals_the_python_runtime(browser_run, python_result
     for entry in browser_run["online"]:
         expected, got = python_results[entry["photo"]], entry["result"]
         assert entry["status"] == got["status"] == expected.status == "ok", entry["photo"]
-        assert abs(got["hb"] - expected.hb) <= HB_TOLERANCE, entry["photo"]
-        assert len(got["nails"]) == len(expected.nails) == 3, entry["photo"]
-        for nail, want in zip(got["nails"], expected.nails):
-            assert np.abs(np.subtract(nail["box"], want.box)).max() <= 1 and abs(nail["hb"] - want.hb) <= HB_TOLERANCE
-        assert got["interpretation"]["severity"] == expected.interpretation["severity"]
-        rows.append({"photo": Path(entry["photo"]).name, "python_hb": expected.hb, "browser_hb": got["hb"], "abs_diff": abs(got["hb"] - expected.hb),
-                     "python_nails": len(expected.nails), "browser_nails": len(got["nails"])})
+        assert_same_result(got, expected.to_json(), hb_tolerance, entry["photo"])
+        assert got["n_nails"] == len(got["nails"]) == len(expected.details["nails"]) == 3, entry["photo"]
+        python_hb, browser_hb = expected.columns["predicted_hgb"], got["predicted_hgb"]
+        assert "Hb ≈ " in entry["text"] and f"median of {got['n_nails']} nails" in entry["text"], entry["text"]
+        rows.append({"photo": Path(entry["photo"]).name, "python_hb": python_hb, "browser_hb": browser_hb, "abs_diff": abs(browser_hb - python_hb),
+                     "python_nails": len(expected.details["nails"]), "browser_nails": got["n_nails"]})
     (SCREENSHOT.parent / "browser_parity.json").write_text(json.dumps(rows, indent=2))
+
+
+def test_a_refused_photo_gets_the_reason_and_tips_and_no_estimate(browser_run):
+    predictor = load_predictor(None, "hb-nails")
+    for entry in browser_run["refused"]:
+        expected, got = predict_one(predictor, decode_image(entry["photo"]).rgb, Path(entry["photo"]).name), entry["result"]
+        assert entry["status"] == got["status"] == expected.status == "refused", entry["text"]
+        assert_same_result(got, expected.to_json(), hb_tolerance, entry["photo"])
+        assert "predicted_hgb" not in got and "No estimate" in entry["text"] and all(tip in entry["text"] for tip in got["tips"])
 
 
 def test_the_app_works_offline_after_the_first_visit(browser_run):
     assert browser_run["controlled"], "the service worker did not take control of the page"
     assert browser_run["apiOffline"] == "unreachable", "the network was not really cut"
     offline, first = browser_run["offline"], browser_run["online"][0]
-    assert offline["status"] == "ok" and offline["result"]["hb"] == pytest.approx(first["result"]["hb"], abs=1e-9)
+    assert offline["status"] == "ok" and offline["result"]["predicted_hgb"] == pytest.approx(first["result"]["predicted_hgb"], abs=1e-9)
 
 
 def test_every_screen_says_it_is_not_a_medical_device(browser_run):
@@ -137,11 +149,20 @@ def test_camera_mode_reads_frames_and_takes_the_iqr_median(browser_run):
 
 
 def test_face_mode_matches_the_python_runtime(browser_run):
-    expected = load_predictor(None, "face-age-gender").predict_crops([decode_image(FACE).rgb])[0]
+    predictor = load_predictor(None, "face-age-gender")
+    expected = predict_one(predictor, decode_image(FACE).rgb, FACE.name)
     face = browser_run["face"]
-    assert face["status"] == "ok", face["text"]
-    assert face["result"]["predicted_age"] == pytest.approx(expected["predicted_age"], abs=0.1)
-    assert face["result"]["probability_female"] == pytest.approx(expected["probability_female"], abs=1e-3)
+    assert face["status"] == "ok" == expected.status, face["text"]
+    assert_same_result(face["result"], expected.to_json(), face_tolerance, FACE.name)
+    assert f"{face['result']['predicted_gender']} (P(female) = " in face["text"]
+
+
+def test_face_mode_refuses_a_photo_that_is_no_face_crop_with_the_reason_and_a_tip(browser_run):
+    refused = browser_run["faceRefused"]
+    expected = predict_one(load_predictor(None, "face-age-gender"), decode_image(refused["photo"]).rgb, Path(refused["photo"]).name)
+    assert refused["status"] == refused["result"]["status"] == expected.status == "refused", refused["text"]
+    assert list(refused["result"]) == list(expected.to_json()) and "predicted_age" not in refused["result"]
+    assert "not an aligned face crop" in refused["result"]["message"] and refused["result"]["message"] in refused["text"]
 
 
 def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run, skin_fixture_bundle, skin_photos):
@@ -152,30 +173,29 @@ def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run
     rows = []
     assert [Path(entry["photo"]) for entry in browser_run["skin"]] == skin_photos
     for entry in browser_run["skin"]:
-        expected, got = predictor.predict(decode_image(entry["photo"]).rgb, Path(entry["photo"]).name), entry["result"]
-        assert entry["status"] == "ok", entry["text"]
-        assert [t["label"] for t in got["top"]] == [t["label"] for t in expected["top"]]
-        probability_gap = max(abs(g["probability"] - e["probability"]) for g, e in zip(got["top"], expected["top"]))
-        heatmap = np.array(got["heatmap"]["values"]).reshape(got["heatmap"]["height"], got["heatmap"]["width"])
-        heatmap_gap = float(np.abs(heatmap - expected["heatmap"]).max())
-        assert probability_gap <= SKIN_TOLERANCE and heatmap_gap <= SKIN_TOLERANCE
-        assert (got["lighting"], got["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
-        assert got["lighting_probability_good"] == pytest.approx(expected["lighting_probability_good"], abs=SKIN_TOLERANCE)
-        assert (got["photo_check"], got["photo_tip"]) == (expected["photo_check"], expected["photo_tip"])
-        assert [t["partition"] for t in got["three_partition"]] == [t["partition"] for t in expected["three_partition"]]
-        assert max(abs(g["probability"] - e["probability"]) for g, e in zip(got["three_partition"], expected["three_partition"])) <= SKIN_TOLERANCE
+        expected, got = predict_one(predictor, decode_image(entry["photo"]).rgb, Path(entry["photo"]).name), entry["result"]
+        assert entry["status"] == got["status"] == expected.status, entry["text"]
+        assert_same_result(got, expected.to_json(), skin_tolerance, entry["photo"])
+        assert got["disclaimer"] == DISCLAIMER and DISCLAIMER in entry["text"]
+        if expected.status != "ok":
+            assert got["message"] in entry["text"] and "overlay" not in entry
+            continue
+        assert "not a medical device" in entry["text"].lower()
         assert "Coarse view: " + got["three_partition"][0]["partition"] in entry["text"]
-        assert got["typicality"] == pytest.approx(expected["typicality"], rel=SKIN_TOLERANCE)
         assert (got["photo_check"] == "atypical") == ("Unusual photo" in entry["text"])
-        assert got["disclaimer"] == DISCLAIMER and DISCLAIMER in entry["text"] and "not a medical device" in entry["text"].lower()
+        want_map = np.array(expected.details["heatmap"]["values"])
+        probability_gap = max(abs(g["probability"] - e["probability"]) for g, e in zip(got["top"], expected.details["top"]))
+        heatmap_gap = float(np.abs(np.array(got["heatmap"]["values"]) - want_map).max())
         overlay = entry["overlay"]
         assert not overlay["hidden"] and overlay["width"] == overlay["height"] == 256 and overlay["meanDiff"] > 1
         # the overlay changes the picture most where the map is hottest
-        assert np.corrcoef(overlay["cellDiff"], expected["heatmap"].ravel())[0, 1] > 0.8
+        assert np.corrcoef(overlay["cellDiff"], want_map.ravel())[0, 1] > 0.8
         rows.append({"photo": Path(entry["photo"]).name, "labels": [t["label"] for t in got["top"]], "max_probability_diff": probability_gap,
                      "max_heatmap_diff": heatmap_gap, "lighting": got["lighting"], "photo_check": got["photo_check"]})
-    assert {entry["result"]["lighting"] for entry in browser_run["skin"]} == {"good", "poor"}
-    assert [entry["result"]["photo_check"] for entry in browser_run["skin"]] == ["typical", "typical", "atypical"]
+    answered = [entry["result"] for entry in browser_run["skin"] if entry["result"]["status"] == "ok"]
+    assert {result["lighting"] for result in answered} == {"good", "poor"}
+    assert [result["photo_check"] for result in answered] == ["typical", "typical", "atypical"]
+    assert [entry["result"]["status"] for entry in browser_run["skin"]] == ["refused", "ok", "ok", "ok"]
     (SCREENSHOT.parent / "browser_skin_parity.json").write_text(json.dumps(rows, indent=2))
 
 

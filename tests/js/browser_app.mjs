@@ -1,7 +1,9 @@
 // Drives the vitalens app in Debian's chromium with playwright-core (never a downloaded browser):
-// upload each photo and read the on-device result, screenshot, then cut the network and predict again
-// from the service worker's cache, then (with a fake camera fed from a .y4m file) run camera mode, then
-// skin mode on each skin photo, reading the heat map drawn on the canvas with the overlay on and off.
+// upload each photo and read the on-device result, screenshot, upload photos the app refuses, then cut
+// the network and predict again from the service worker's cache, then face mode on a crop and on a face
+// photo that is no crop (refused), then (with a fake camera fed from a .y4m file) camera mode, then skin
+// mode on each skin photo, reading the heat map drawn on the canvas with the overlay on and off. Each
+// photo's result is the app's Prediction.to_json()-shaped object.
 // Usage: node browser_app.mjs CONFIG.json  ->  JSON on stdout. Driven by tests/test_browser_app.py.
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -42,6 +44,8 @@ try {
   const online = [];
   for (const photo of config.photos) online.push({ photo, ...(await predict(photo)) });
   await page.screenshot({ path: config.screenshot, fullPage: true });
+  const refused = [];
+  for (const photo of config.refusedPhotos ?? []) refused.push({ photo, ...(await predict(photo)) });
 
   // Offline: wait until the service worker has cached everything and controls the page, then cut the network.
   await page.evaluate(async () => { await navigator.serviceWorker.ready; });
@@ -53,14 +57,19 @@ try {
   const offline = { photo: config.photos[0], ...(await predict(config.photos[0])) };
   await context.setOffline(false);
 
-  let face = null;
+  const readFace = async (photo) => {
+    await page.evaluate(() => { document.getElementById('face-result').dataset.status = ''; });
+    await page.setInputFiles('#face-photo', photo);
+    await page.waitForFunction(() => ['ok', 'refused', 'error'].includes(document.getElementById('face-result').dataset.status), null, { timeout: TIMEOUT });
+    return page.evaluate(() => ({ status: document.getElementById('face-result').dataset.status, result: window.vitalensFace,
+      text: document.getElementById('face-result').innerText }));
+  };
+  let face = null, faceRefused = null;
   if (config.facePhoto) {
     await page.selectOption('#task', 'face-age-gender');
     await page.waitForSelector('body[data-ready="face-age-gender"]', { timeout: TIMEOUT });
-    await page.setInputFiles('#face-photo', config.facePhoto);
-    await page.waitForFunction(() => ['ok', 'refused'].includes(document.getElementById('face-result').dataset.status), null, { timeout: TIMEOUT });
-    face = await page.evaluate(() => ({ status: document.getElementById('face-result').dataset.status, result: window.vitalensFace,
-      text: document.getElementById('face-result').innerText }));
+    face = await readFace(config.facePhoto);
+    if (config.faceRefusedPhoto) faceRefused = { photo: config.faceRefusedPhoto, ...(await readFace(config.faceRefusedPhoto)) };
     await page.selectOption('#task', 'hb-nails');
     await page.waitForSelector('body[data-ready="hb-nails"]', { timeout: TIMEOUT });
   }
@@ -82,12 +91,12 @@ try {
     for (const photo of config.skinPhotos) {
       await page.evaluate(() => { document.getElementById('skin-result').dataset.status = ''; });
       await page.setInputFiles('#skin-photo', photo);
-      await page.waitForFunction(() => ['ok', 'error'].includes(document.getElementById('skin-result').dataset.status), null, { timeout: TIMEOUT });
+      await page.waitForFunction(() => ['ok', 'refused', 'error'].includes(document.getElementById('skin-result').dataset.status), null, { timeout: TIMEOUT });
       skin.push({ photo, ...(await page.evaluate(readSkinScreen)) });
     }
     await page.screenshot({ path: config.skinScreenshot, fullPage: true });
   }
-  console.log(JSON.stringify({ online, offline, controlled, apiOffline, face, camera, skin, problems }));
+  console.log(JSON.stringify({ online, refused, offline, controlled, apiOffline, face, faceRefused, camera, skin, problems }));
 } finally {
   await browser.close();
 }
@@ -98,13 +107,13 @@ function readSkinScreen() {
   const out = document.getElementById('skin-result'), canvas = document.getElementById('skin-overlay'), toggle = document.getElementById('skin-heatmap');
   const result = window.vitalensSkin;
   const entry = { status: out.dataset.status, result, text: out.innerText, disclaimer: document.getElementById('disclaimer').innerText };
-  if (!result) return entry;
+  if (!result || result.status !== 'ok') return entry;
   const pixels = () => canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   const withMap = pixels();
   toggle.click();
   const withoutMap = pixels();
   toggle.click();
-  const { height, width } = result.heatmap, side = canvas.width;
+  const height = result.heatmap.values.length, width = result.heatmap.values[0].length, side = canvas.width;
   const cells = new Array(height * width).fill(0), counts = new Array(height * width).fill(0);
   let total = 0;
   for (let y = 0; y < side; y++) {

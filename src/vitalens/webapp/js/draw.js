@@ -29,15 +29,16 @@ export function drawNails(canvas, bitmap, nails) {
   canvas.hidden = false;
 }
 
-// The crop with a heat map over it: the h x w map upsampled bilinearly (Pillow's resampling) to the canvas,
-// blended in a yellow-to-red ramp whose opacity grows with the map's value, so cold areas stay visible.
+// The crop with a heat map over it: the map (h rows of w values, as a Prediction's heatmap.values) upsampled
+// bilinearly (Pillow's resampling) to the canvas, blended in a yellow-to-red ramp whose opacity grows with
+// the map's value, so cold areas stay visible.
 export const HEATMAP_OPACITY = 0.6;
 
 export function drawHeatmap(canvas, crop, heatmap, side, showMap = true) {
   canvas.width = canvas.height = side;
   const photo = resize(crop, side, side, 'bilinear');
-  const grey = rgbImage(heatmap.width, heatmap.height);
-  heatmap.values.forEach((v, i) => grey.data.fill(Math.round(255 * Math.min(1, Math.max(0, v))), i * 3, i * 3 + 3));
+  const grey = rgbImage(heatmap.values[0].length, heatmap.values.length);
+  heatmap.values.flat().forEach((v, i) => grey.data.fill(Math.round(255 * Math.min(1, Math.max(0, v))), i * 3, i * 3 + 3));
   const map = resize(grey, side, side, 'bilinear');
   const pixels = new ImageData(side, side);
   for (let i = 0; i < side * side; i++) {

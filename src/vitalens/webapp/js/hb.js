@@ -1,43 +1,44 @@
 // twin: vitalens/tasks/hb_nails/runtime.py
 // Fingernail Hb on the device, as vitalens/tasks/hb_nails/runtime.py does it for a raw photo: quality gate ->
 // nail detector -> three most confident nails with their skin -> regressor per nail -> median ->
-// conformal interval -> WHO 2024 band. Returns the shape of HbResult.to_dict().
+// conformal interval -> WHO 2024 band. Returns NailHbPredictor.predict_image's Prediction.to_json():
+// the photo's Hb in the flat columns, each nail's box, skin box, estimate and score in `nails`.
 import { detect, detectionsToRegions } from './detection.js';
 import { nailRegions } from './nails.js';
 import { assessPhoto, gateDetections } from './quality.js';
+import { prediction, refused } from './results.js';
 import { median } from './stats.js';
 import { interpretEstimate } from './who.js';
 
-const refusal = (imageId, verdict, disclaimer) => ({
-  image_id: imageId, status: 'refused', regions_from: '', hb: null, interval: null, nails: [],
-  reasons: verdict.reasons, tips: verdict.tips, interpretation: null, disclaimer,
-});
+export const NO_DETECTOR_TIP = 'this photo has no annotated nail boxes and the bundle has no nail detector: '
+  + 'annotate the nails or use a bundle with a detector stage (the shipped one has it)';
 
 // model: { manifest, sessions: { model, detector }, Tensor, rules (WHO), disclaimer }
 export async function predictHb(model, image, population = {}, imageId = '') {
   const { manifest, sessions, Tensor, disclaimer } = model;
   const rules = manifest.detector;
+  if (!rules || !sessions.detector) return refused(imageId, ['no_boxes'], [NO_DETECTOR_TIP], disclaimer);
   const photoVerdict = assessPhoto(image);
-  if (!photoVerdict.ok) return refusal(imageId, photoVerdict, disclaimer);
+  if (!photoVerdict.ok) return refused(imageId, photoVerdict.reasons, photoVerdict.tips, disclaimer);
   const detections = await detect(image, sessions.detector, Tensor, rules);
   const detectionVerdict = gateDetections(detections, rules.score_threshold);
-  if (!detectionVerdict.ok) return refusal(imageId, detectionVerdict, disclaimer);
+  if (!detectionVerdict.ok) return refused(imageId, detectionVerdict.reasons, detectionVerdict.tips, disclaimer);
   const { nailBoxes, skinBoxes, scores } = detectionsToRegions(detections, rules.score_threshold, rules.max_nails);
   const perNail = await regress(model, image, nailBoxes, skinBoxes);
   const hb = median(perNail.hb);
   const halfWidth = manifest.uncertainty.half_width;
-  return {
-    image_id: imageId,
-    status: 'ok',
+  const interpretation = interpretEstimate(model.rules, hb, population, disclaimer);
+  const nails = nailBoxes.map((box, i) => ({ box, skin_box: perNail.skinBoxes[i], hb: perNail.hb[i], score: scores[i] }));
+  const columns = {
+    predicted_hgb: hb,
+    interval_low: hb - halfWidth,
+    interval_high: hb + halfWidth,
+    who_severity: interpretation.severity,
+    n_nails: nails.length,
+    per_nail_hgb: nails.map((nail) => nail.hb),
     regions_from: 'detector',
-    hb,
-    interval: [hb - halfWidth, hb + halfWidth],
-    nails: nailBoxes.map((box, i) => ({ box, skin_box: perNail.skinBoxes[i], hb: perNail.hb[i], score: scores[i] })),
-    reasons: [],
-    tips: [],
-    interpretation: interpretEstimate(model.rules, hb, population, disclaimer),
-    disclaimer,
   };
+  return prediction(imageId, columns, { nails, interpretation, tips: [] }, disclaimer);
 }
 
 async function regress({ manifest, sessions, Tensor }, image, nailBoxes, skinBoxes) {

@@ -2,19 +2,31 @@
 // Skin condition on the device, as vitalens/tasks/skin_condition/runtime.py: centre crop -> ONNX (colour calibration,
 // normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip, the
 // top label's Grad-CAM map over the crop, and whether the photo looks like the training photos at all.
+// Returns SkinPredictor.predict_image's Prediction.to_json(): top-3 and lighting in the flat columns, the rest in details.
 import { centreCropResized } from './centre_crop.js';
 import { toPlanar } from './image.js';
 import { assessLighting } from './lighting.js';
+import { prediction, roundTo, tooSmall } from './results.js';
 
 export const TOP_K = 3;
+export const HEATMAP_DECIMALS = 3;
 export const TIP_POOR_LIGHT = 'poor lighting: retake in even daylight, without flash, holding the phone steady';
 export const TIP_ATYPICAL = 'this does not look like the clinical close-ups of skin the model learned from, so the conditions listed are unreliable: '
   + 'photograph the affected skin close up, filling the frame';
+export const HEATMAP_OVER = "centre crop (see the bundle's inputs.image.preprocessing)";
+
+// The network's input for a photo: the bundle's centre crop at its size (what the heat map lies over).
+export function skinCrop(manifest, image) {
+  const { size, crop_fraction: fraction } = manifest.inputs.image;
+  return centreCropResized(image, size, fraction);
+}
 
 export async function predictSkin(model, image, imageId = '') {
-  const { manifest, sessions, Tensor } = model;
-  const { size, crop_fraction: fraction } = manifest.inputs.image;
-  const crop = centreCropResized(image, size, fraction);
+  const { manifest, sessions, Tensor, disclaimer } = model;
+  const small = tooSmall(image, imageId, disclaimer);
+  if (small) return small;
+  const crop = skinCrop(manifest, image);
+  const size = manifest.inputs.image.size;
   const outputs = await sessions.model.run({ image: new Tensor('float32', toPlanar(crop), [1, 3, size, size]) });
   const probabilities = Array.from(outputs.diagnosis_probs.data);
   const order = probabilities.map((p, i) => [p, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, TOP_K).map(([, i]) => i);
@@ -22,22 +34,30 @@ export async function predictSkin(model, image, imageId = '') {
   const good = lightingGood >= manifest.lighting.threshold;
   const typicality = outputs.typicality.data[0];
   const typical = typicality <= manifest.outputs.typicality.threshold;
-  const [, , height, width] = outputs.cam.dims;
-  const cell = height * width;
-  return {
-    image_id: imageId,
-    top: order.map((i) => ({ label: manifest.labels[i], probability: probabilities[i] })),
-    three_partition: partitionProbabilities(manifest, probabilities),
+  const top = order.map((i) => ({ label: manifest.labels[i], probability: probabilities[i] }));
+  const columns = {};
+  top.forEach((entry, k) => Object.assign(columns, { [`label_${k + 1}`]: entry.label, [`prob_${k + 1}`]: roundTo(entry.probability, 4) }));
+  Object.assign(columns, {
     lighting: good ? 'good' : 'poor',
-    lighting_probability_good: lightingGood,
     lighting_tip: good ? '' : (assessLighting(crop).tip || TIP_POOR_LIGHT),
     photo_check: typical ? 'typical' : 'atypical',
+  });
+  const details = {
+    top,
+    three_partition: partitionProbabilities(manifest, probabilities),
+    lighting_probability_good: lightingGood,
     typicality,
     photo_tip: typical ? '' : TIP_ATYPICAL,
-    heatmap: { height, width, values: Array.from(outputs.cam.data.subarray(order[0] * cell, (order[0] + 1) * cell)) },
-    crop,
-    disclaimer: manifest.disclaimer,
+    heatmap: { label: top[0].label, over: HEATMAP_OVER, values: heatmapRows(outputs.cam, order[0]) },
   };
+  return prediction(imageId, columns, details, disclaimer);
+}
+
+// Grad-CAM of one label: h rows of w values in [0, 1] over the centre crop, rounded as the Python runtime rounds them.
+function heatmapRows(cam, label) {
+  const [, , height, width] = cam.dims;
+  const start = label * height * width;
+  return Array.from({ length: height }, (_, y) => Array.from(cam.data.subarray(start + y * width, start + (y + 1) * width), (v) => roundTo(v, HEATMAP_DECIMALS)));
 }
 
 // The coarse view (benign / malignant / non-neoplastic): each partition's summed probability, largest first

@@ -1,15 +1,14 @@
-// twin: vitalens/tasks/face_age_gender/runtime.py
-// Age and gender from an aligned face crop, on the device (vitalens/tasks/face_age_gender/runtime.py). The
-// result is also left on window.vitalensFace for the browser tests.
-import { toPlanar } from './image.js';
-import { resize } from './resample.js';
+// twin: none (the face screen)
+// Age and gender from an aligned face crop, on the device (face.js); a full photo is refused with the reason
+// and a tip, since the browser has no face detector. The result (the photo's Prediction, as the API returns
+// it) is also left on window.vitalensFace (and #face-result's data-status) for the browser tests.
+import { predictFace } from './face.js';
 import { imageFromFile } from './photo.js';
+import { screen } from './screen.js';
 import { escapeHtml } from './html.js';
 
 export const label = 'Face: age and gender (aligned crops)';
 
-// vitalens/tasks/face_age_gender/regions.py looks_like_face_crop
-const CROP_MAX_SIDE = 512, CROP_ASPECT_TOLERANCE = 0.15;
 let current = null;
 
 export function setUp(model) {
@@ -21,28 +20,24 @@ export function setUp(model) {
 async function run(file) {
   const out = document.getElementById('face-result');
   out.hidden = false;
+  out.dataset.status = 'running';
   try {
     const { image } = await imageFromFile(file);
-    if (Math.max(image.width, image.height) > CROP_MAX_SIDE || Math.abs(image.height / image.width - 1) > CROP_ASPECT_TOLERANCE) {
-      throw new Error(`${file.name}: ${image.width}x${image.height} is not an aligned face crop, and the browser app has no face detector; crop the photo to the face (square, forehead to chin).`);
+    const result = screen(current, image, file.name) ?? await predictFace(current, image, file.name);
+    window.vitalensFace = result;
+    out.dataset.status = result.status;
+    if (result.status !== 'ok') {
+      out.innerHTML = `<p class="error">${escapeHtml(file.name)}: ${escapeHtml(result.message)}.</p>`;
+      return;
     }
-    const { manifest, sessions, Tensor } = current;
-    const size = manifest.inputs.image.shape[2];
-    const session = sessions.model;
-    const outputs = await session.run({ [session.inputNames[0]]: new Tensor('float32', toPlanar(resize(image, size, size, 'bilinear')), [1, 3, size, size]) });
-    const logits = Array.from(outputs.gender_logits.data).map((v) => v / manifest.temperature);
-    const peak = Math.max(...logits), exps = logits.map((v) => Math.exp(v - peak)), total = exps.reduce((a, b) => a + b, 0);
-    const classes = manifest.outputs.gender_logits.classes;
-    const probabilities = exps.map((v) => v / total);
-    const age = outputs.age_years.data[0];
-    window.vitalensFace = { predicted_age: age, probability_female: probabilities[classes.indexOf('female')] };
-    out.dataset.status = 'ok';
-    out.innerHTML = `<div class="hb">age ≈ ${age.toFixed(0)} years</div>
-      <p>${classes[probabilities.indexOf(Math.max(...probabilities))]} (P(female) = ${probabilities[classes.indexOf('female')].toFixed(2)})</p>
+    const { manifest } = current;
+    out.innerHTML = `<div class="hb">age ≈ ${result.predicted_age.toFixed(0)} years</div>
+      <p>${escapeHtml(result.predicted_gender)} (P(female) = ${result.probability_female.toFixed(2)})</p>
       <p class="small">Held-out age MAE ${manifest.metrics.age_mae_years.toFixed(1)} years (always the mean: ${manifest.metrics.baselines.mean_age_mae.toFixed(1)}).
-      ${manifest.training_data}.</p><p class="small">${escapeHtml(manifest.disclaimer)}</p>`;
+      ${manifest.training_data}.</p><p class="small">${escapeHtml(result.disclaimer)}</p>`;
   } catch (error) {
-    out.dataset.status = 'refused';
+    window.vitalensFace = null;
+    out.dataset.status = 'error';
     out.innerHTML = `<p class="error">${escapeHtml(error.message)}</p>`;
   }
 }

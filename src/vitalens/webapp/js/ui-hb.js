@@ -1,9 +1,11 @@
 // twin: none (the fingernail screen)
 // Fingernail Hb: upload mode (one photo, each nail drawn with its own estimate) and camera mode (N frames,
-// IQR outlier rejection, median). All on the device; the result is also left on window.vitalensResult
-// (and in #result's data-* attributes) for the browser tests.
+// IQR outlier rejection, median). All on the device; the result (upload: the photo's Prediction, as the API
+// returns it; camera: the frames' aggregate) is also left on window.vitalensResult (and in #result's data-*
+// attributes) for the browser tests.
 import { drawNails } from './draw.js';
 import { predictHb } from './hb.js';
+import { screen } from './screen.js';
 import { imageFromFile, imageFromVideo } from './photo.js';
 import { aggregateEstimates } from './stats.js';
 import { interpretEstimate, interpretHb } from './who.js';
@@ -58,9 +60,10 @@ function showResult(html, data) {
   window.vitalensResult = data.json ? JSON.parse(data.json) : null;
 }
 
-function refusalHtml(result) {
+// a refusal's tips (the Prediction's details), one per reason, say how to take the next photo
+function refusalHtml(tips) {
   return `<p class="error">No estimate: the photo cannot be read well enough.</p>
-    <ul>${result.tips.map((tip) => `<li>${escapeHtml(tip)}</li>`).join('')}</ul>`;
+    <ul>${tips.map((tip) => `<li>${escapeHtml(tip)}</li>`).join('')}</ul>`;
 }
 
 async function runUpload(file) {
@@ -71,20 +74,19 @@ async function runUpload(file) {
     interpretHb(current.rules, 12, people); // a wrong age/sex combination is reported before any work
     const { image, bitmap } = await imageFromFile(file);
     const started = performance.now();
-    const result = await predictHb(current, image, people, file.name);
+    const result = screen(current, image, file.name) ?? await predictHb(current, image, people, file.name);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     const json = JSON.stringify(result);
     if (result.status !== 'ok') {
       $('overlay').hidden = true;
-      return showResult(refusalHtml(result) + caveat(current.manifest), { status: 'refused', nails: '0', json });
+      return showResult(refusalHtml(result.tips) + caveat(current.manifest), { status: 'refused', nails: '0', json });
     }
     drawNails($('overlay'), bitmap, result.nails);
-    const [low, high] = result.interval;
-    showResult(`<div class="hb">Hb ≈ ${result.hb.toFixed(1)} g/dL</div>
-      <p>90 % interval ${low.toFixed(1)}–${high.toFixed(1)} g/dL · median of ${result.nails.length} nails
-      (${result.nails.map((n) => n.hb.toFixed(1)).join(', ')}) · computed on this device in ${seconds} s</p>
+    showResult(`<div class="hb">Hb ≈ ${result.predicted_hgb.toFixed(1)} g/dL</div>
+      <p>90 % interval ${result.interval_low.toFixed(1)}–${result.interval_high.toFixed(1)} g/dL · median of ${result.n_nails} nails
+      (${result.per_nail_hgb.map((hb) => hb.toFixed(1)).join(', ')}) · computed on this device in ${seconds} s</p>
       ${interpretationHtml(result.interpretation)}${caveat(current.manifest)}`,
-    { status: 'ok', hb: String(result.hb), nails: String(result.nails.length), json });
+    { status: 'ok', hb: String(result.predicted_hgb), nails: String(result.n_nails), json });
   } catch (error) {
     showResult(`<p class="error">${escapeHtml(error.message)}</p>`, { status: 'error', nails: '0', json: 'null' });
   }
@@ -105,7 +107,8 @@ async function runCamera() {
     const results = [];
     for (let i = 0; i < frames; i++) {
       await new Promise((resolve) => requestAnimationFrame(resolve));
-      results.push(await predictHb(current, imageFromVideo(video), people, `frame ${i + 1}`));
+      const frame = imageFromVideo(video), id = `frame ${i + 1}`;
+      results.push(screen(current, frame, id) ?? await predictHb(current, frame, people, id));
       showResult(`<p>reading frame ${i + 1} of ${frames}…</p>`, { status: 'running' });
     }
     showCameraResult(results, people);
@@ -122,10 +125,10 @@ function showCameraResult(results, people) {
   const refused = results.length - estimated.length;
   if (!estimated.length) {
     const tips = [...new Set(results.flatMap((r) => r.tips))];
-    return showResult(refusalHtml({ tips }) + `<p>0 of ${results.length} frames usable.</p>`,
+    return showResult(refusalHtml(tips) + `<p>0 of ${results.length} frames usable.</p>`,
       { status: 'refused', frames: String(results.length), json: JSON.stringify({ frames: results.length, refused }) });
   }
-  const summary = aggregateEstimates(estimated.map((r) => r.hb));
+  const summary = aggregateEstimates(estimated.map((r) => r.predicted_hgb));
   const halfWidth = current.manifest.uncertainty.half_width;
   const hb = summary.estimate;
   const interpretation = interpretEstimate(current.rules, hb, people, current.disclaimer);

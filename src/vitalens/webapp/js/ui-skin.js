@@ -1,10 +1,12 @@
 // twin: none (the skin screen)
 // Skin condition: upload a photo -> the three most likely conditions, the lighting verdict (and a tip when
-// poor) and the Grad-CAM heat map over the centre crop, all on the device. The result is also left on
-// window.vitalensSkin (and #skin-result's data-status) for the browser tests.
+// poor) and the Grad-CAM heat map over the centre crop, all on the device; a photo too small to read is
+// refused with the reason and a tip. The result (the photo's Prediction, as the API returns it) is also left
+// on window.vitalensSkin (and #skin-result's data-status) for the browser tests.
 import { drawHeatmap } from './draw.js';
 import { imageFromFile } from './photo.js';
-import { predictSkin } from './skin.js';
+import { screen } from './screen.js';
+import { predictSkin, skinCrop } from './skin.js';
 import { escapeHtml } from './html.js';
 
 export const label = 'Skin condition (top-3, lighting, heat map)';
@@ -41,18 +43,24 @@ async function run(file) {
   out.dataset.status = 'running';
   try {
     const { image } = await imageFromFile(file);
-    const result = await predictSkin(current, image, file.name);
-    shown = result;
+    const result = screen(current, image, file.name) ?? await predictSkin(current, image, file.name);
+    window.vitalensSkin = result;
+    if (result.status !== 'ok') {
+      shown = null;
+      $('skin-overlay').hidden = true;
+      out.innerHTML = `<p class="error">No answer: ${escapeHtml(result.message)}</p>${caveat(current.manifest)}<p class="small">${escapeHtml(result.disclaimer)}</p>`;
+      out.dataset.status = 'refused';
+      return;
+    }
+    shown = { crop: skinCrop(current.manifest, image), heatmap: result.heatmap };
     redraw();
-    const { crop, ...json } = result;
-    window.vitalensSkin = json;
     out.innerHTML = `<p class="not-medical"><strong>Not a medical device and not a diagnosis.</strong> Show any spot that changes,
         bleeds or worries you to a doctor.</p>
       ${result.photo_check === 'atypical' ? `<p class="photo-atypical"><strong>Unusual photo</strong> — ${escapeHtml(result.photo_tip)}</p>` : ''}
       <ol class="top3">${result.top.map((t) => `<li>${escapeHtml(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
       <p class="small">Coarse view: ${result.three_partition.map((t) => `${escapeHtml(t.partition)} ${(t.probability * 100).toFixed(1)} %`).join(' · ')}</p>
       <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escapeHtml(result.lighting_tip)}` : ''}</p>
-      <p class="small">The heat map shows where the network looked for “${escapeHtml(result.top[0].label)}” in the centre square it read
+      <p class="small">The heat map shows where the network looked for “${escapeHtml(result.heatmap.label)}” in the centre square it read
         (${Math.round(current.manifest.inputs.image.crop_fraction * 100)} % of the photo's short side).</p>
       ${caveat(current.manifest)}<p class="small">${escapeHtml(result.disclaimer)}</p>`;
     out.dataset.status = 'ok';

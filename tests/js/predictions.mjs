@@ -1,0 +1,48 @@
+// The browser app's whole path for a photo in Node (the spine's screen, then hb.js, skin.js or face.js), with
+// the same onnxruntime-web wasm build the app serves, on photos written by tests/test_app_parity.py: one
+// result per photo, in the shape of vitalens.runtime.predict_one's Prediction.to_json().
+// Usage: node predictions.mjs DIR  (DIR/cases.json: {bundles: {task: folder}, siteChecks: {task: check}, rules,
+// cases: [{task, image_id, input, width, height, population}]}); a site check given replaces the bundle's.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from '../../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
+import { rgbImage } from '../../src/vitalens/webapp/js/image.js';
+import { predictFace } from '../../src/vitalens/webapp/js/face.js';
+import { predictHb } from '../../src/vitalens/webapp/js/hb.js';
+import { screen } from '../../src/vitalens/webapp/js/screen.js';
+import { predictSkin } from '../../src/vitalens/webapp/js/skin.js';
+
+ort.env.wasm.numThreads = 1; // as the app runs it
+ort.env.logLevel = 'error';
+const PREDICT = {
+  'hb-nails': (model, image, c) => predictHb(model, image, c.population, c.image_id),
+  'skin-condition': (model, image, c) => predictSkin(model, image, c.image_id),
+  'face-age-gender': (model, image, c) => predictFace(model, image, c.image_id),
+};
+
+const dir = process.argv[2];
+const { bundles, siteChecks = {}, rules, cases } = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
+
+// runtime.js's loadModel, from a bundle folder instead of the server
+async function load(folder) {
+  const manifest = JSON.parse(readFileSync(join(folder, 'bundle.json'), 'utf8'));
+  const sessions = {};
+  for (const stage of ['model', 'detector']) {
+    if (!manifest[stage]) continue;
+    const bytes = new Uint8Array(readFileSync(join(folder, manifest[stage].file)));
+    sessions[stage] = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  }
+  return { manifest, sessions, Tensor: ort.Tensor, rules: JSON.parse(readFileSync(rules, 'utf8')), disclaimer: manifest.disclaimer };
+}
+
+const models = {};
+for (const [task, folder] of Object.entries(bundles)) {
+  models[task] = await load(folder);
+  if (siteChecks[task]) models[task].manifest.site_check = siteChecks[task];
+}
+const out = [];
+for (const c of cases) {
+  const image = rgbImage(c.width, c.height, new Uint8Array(readFileSync(join(dir, c.input))));
+  out.push(screen(models[c.task], image, c.image_id) ?? await PREDICT[c.task](models[c.task], image, c));
+}
+console.log(JSON.stringify(out));

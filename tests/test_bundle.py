@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 import torch
@@ -21,7 +20,12 @@ from vitalens.imaging import decode_image
 from vitalens.results import Prediction
 from vitalens.runs import RUN_FILES, Job, check_run_folder, write_config
 from vitalens.tasks import TaskError, get_task
-from vitalens.tasks.hb_nails.export import MODEL_FILE, graph_for
+from vitalens.heads import linear_parameters
+from vitalens.tasks._haemoglobin.config import RunConfig
+from vitalens.tasks.hb_nails.export import MODEL_FILE, linear_graph
+from vitalens.tasks.hb_nails.lifecycle import prepare
+from vitalens.tasks.hb_nails.model import NailHbRegressor
+from vitalens.tasks.hb_nails.training import fit_final
 from vitalens.tasks.hb_nails.features import srgb_to_lab as torch_srgb_to_lab
 from vitalens.tasks.hb_nails.regions import nail_regions, region_inputs
 from vitalens.tasks.hb_nails.runtime import NailHbPredictor
@@ -54,6 +58,16 @@ def synthetic_dataset(tmp_path_factory) -> Path:
         lines.append(f'p{i}.png,session{i % 6},{hb:.2f},"{json.dumps(NAILS)}","{json.dumps(SKINS)}"')
     (root / "manifest.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+def refit(run_dir: Path) -> tuple[dict, NailHbRegressor]:
+    """The run's model.json and the scikit-learn model refitted from its configuration: the same numbers."""
+    saved = json.loads((run_dir / MODEL_FILE).read_text())
+    config = RunConfig(**saved["config"])
+    fitted = fit_final(prepare(config, show_progress=False), config)
+    weights, bias = linear_parameters(fitted.head_)
+    assert saved["model"] == fitted.get_params() and saved["weights"] == weights.tolist() and saved["bias"] == bias
+    return saved, fitted
 
 
 def run_verb(verb: str, data: Path, out: Path, **options) -> dict:
@@ -105,6 +119,20 @@ def test_evaluate_writes_the_run_files_but_no_model_so_export_refuses_it(synthet
         run_verb("export", tmp_path / "cv", tmp_path / "bundle")
 
 
+def test_a_catboost_run_says_it_cannot_be_exported_and_export_refuses_it(tmp_path):
+    """catboost is not linear, so there is no ONNX graph for it: train records why, export says so in one line."""
+    from vitalens.tasks.hb_nails.export import read_saved_model, saved_model
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 4)), rng.normal(12, 2, 30)
+    model = NailHbRegressor(head="catboost").fit_features(X, np.arange(30), y)
+    saved = saved_model(model, {}, 1.0)
+    assert "weights" not in saved and "not a scaled linear model" in saved["not_exportable"]
+    (tmp_path / MODEL_FILE).write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="catboost head cannot be exported to ONNX.*re-train with head=ridge or head=median"):
+        read_saved_model(tmp_path)
+
+
 def test_options_are_validated():
     with pytest.raises(TaskError, match="no option 'detector' for train"):
         TASK.parse_options("train", {"detector": "x"})
@@ -125,16 +153,16 @@ def test_bundle_round_trip_and_onnx_torch_parity(bundle_dir, synthetic_dataset):
     rgb = decode_image(synthetic_dataset / "p0.png").rgb
     onnx_per_nail, _ = predictor.per_nail(rgb, NAILS, SKINS)
 
-    saved = joblib.load(bundle_dir.parent / "synthetic" / MODEL_FILE)
+    saved, fitted = refit(bundle_dir.parent / "synthetic")
     regions = nail_regions(rgb, NAILS, SKINS, 32)
     assert regions.red_found
-    graph = graph_for(saved["model"])
+    graph = linear_graph(NailHbRegressor(**saved["model"]), saved["weights"], saved["bias"])
     assert sorted(manifest["inputs"]) == sorted(graph.inputs) == sorted(i.name for i in bundle.session().get_inputs())
     assert ("red_reference" in manifest["region"]) == ("red" in graph.inputs)
     feeds = region_inputs(regions)
     with torch.no_grad():
         torch_per_nail = graph(*(torch.from_numpy(feeds[name]) for name in graph.inputs)).numpy()
-    sklearn_per_nail = saved["model"].predict_features(*saved["model"].transform([regions]))[1]
+    sklearn_per_nail = fitted.predict_features(*fitted.transform([regions]))[1]
     assert np.allclose(onnx_per_nail, torch_per_nail, atol=1e-3)
     assert np.allclose(onnx_per_nail, sklearn_per_nail, atol=1e-3)
 
@@ -228,6 +256,6 @@ def test_cnn_bundle_round_trip_runs_on_the_same_runtime(synthetic_dataset, tmp_p
     bundle = load_bundle(run_verb("export", tmp_path / "cnn", tmp_path / "bundle"))
     rgb = decode_image(synthetic_dataset / "p0.png").rgb
     onnx_per_nail, _ = NailHbPredictor(bundle).per_nail(rgb, NAILS, SKINS)
-    saved = joblib.load(tmp_path / "cnn" / MODEL_FILE)
-    sklearn_per_nail = saved["model"].predict_features(*saved["model"].transform([nail_regions(rgb, NAILS, SKINS, 32)]))[1]
+    _, fitted = refit(tmp_path / "cnn")
+    sklearn_per_nail = fitted.predict_features(*fitted.transform([nail_regions(rgb, NAILS, SKINS, 32)]))[1]
     assert np.allclose(onnx_per_nail, sklearn_per_nail, atol=1e-2)

@@ -20,7 +20,8 @@ def test_real_data_train_export_predict(yakimov_dir, tmp_path):
     write_config(job)
     report = task.verb("train")(job)
     run_dir = check_run_folder(job.out)
-    assert (run_dir / "model.joblib").is_file()
+    kept = json.loads((run_dir / "model.json").read_text())  # plain numbers, never a pickle
+    assert kept["model"]["head"] == "ridge" and len(kept["weights"]) > 0 and not list(run_dir.glob("*.joblib"))
     figures = sorted(p.name for p in (run_dir / "figures").iterdir())
     assert {"predicted_vs_true.png", "bland_altman.png", "error_by_severity.png", "error_by_skin_tone_group.png"} <= set(figures)
     saved = json.loads((run_dir / "report.json").read_text())

@@ -127,6 +127,7 @@ def test_train_then_export_then_predict_through_the_cli(tmp_path, backbone):
     report = json.loads((run / "report.json").read_text())
     assert report["n_test"] > 0 and "gender accuracy" in trained.output and report["model"]["backbone"] == backbone
     assert (run / "member" / "model.pt").is_file() == backbone.endswith(":mirror")
+    assert json.loads((run / "model.json").read_text()) == {"backbone": backbone}  # the architecture; model.pt holds only weights
     exported = runner.invoke(app, ["export", "--run", str(run), "--out", str(bundle)])
     assert exported.exit_code == 0, exported.output + repr(exported.exception)
     assert (bundle / "MODEL_CARD.md").read_text().startswith("---\nlicense: other")

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import joblib
 import numpy as np
 import pytest
 from PIL import Image
@@ -30,7 +29,8 @@ from vitalens.tasks.hb_lips.data import load_lips
 from vitalens.tasks.hb_lips.lip_colour import measure_lips
 from vitalens.tasks.hb_lips.runtime import LipHbPredictor
 from vitalens.tasks.hb_lips.synthetic import make_synthetic_lips
-from vitalens.tasks.hb_lips.training import MODEL_FILE, lip_feature_table, lopo_predictions, make_lip_model
+from vitalens.heads import linear_parameters
+from vitalens.tasks.hb_lips.training import LIP_MODEL_FEATURES, MODEL_FILE, fit_lip_model, lip_feature_table, lopo_predictions, make_lip_model
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 192
@@ -121,12 +121,16 @@ def test_lip_bundle_round_trip_equals_the_fitted_pipeline(lip_run, synthetic_lip
     assert manifest["model"]["sha256"] == file_sha256(bundle_dir / "model.onnx")
     assert manifest["validation"]["model"]["mae"] == pytest.approx(report["model"]["mae"])
     assert (bundle_dir / "MODEL_CARD.md").read_text().startswith("---\nlicense:")
-    saved = joblib.load(run_dir / MODEL_FILE)
+    saved = json.loads((run_dir / MODEL_FILE).read_text())  # plain numbers: the pipeline refitted here gives the same ones
+    fitted = fit_lip_model(lip_feature_table(load_lips(synthetic_lips_dir))[0])
+    weights, bias = linear_parameters(fitted)
+    assert saved["weights"] == pytest.approx(weights, rel=1e-9) and saved["bias"] == pytest.approx(bias, rel=1e-9)
+    assert saved["features"] == list(LIP_MODEL_FEATURES)
     predictor = LipHbPredictor(bundle)
     for path in sorted(synthetic_lips_dir.iterdir()):
         rgb = decode_image(path).rgb
         prediction = predictor.predict_image(rgb, path.name)
-        expected = float(saved["model"].predict(measure_lips(rgb).select(saved["features"])[None])[0])
+        expected = float(fitted.predict(measure_lips(rgb).select(saved["features"])[None])[0])
         assert prediction.status == "ok" and prediction.image_id == path.name and not prediction.reasons
         assert set(prediction.columns) == set(predictor.columns)
         hb = prediction.columns["predicted_hgb"]

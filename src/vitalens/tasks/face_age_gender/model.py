@@ -11,6 +11,9 @@ distribution learning", IJCAI 2018); its age is the distribution's expectation.
 
 from __future__ import annotations
 
+import json
+import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -175,15 +178,38 @@ def build_face_model(name: str, pretrained: bool = True) -> FaceNet | FaceEnsemb
     return builder(pretrained)
 
 
-def save_face_model(model: FaceNet, backbone: str, path: str | Path) -> None:
-    torch.save({"backbone": backbone, "state_dict": model.state_dict()}, path)
+def save_face_model(model: FaceNet | FaceEnsemble, backbone: str, path: str | Path) -> None:
+    """The weights as a bare state dict in `path` (model.pt) and the architecture, the backbone's name,
+    as JSON beside it (model.json): both load without unpickling any Python object."""
+    path = Path(path)
+    torch.save(model.state_dict(), path)
+    path.with_suffix(".json").write_text(json.dumps({"backbone": backbone}, indent=2))
 
 
-def load_face_model(path: str | Path) -> tuple[FaceNet, str]:
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    model = build_face_model(saved["backbone"], pretrained=False)
-    model.load_state_dict(saved["state_dict"])
-    return model.eval(), saved["backbone"]
+def load_face_model(path: str | Path) -> tuple[FaceNet | FaceEnsemble, str]:
+    """What save_face_model wrote. torch reads the weights with weights_only=True, so a model.pt
+    holding anything but tensors (an older vitalens's file, or someone's pickle) is refused unread."""
+    path = Path(path)
+    retrain = "re-train with this vitalens (`vitalens train`)"
+    try:
+        with warnings.catch_warnings():  # torch warns about a plain pickle's protocol before refusing it
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError):
+        state = None
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        raise ValueError(f"{path}: not a weights-only state dict (vitalens never unpickles a model, which could run code); {retrain}.")
+    described = path.with_suffix(".json")
+    try:
+        backbone = json.loads(described.read_text())["backbone"]
+        model = build_face_model(backbone, pretrained=False)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise ValueError(f"{described}: missing or not the architecture of {path.name} (a backbone name); {retrain}.") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        raise ValueError(f"{path}: its weights do not fit the {backbone} architecture named in {described.name}; {retrain}.") from None
+    return model.eval(), backbone
 
 
 @torch.no_grad()

@@ -23,7 +23,7 @@ def cached_face_pixels(dataset: Dataset, size: int, cache_dir: Path | None = DEF
     key = hashlib.sha1(("\n".join(str(s.image_path) for s in dataset.samples) + f"|{size}").encode()).hexdigest()[:16]
     cache_file = Path(cache_dir) / f"faces-{size}-{key}.npy" if cache_dir else None
     if cache_file and cache_file.is_file():
-        return np.load(cache_file, mmap_mode="r")
+        return np.load(cache_file, mmap_mode="r", allow_pickle=False)
     pixels = np.empty((len(dataset), size, size, 3), dtype=np.uint8)
     from rich.progress import track
 
@@ -41,7 +41,7 @@ def cached_stem_features(model, pixels: np.ndarray, tag: str, mirror: bool = Fal
 
     cache_file = Path(cache_dir) / f"stem-{tag}{'-mirrored' if mirror else ''}.npy" if cache_dir else None
     if cache_file and cache_file.is_file():
-        return np.load(cache_file)
+        return np.load(cache_file, allow_pickle=False)
     features = stem_features(model, pixels, mirror=mirror)
     if cache_file:
         np.save(cache_file, features)

@@ -15,6 +15,7 @@ random view, which is how mirroring augments cached features that cannot be flip
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -211,7 +212,10 @@ class FaceTrainer:
         path = self.checkpoint_dir / "checkpoint.pt" if self.checkpoint_dir else None
         if not path or not path.is_file():
             return
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        try:  # weights_only: tensors, numbers, strings and containers of them, never an arbitrary object
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise ValueError(f"{path}: holds more than weights and numbers, so it is not read (unpickling could run code); delete it to train from scratch.") from None
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

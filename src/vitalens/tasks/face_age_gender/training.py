@@ -29,7 +29,8 @@ SPLITS = ("train", "validation", "test")
 
 def run_face_training(data_dir: str | Path, backbone: str, run_dir: str | Path, config: FaceTrainingConfig,
                       limit: int | None = None, cache_dir: Path | None = None, progress: bool = True) -> Path:  # fmt: skip
-    """Train `backbone` and write model.pt, history.json, predictions_{validation,test}.csv to run_dir."""
+    """Train `backbone` and write model.pt + model.json (`save_face_model`), training.json and
+    predictions_{validation,test}.csv to run_dir."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_face_dataset(data_dir, limit)

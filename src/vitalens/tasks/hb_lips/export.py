@@ -5,6 +5,10 @@ Lip finding and colour features are numpy (`vitalens.tasks.hb_lips.lip_colour.me
 so the ONNX graph holds only the linear head: Hb = features · weights + bias, the scaler folded into
 the weights. It is written with onnx.helper: the graph is one MatMul and one Add, and skl2onnx (the
 converter for scikit-learn pipelines) is not a vitalens dependency for the sake of two nodes.
+
+A train run keeps exactly those numbers, as JSON (`MODEL_FILE`, written by `saved_lip_model`): the
+feature names, the folded weights and bias, the configuration and the interval. Nothing in a run folder
+is ever unpickled: a run folder may come from someone else, and unpickling can run their code.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from sklearn.pipeline import Pipeline
 
 from vitalens import __version__
 from vitalens.bundle import write_bundle
@@ -29,6 +33,7 @@ from vitalens.tasks.hb_lips.training import FEATURES_NAME, MODEL_FILE, RIDGE_ALP
 
 OPSET = 17
 ONNX_FILE = "model.onnx"
+SAVED_KEYS = {"features", "weights", "bias", "config", "interval_half_width"}
 INTERVAL_NOTE = (
     "Very rough: calibrated on the leave-one-person-out residuals of {n} photos from {groups} people. Photos of "
     "one person share their errors, so the residuals are not exchangeable and the coverage guarantee does not "
@@ -54,15 +59,38 @@ def linear_head_onnx(weights: np.ndarray, bias: float, path: Path) -> Path:
     return path
 
 
+def saved_lip_model(pipeline: Pipeline, features: list[str], config: dict[str, Any], interval_half_width: float) -> dict[str, Any]:
+    """What `train` writes to MODEL_FILE: the fitted pipeline as the linear head export folds into ONNX."""
+    weights, bias = linear_parameters(pipeline)
+    return {"features": list(features), "weights": weights.tolist(), "bias": bias, "config": config, "interval_half_width": interval_half_width}
+
+
+def read_saved_lip_model(run_dir: Path) -> dict[str, Any]:
+    """MODEL_FILE of a train run folder, refused in one line when absent or not written by this vitalens."""
+    model_file = run_dir / MODEL_FILE
+    if not model_file.is_file():
+        foreign = sorted(p.name for p in run_dir.glob("model.*"))
+        if foreign:
+            raise ValueError(f"{run_dir / foreign[0]}: not a model file this vitalens reads (it reads {MODEL_FILE} and never unpickles, "
+                             "which could run code); re-train with this vitalens (`vitalens train`).")  # fmt: skip
+        raise FileNotFoundError(f"{model_file}: missing; export a folder written by `vitalens train` (evaluate fits no final model).")
+    try:
+        saved = json.loads(model_file.read_text())
+    except (ValueError, UnicodeDecodeError):
+        saved = None
+    if not isinstance(saved, dict) or not SAVED_KEYS <= set(saved) or not isinstance(saved["weights"], list) \
+            or not isinstance(saved["features"], list) or len(saved["weights"]) != len(saved["features"]):
+        raise ValueError(f"{model_file}: not a model file written by this vitalens; re-train with this vitalens (`vitalens train`).")
+    return saved
+
+
 def export_lip_bundle(run_dir: Path, out_dir: Path) -> Path:
-    """The bundle of a train run folder (its model.joblib and report.json) into `out_dir`."""
+    """The bundle of a train run folder (its model.json and report.json) into `out_dir`."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if not (run_dir / MODEL_FILE).is_file():
-        raise FileNotFoundError(f"{run_dir / MODEL_FILE}: missing; export a folder written by `vitalens train` (evaluate fits no final model).")
-    saved = joblib.load(run_dir / MODEL_FILE)
+    saved = read_saved_lip_model(run_dir)
     report = json.loads((run_dir / "report.json").read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = linear_head_onnx(*linear_parameters(saved["model"]), out_dir / ONNX_FILE)
+    onnx_path = linear_head_onnx(np.asarray(saved["weights"], dtype=np.float64), saved["bias"], out_dir / ONNX_FILE)
     model = {"features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"}
     return write_bundle(out_dir, TASK.name, {"model": (onnx_path, model)}, lip_bundle_fields(saved, report),
                         lambda manifest: render_lip_model_card(manifest, report))

@@ -3,11 +3,11 @@
 evaluate: leave-one-person-out validation of the one lip model (`vitalens.tasks.hb_lips.training`)
 beside the mean predictor, a label-permutation test and the conformal interval, written to the run
 folder (`vitalens.runs.RUN_FILES`, figures/ with a contact sheet of the lip boxes).
-train: the same, then the model fitted on every usable photo, as `model.joblib` in the run folder.
+train: the same, then the model fitted on every usable photo, as `model.json` in the run folder.
 export: that run folder to a bundle (`vitalens.tasks.hb_lips.export`).
 
-`model.joblib` is not one of the run files: it is what export reads, kept until runs carry a model
-in a format of their own.
+`model.json` is not one of the run files: it is what export reads, the linear head's weights and bias
+as plain numbers (`vitalens.tasks.hb_lips.export.saved_lip_model`), never a pickle.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from vitalens.data import load_dataset
 from vitalens.evaluation.report import regression_report, write_run
 from vitalens.runs import Job
 from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.tasks.hb_lips import TASK
 from vitalens.tasks.hb_lips.contact_sheet import contact_sheet
-from vitalens.tasks.hb_lips.export import export_lip_bundle
+from vitalens.tasks.hb_lips.export import export_lip_bundle, saved_lip_model
 from vitalens.tasks.hb_lips.training import (AUDIT_BY, LIP_MODEL_FEATURES, MODEL_CHOICE, MODEL_FILE, cross_validate_lips, fit_lip_model,
                                              lip_feature_table, lips_config, make_lip_model, permutation_p_value)  # fmt: skip
 
@@ -98,7 +96,6 @@ def _lopo_run(job: Job, fit_final: bool) -> dict[str, Any]:
     # the lip finder's boxes on every photo, for a person to judge (it shows faces: keep run folders private)
     contact_sheet(dataset, job.out / "figures" / CONTACT_SHEET)
     if fit_final:
-        saved = {"model": fit_lip_model(table), "features": list(LIP_MODEL_FEATURES), "config": config.to_dict(),
-                 "interval_half_width": conformal["half_width_all"]}  # fmt: skip
-        joblib.dump(saved, job.out / MODEL_FILE)
+        saved = saved_lip_model(fit_lip_model(table), LIP_MODEL_FEATURES, config.to_dict(), conformal["half_width_all"])
+        (job.out / MODEL_FILE).write_text(json.dumps(saved, indent=2, allow_nan=False))
     return json.loads((job.out / "report.json").read_text())

@@ -33,7 +33,7 @@ from vitalens.tasks.hb_lips.camera import meta_row, skin_tone_group, skin_tone_i
 from vitalens.tasks.hb_lips.lip_colour import LIP_COLOUR_FEATURES, RAW_LIP_FEATURES, measure_lips
 from vitalens.uncertainty import conformal_half_width, loso_conformal_coverage
 
-MODEL_FILE = "model.joblib"  # in the run folder: what train writes and export reads
+MODEL_FILE = "model.json"  # in the run folder: what train writes and export reads (plain numbers, never a pickle)
 FEATURES_NAME = "lip-colour-raw"
 LIP_MODEL_FEATURES = RAW_LIP_FEATURES
 RIDGE_ALPHA = 1.0

@@ -3,6 +3,11 @@
 
 The ONNX graph is end to end from region pixels: the same torch feature extractor used in training,
 followed by the linear head folded into one matrix product, so no runtime re-implements a feature.
+
+A train run keeps its model as plain JSON (`MODEL_FILE`): the regressor's parameters, the folded linear
+head's weights and bias, the run configuration and the interval. The extractor is fixed (colour physics
+or frozen ImageNet weights), so those numbers rebuild the exported graph exactly. Nothing in a run folder
+is ever unpickled: a run folder may come from someone else, and unpickling can run their code.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import torch
 from torch import nn
@@ -35,7 +39,8 @@ from vitalens.tasks.hb_nails.detection import (
 )
 
 OPSET = 17
-MODEL_FILE = "model.joblib"  # what `train` saves in the run folder for export (a later release replaces the pickle)
+MODEL_FILE = "model.json"  # what `train` saves in the run folder for export (see `saved_model`)
+SAVED_KEYS = {"model", "config", "interval_half_width"}
 
 
 class NailHbGraph(nn.Module):
@@ -53,8 +58,49 @@ class NailHbGraph(nn.Module):
 
 
 def graph_for(model: NailHbRegressor) -> NailHbGraph:
-    weights, bias = linear_parameters(model.head_)
-    return NailHbGraph(model.extractor(), weights, bias).eval()
+    """The graph of a fitted regressor."""
+    return linear_graph(model, *linear_parameters(model.head_))
+
+
+def linear_graph(model: NailHbRegressor, weights: np.ndarray, bias: float) -> NailHbGraph:
+    """The graph of `model`'s extractor followed by a linear head (weights and bias in raw feature space)."""
+    return NailHbGraph(model.extractor(), np.asarray(weights, dtype=np.float64), float(bias)).eval()
+
+
+def saved_model(model: NailHbRegressor, config: dict[str, Any], interval_half_width: float) -> dict[str, Any]:
+    """What `train` writes to MODEL_FILE: plain numbers only. A head that is not linear (catboost) keeps
+    the reason instead of weights, so export refuses it in one line rather than half-way through."""
+    saved = {"model": model.get_params(), "config": config, "interval_half_width": interval_half_width}
+    try:
+        weights, bias = linear_parameters(model.head_)
+    except TypeError as error:
+        return saved | {"not_exportable": str(error)}
+    return saved | {"weights": weights.tolist(), "bias": bias}
+
+
+def read_saved_model(run_dir: Path) -> dict[str, Any]:
+    """MODEL_FILE of a train run folder, refused in one line when absent, foreign or not exportable."""
+    model_file = run_dir / MODEL_FILE
+    if not model_file.is_file():
+        foreign = sorted(p.name for p in run_dir.glob("model.*"))
+        if foreign:
+            raise ValueError(f"{run_dir / foreign[0]}: not a model file this vitalens reads (it reads {MODEL_FILE} and never unpickles, "
+                             "which could run code); re-train with this vitalens (`vitalens train`).")  # fmt: skip
+        raise FileNotFoundError(f"{model_file}: no trained model here; export a folder written by `vitalens train`, not `vitalens evaluate`.")
+    not_ours = ValueError(f"{model_file}: not a model file written by this vitalens; re-train with this vitalens (`vitalens train`).")
+    try:
+        saved = json.loads(model_file.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise not_ours from None
+    if not isinstance(saved, dict) or not SAVED_KEYS <= set(saved) or not isinstance(saved["model"], dict) \
+            or set(saved["model"]) != set(NailHbRegressor().get_params()):
+        raise not_ours
+    if "not_exportable" in saved:
+        raise ValueError(f"{model_file}: the {saved['model'].get('head')} head cannot be exported to ONNX ({saved['not_exportable']}); "
+                         "re-train with head=ridge or head=median.")  # fmt: skip
+    if "weights" not in saved or "bias" not in saved:
+        raise not_ours
+    return saved
 
 
 def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
@@ -80,14 +126,11 @@ def export_onnx(graph: NailHbGraph, path: Path, crop_size: int) -> Path:
 def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector: Path | None = None) -> Path:
     """Write a bundle folder from a `vitalens train` run folder, with the nail detector as a first stage
     when `detector` (a `vitalens train-detector` run folder or its detector.onnx) is given."""
-    model_file = run_dir / MODEL_FILE
-    if not model_file.is_file():
-        raise FileNotFoundError(f"{model_file}: no trained model here; export a folder written by `vitalens train`, not `vitalens evaluate`.")
-    saved = joblib.load(model_file)
+    saved = read_saved_model(run_dir)
     report = json.loads((run_dir / "report.json").read_text())
-    model: NailHbRegressor = saved["model"]
+    model = NailHbRegressor(**saved["model"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = export_onnx(graph_for(model), out_dir / "model.onnx", model.crop_size)
+    onnx_path = export_onnx(linear_graph(model, saved["weights"], saved["bias"]), out_dir / "model.onnx", model.crop_size)
     if quantize:
         onnx_path = quantize_int8(onnx_path)
     fields = bundle_fields(saved, report)
@@ -129,7 +172,7 @@ def quantize_int8(onnx_path: Path) -> Path:
 def bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
     """bundle.json beyond its header and stages: the graph's inputs and outputs, the region rules, how
     nails and photos are aggregated, the interval, the decision threshold, the data and the validation."""
-    config, model = saved["config"], saved["model"]
+    config, model = saved["config"], NailHbRegressor(**saved["model"])
     return {
         "inputs": _graph_inputs(model),
         "outputs": {"hb": {"shape": ["regions"], "unit": "g/dL", "meaning": "haemoglobin estimate per nail"}},

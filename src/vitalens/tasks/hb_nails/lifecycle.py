@@ -1,17 +1,17 @@
 """The fingernail task's verbs (training world, imported only when a verb runs).
 
 evaluate: load → prepare (decode, find regions once) → grouped CV → report, into the run folder.
-train: the same, then the final model fitted on every photo, saved beside the report (model.joblib).
+train: the same, then the final model fitted on every photo, saved beside the report as plain JSON
+(model.json: `vitalens.tasks.hb_nails.export.saved_model`).
 export: the saved model as a bundle (`vitalens.tasks.hb_nails.export`).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
-
-import joblib
 
 from vitalens.data import load_dataset
 from vitalens.evaluation.report import regression_report, write_run
@@ -19,7 +19,7 @@ from vitalens.runs import Job
 from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.tasks.hb_nails import TASK
 from vitalens.tasks.hb_nails.data import CITATION as YAKIMOV_CITATION, is_yakimov_layout
-from vitalens.tasks.hb_nails.export import MODEL_FILE, export_bundle
+from vitalens.tasks.hb_nails.export import MODEL_FILE, export_bundle, saved_model
 from vitalens.tasks.hb_nails.training import CrossValidation, PreparedData, cross_validate, fit_final, prepare_nail_data
 
 HEADLINE_METRICS = ("mae", "rmse", "r2")
@@ -49,13 +49,13 @@ def evaluate(job: Job) -> dict[str, Any]:
 def train(job: Job) -> dict[str, Any]:
     """Grouped CV for the report and the conformal interval, then the final model on all the data.
 
-    The model is pickled (model.joblib) for `export`, which turns it into ONNX; a pickle is read only by
-    the same vitalens that wrote it, never served."""
+    The model is kept as numbers in JSON (model.json) for `export`, which turns it into ONNX; a run
+    folder never holds a pickle, so exporting one that someone hands you cannot run their code."""
     config = run_config(job)
     data = prepare(config, job.show_progress)
     report, _ = _validated_run(config, data, job)
-    saved = {"model": fit_final(data, config), "config": config.to_dict(), "interval_half_width": report["conformal"]["half_width_all"]}
-    joblib.dump(saved, job.out / MODEL_FILE)
+    saved = saved_model(fit_final(data, config), config.to_dict(), report["conformal"]["half_width_all"])
+    (job.out / MODEL_FILE).write_text(json.dumps(saved, indent=2, allow_nan=False))
     return report
 
 

@@ -109,7 +109,7 @@ def test_predict_writes_the_contract_columns_and_refuses_a_photo_without_a_face(
     assert list(pd.read_csv(out).columns) == [*CONTRACT, "predicted_age", "predicted_gender", "probability_female"]
     assert rows.loc["astronaut_face.jpg", "status"] == "ok" and rows.loc["astronaut_face.jpg", "predicted_gender"] in ("male", "female")
     refused = rows.loc["group.jpg"]
-    assert refused["status"] == "refused" and refused["predicted_age"] == "" and "install vitalens[faces]" in refused["message"]
+    assert refused["status"] == "refused" and refused["predicted_age"] == "" and refused["message"]  # the site check or the face finder: both say why
 
 
 @pytest.mark.slow

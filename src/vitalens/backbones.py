@@ -86,7 +86,7 @@ def build_backbone(name: str, pretrained: bool = True, image_size: int | None = 
     trunk = EfficientNet.from_name(spec.model_name, **({"image_size": image_size} if image_size else {}))
     if pretrained:
         weights_file = getattr(importlib.import_module(spec.weights_module), spec.weights_class).get_model_file_path()
-        trunk.load_state_dict(torch.load(weights_file, map_location="cpu"))
+        trunk.load_state_dict(torch.load(weights_file, map_location="cpu", weights_only=True))
     trunk.eval()
     return PooledBackbone(trunk, spec.embedding_size)
 

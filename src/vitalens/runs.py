@@ -91,3 +91,12 @@ def check_run_folder(run_dir: Path) -> Path:
     if missing:
         raise RuntimeError(f"{run_dir}: the run did not write {', '.join(missing)}; this is a bug in the task's lifecycle.")
     return run_dir
+
+
+def refuse_foreign_model(run_dir: Path, reads: str, known: tuple[str, ...] = ()) -> None:
+    """A run folder holding a model file vitalens did not write (model.joblib, model.pkl, ...) is refused in
+    one line: vitalens never unpickles, since unpickling a file someone hands you can run their code."""
+    foreign = sorted(p.name for p in Path(run_dir).glob("model.*") if p.name not in known)
+    if foreign:
+        raise ValueError(f"{Path(run_dir) / foreign[0]}: not a model file this vitalens reads (it reads {reads} and never unpickles, "
+                         "which could run code); re-train with this vitalens (`vitalens train`).")  # fmt: skip

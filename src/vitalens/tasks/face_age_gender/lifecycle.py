@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vitalens.runs import Job
+from vitalens.runs import Job, refuse_foreign_model
 from vitalens.tasks.spec import TaskError
 
 SAVED_FILES = ("model.pt", "model.json", "model.onnx", "model_compat.onnx")  # what a face train run holds named model.*
@@ -47,10 +47,8 @@ def export(job: Job) -> Path:
     from vitalens.tasks.face_age_gender.model import load_face_model
 
     run_dir = Path(job.data)
-    foreign = sorted(p.name for p in run_dir.glob("model.*") if p.name not in SAVED_FILES)
-    if foreign and not (run_dir / "model.pt").is_file():
-        raise ValueError(f"{run_dir / foreign[0]}: not a model file this vitalens reads (it reads model.pt as a weights-only state dict "
-                         "and never unpickles, which could run code); re-train with this vitalens (`vitalens train`).")  # fmt: skip
+    if not (run_dir / "model.pt").is_file():
+        refuse_foreign_model(run_dir, "model.pt as a weights-only state dict", SAVED_FILES)
     for name in ("model.pt", "report.json"):
         if not (run_dir / name).is_file():
             raise FileNotFoundError(f"{run_dir / name}: missing; export a folder written by `vitalens train` (an evaluation has no model to export).")

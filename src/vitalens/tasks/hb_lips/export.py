@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from vitalens import __version__
 from vitalens.bundle import write_bundle
 from vitalens.heads import linear_parameters
+from vitalens.runs import refuse_foreign_model
 from vitalens.tasks.hb_lips import TASK
 from vitalens.tasks.hb_lips import regions as lip_rules
 from vitalens.tasks.hb_lips.card import render_lip_model_card
@@ -69,10 +70,7 @@ def read_saved_lip_model(run_dir: Path) -> dict[str, Any]:
     """MODEL_FILE of a train run folder, refused in one line when absent or not written by this vitalens."""
     model_file = run_dir / MODEL_FILE
     if not model_file.is_file():
-        foreign = sorted(p.name for p in run_dir.glob("model.*"))
-        if foreign:
-            raise ValueError(f"{run_dir / foreign[0]}: not a model file this vitalens reads (it reads {MODEL_FILE} and never unpickles, "
-                             "which could run code); re-train with this vitalens (`vitalens train`).")  # fmt: skip
+        refuse_foreign_model(run_dir, MODEL_FILE)
         raise FileNotFoundError(f"{model_file}: missing; export a folder written by `vitalens train` (evaluate fits no final model).")
     try:
         saved = json.loads(model_file.read_text())

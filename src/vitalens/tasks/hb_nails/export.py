@@ -23,6 +23,7 @@ from torch import nn
 
 from vitalens.bundle import write_bundle
 from vitalens.heads import linear_parameters
+from vitalens.runs import refuse_foreign_model
 from vitalens.tasks.hb_nails import TASK
 from vitalens.tasks.hb_nails import regions as nail_rules
 from vitalens.tasks.hb_nails.card import render_model_card
@@ -82,10 +83,7 @@ def read_saved_model(run_dir: Path) -> dict[str, Any]:
     """MODEL_FILE of a train run folder, refused in one line when absent, foreign or not exportable."""
     model_file = run_dir / MODEL_FILE
     if not model_file.is_file():
-        foreign = sorted(p.name for p in run_dir.glob("model.*"))
-        if foreign:
-            raise ValueError(f"{run_dir / foreign[0]}: not a model file this vitalens reads (it reads {MODEL_FILE} and never unpickles, "
-                             "which could run code); re-train with this vitalens (`vitalens train`).")  # fmt: skip
+        refuse_foreign_model(run_dir, MODEL_FILE)
         raise FileNotFoundError(f"{model_file}: no trained model here; export a folder written by `vitalens train`, not `vitalens evaluate`.")
     not_ours = ValueError(f"{model_file}: not a model file written by this vitalens; re-train with this vitalens (`vitalens train`).")
     try:

@@ -8,8 +8,11 @@ output can be computed once and cached (`lower`), and the top trains on the cach
 
 from __future__ import annotations
 
+import pickle
+
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -108,14 +111,32 @@ def class_activation_maps(feature_map: torch.Tensor, head_weight: torch.Tensor) 
 
 
 def save_skin_model(model: nn.Module, classes: list[str], temperature: float, path: str | Path, **extra) -> None:
-    torch.save({"config": model.config(), "classes": classes, "temperature": temperature, "state_dict": model.state_dict(), **extra}, path)
+    """Tensors and plain Python values only, so the file loads with weights_only=True (never unpickles code)."""
+    torch.save(plain({"config": model.config(), "classes": list(classes), "temperature": temperature, "state_dict": model.state_dict(), **extra}), path)
+
+
+def plain(value):
+    """numpy scalars and arrays to Python numbers and lists, recursively (tensors kept): what torch's
+    weights-only loader accepts."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
 
 
 def load_skin_model(path: str | Path) -> tuple[nn.Module, dict]:
     """A saved SkinNet, or a SkinProbe when its config says kind "probe"."""
     from vitalens.tasks.skin_condition.probe import SkinProbe
 
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"{path}: not a weights-only model file (vitalens never unpickles, which could run code); re-train with this vitalens.") from None
     config = dict(saved["config"])
     kind = config.pop("kind", "phased")
     model = (SkinProbe if kind == "probe" else SkinNet)(**config, pretrained=False)

@@ -29,7 +29,7 @@ from vitalens.tasks.skin_condition.artifacts import RunLog, cached, write_predic
 from vitalens.tasks.skin_condition.candidates import depth_probe, distil, fit_lighting, frozen_logistic_baseline, lighting_subset, sigmoid_of
 from vitalens.tasks.skin_condition.fitting import SkinTrainingConfig
 from vitalens.tasks.skin_condition.metrics import candidate_suffix
-from vitalens.tasks.skin_condition.network import SkinNet, save_skin_model
+from vitalens.tasks.skin_condition.network import SkinNet, plain, save_skin_model
 from vitalens.tasks.skin_condition.phases import capped_oversampling, fit_head, fit_lighting_head, lower_features, top_outputs, train_calibration, train_top
 from vitalens.tasks.skin_condition.split import TEACHER_SIZE, pixels_at, prepare_split
 from vitalens.tasks.skin_condition.typicality import fit_typicality
@@ -77,12 +77,12 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
         probabilities = capped_oversampling(y[tr], frame["fitzpatrick_group"].to_numpy()[tr], config.oversample_cap) if balance == "oversample" else None
         saved = cache / f"phase_c_{balance}.pt"  # a finished variant survives a crash in a later stage
         if saved.is_file():
-            state, history = torch.load(saved, weights_only=False)
+            state, history = torch.load(saved, weights_only=True)
             model.load_state_dict(state)
         else:
             log(f"phase C ({balance})")
             history = train_top(model, views, y[tr], val_lower, y[va], config, sample_probabilities=probabilities, log=log)
-            torch.save((model.state_dict(), history), saved)
+            torch.save(plain((model.state_dict(), history)), saved)
         val_logits, _, _ = top_outputs(model, val_lower)
         variants[balance] = {"history": history, "val_top1": float(np.mean(val_logits.argmax(1) == y[va])),
                              "state": {k: v.clone() for k, v in model.state_dict().items()}}  # fmt: skip
@@ -97,11 +97,11 @@ def run_skin_training(data_dir: str | Path, run_dir: str | Path, config: SkinTra
     # Phase B: the colour calibration layer (and the head) through the whole network, top frozen.
     phase_b = cache / "phase_b.pt"
     if phase_b.is_file():
-        state, timings["phase_b"] = torch.load(phase_b, weights_only=False)
+        state, timings["phase_b"] = torch.load(phase_b, weights_only=True)
         model.load_state_dict(state)
     else:
         timings["phase_b"] = train_calibration(model, pixels[tr], y[tr], config, log)
-        torch.save((model.state_dict(), timings["phase_b"]), phase_b)
+        torch.save(plain((model.state_dict(), timings["phase_b"])), phase_b)
     val_lower = cached(cache / "lower_validation_calibrated.npy", lambda: lower_features(model, pixels[va]))
     test_lower = cached(cache / "lower_test_calibrated.npy", lambda: lower_features(model, pixels[te]))
     val_logits, _, _ = top_outputs(model, val_lower)

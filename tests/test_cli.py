@@ -151,8 +151,51 @@ def test_an_interrupted_run_leaves_no_file_that_looks_complete(tmp_path, monkeyp
 
     monkeypatch.setattr(predict_module, "iter_predictions", interrupted)
     monkeypatch.setattr("vitalens.cli.iter_predictions", interrupted, raising=False)
-    result = runner.invoke(app, ["predict", "--data", str(NAIL_PHOTO), "--out", str(out)])  # click turns ^C into "Aborted!"
+    result = runner.invoke(app, ["predict", "--data", str(NAIL_PHOTO), "--out", str(out), "--restart"])  # click turns ^C into "Aborted!"
     assert result.exit_code != 0
     assert out.with_name("predictions.csv.partial").exists()
     assert out.read_text() == "image_id,status\nold,ok\n"  # the older file is untouched, and
     assert (tmp_path / "predictions.csv.done.json").read_text() == "{}"  # its record still describes it, not this run
+
+
+def test_a_killed_run_resumes_to_exactly_one_row_per_photo(tmp_path, monkeypatch):
+    from vitalens import predict as predict_module
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(6):
+        Image.new("RGB", (64, 48), (30 * i, 80, 120)).save(folder / f"p{i}.png")
+    out = tmp_path / "predictions.csv"
+    real, calls = predict_module.predict_one, []
+
+    def dies_after_three(*args, **kwargs):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as a kill would, between two rows
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(predict_module, "predict_one", dies_after_three)
+    assert runner.invoke(app, ["predict", "--data", str(folder), "--out", str(out)]).exit_code != 0
+    partial = out.with_name("predictions.csv.partial")
+    with partial.open("a") as handle:
+        handle.write("p5.png,ok,,,0.1")  # and a row torn in the middle, with no newline
+    monkeypatch.setattr(predict_module, "predict_one", real)
+    result = _invoke("predict", "--data", str(folder), "--out", str(out))
+    assert result.exit_code == 0 and "3 photos already scored" in result.stdout
+    with out.open() as handle:
+        ids = [row["image_id"] for row in csv.DictReader(handle)]
+    assert sorted(ids) == [f"p{i}.png" for i in range(6)] and not partial.exists()
+    assert json.loads(out.with_name("predictions.csv.done.json").read_text())["rows"] == 6
+    again = _invoke("predict", "--data", str(folder), "--out", str(out))  # nothing left to score: the file stays whole
+    assert "6 photos already scored" in again.stdout and len(out.read_text().splitlines()) == 7
+
+
+def test_a_json_array_is_not_resumed_and_other_columns_need_restart(tmp_path):
+    out = tmp_path / "p.json"
+    assert _invoke("predict", "--data", str(NAIL_PHOTO), "--out", str(out), "--format", "json").exit_code == 0
+    result = _invoke("predict", "--data", str(NAIL_PHOTO), "--out", str(out), "--format", "json")
+    assert result.exit_code == 2 and "cannot be resumed" in result.stdout
+    csv_out = tmp_path / "p.csv"
+    assert _invoke("predict", "--data", str(NAIL_PHOTO), "--out", str(csv_out)).exit_code == 0
+    other = _invoke("predict", "--task", "skin-condition", "--data", str(NAIL_PHOTO), "--out", str(csv_out))
+    assert other.exit_code == 2 and "--restart" in other.stdout

@@ -159,8 +159,10 @@ def predict(
     format: str = typer.Option("csv", "--format", help="csv, json or jsonl"),
     age: Optional[float] = typer.Option(None, help="age in years, for the WHO band"),
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
+    restart: bool = typer.Option(False, "--restart", help="score every photo again instead of resuming an earlier run into the same --out"),
 ) -> None:
-    """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns."""
+    """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns.
+    Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
     from rich.progress import track
 
     from vitalens.predict import PredictionWriter, iter_predictions, list_inputs
@@ -172,11 +174,14 @@ def predict(
     if hasattr(predictor, "validate_population"):
         predictor.validate_population(population)
     dataset = list_inputs(data, task_spec)
-    writer = PredictionWriter(out, predictor.columns, format)
+    writer = PredictionWriter(out, predictor.columns, format, restart)
+    if writer.done_ids:
+        say(f"resuming {out}: {len(writer.done_ids)} photos already scored (--restart to score them again)")
     shown = []
     try:
-        total = len(dataset.samples) + len(dataset.problems)
-        for prediction in track(iter_predictions(dataset, predictor, **population), total=total, description="scoring", console=console, transient=True):
+        total = len(dataset.samples) + len(dataset.problems) - len(writer.done_ids)
+        rows = iter_predictions(dataset, predictor, writer.done_ids, **population)
+        for prediction in track(rows, total=max(total, 0), description="scoring", console=console, transient=True):
             writer.write(prediction)
             if len(shown) <= FULL_TABLE_ROWS:
                 shown.append(prediction.row(predictor.display_columns))

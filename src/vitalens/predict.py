@@ -2,14 +2,17 @@
 
 `iter_predictions` yields one `Prediction` per listed photo, in order, a file that cannot be read
 included (status `unreadable`, with its reason), so a bad file is a counted row, never a lost batch.
-`PredictionWriter` writes them as CSV, JSON or JSONL into a temporary file that replaces `out` only
-when the run finished, so an interrupted run never leaves a file that looks complete, and then writes
-the completion record `<out>.done.json` (counts per status, the bundle, when it finished).
+`PredictionWriter` writes them as CSV, JSON or JSONL, a row at a time, into `<out>.partial`, which
+replaces `out` only when the run finished (so an interrupted run never leaves a file that looks
+complete), and then writes the completion record `<out>.done.json`. Re-running with the same `out`
+resumes: the rows already in `<out>.partial` (or else in `out`) are kept, a torn last line is dropped,
+and only the photos not yet scored are run (CSV and JSONL; `restart=True` starts over).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections import Counter
@@ -30,10 +33,13 @@ def list_inputs(data: Path, task: Any) -> Dataset:
     return load_dataset(data, task)
 
 
-def iter_predictions(dataset: Dataset, predictor: Any, **population: Any) -> Iterator[Prediction]:
-    """Every listed photo's prediction, then every file the listing could not use, as `unreadable` rows."""
+def iter_predictions(dataset: Dataset, predictor: Any, skip: frozenset[str] = frozenset(), **population: Any) -> Iterator[Prediction]:
+    """Every listed photo's prediction, then every file the listing could not use, as `unreadable` rows;
+    photos whose image_id is in `skip` (already scored) are not decoded again."""
     for sample in dataset.samples:
         image_id = image_id_for(sample.image_path, dataset.root)
+        if image_id in skip:
+            continue
         try:
             rgb = decode_image(sample.image_path).rgb
         except ImageDecodeError as error:
@@ -41,32 +47,60 @@ def iter_predictions(dataset: Dataset, predictor: Any, **population: Any) -> Ite
             continue
         yield predict_one(predictor, rgb, image_id, sample, **population)
     for problem in dataset.problems:
-        yield unreadable(image_id_for(Path(problem.source), dataset.root), f"{problem.source}: {problem.reason}")
+        image_id = image_id_for(Path(problem.source), dataset.root)
+        if image_id not in skip:
+            yield unreadable(image_id, f"{problem.source}: {problem.reason}")
 
 
 class PredictionWriter:
     """Writes predictions as they come; `close()` moves the finished file into place atomically."""
 
-    def __init__(self, out: Path, columns: tuple[str, ...], fmt: str = "csv"):
+    def __init__(self, out: Path, columns: tuple[str, ...], fmt: str = "csv", restart: bool = False):
         if fmt not in FORMATS:
             raise ValueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
         self.out, self.fmt, self.columns = Path(out), fmt, tuple(columns)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.partial = self.out.with_name(self.out.name + ".partial")
-        self.handle = self.partial.open("w", newline="")
         self.counts: Counter[str] = Counter()
-        self._csv = csv.DictWriter(self.handle, fieldnames=[*CONTRACT_COLUMNS, *self.columns]) if fmt == "csv" else None
+        self.fieldnames = [*CONTRACT_COLUMNS, *self.columns]
+        kept = [] if restart else self._rows_to_keep()
+        self.done_ids = frozenset(row["image_id"] for row in kept)
+        self.handle = self.partial.open("w", newline="")
+        self._csv = csv.DictWriter(self.handle, fieldnames=self.fieldnames) if fmt == "csv" else None
         if self._csv:
             self._csv.writeheader()
         elif fmt == "json":
             self.handle.write("[\n")
+        for row in kept:
+            self._write_row(row)
+            self.counts[row["status"]] += 1
 
-    def write(self, prediction: Prediction) -> None:
+    def _rows_to_keep(self) -> list[dict]:
+        """The complete rows of an earlier run into the same `out` (its .partial first), in order."""
+        source = next((p for p in (self.partial, self.out) if p.is_file()), None)
+        if source is None:
+            return []
+        if self.fmt == "json":
+            raise ValueError(f"{source}: a JSON array cannot be resumed; write csv or jsonl to resume, or pass --restart")
+        text = source.read_text()
+        text = text[: text.rfind("\n") + 1]  # a line the earlier run was killed in the middle of is dropped
+        if self.fmt == "jsonl":
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        reader = csv.DictReader(io.StringIO(text))
+        if reader.fieldnames != self.fieldnames:
+            raise ValueError(f"{source}: written with other columns (another task or bundle); pass --restart or another --out")
+        return list(reader)
+
+    def _write_row(self, row: dict) -> None:
         if self._csv:
-            self._csv.writerow(prediction.row(self.columns))
+            self._csv.writerow(row)
         else:
             separator = ",\n" if self.fmt == "json" and sum(self.counts.values()) else ""
-            self.handle.write(separator + json.dumps(prediction.to_json()) + ("\n" if self.fmt == "jsonl" else ""))
+            self.handle.write(separator + json.dumps(row) + ("\n" if self.fmt == "jsonl" else ""))
+        self.handle.flush()  # a crash loses at most the row being written, and resume drops it
+
+    def write(self, prediction: Prediction) -> None:
+        self._write_row(prediction.row(self.columns) if self._csv else prediction.to_json())
         self.counts[prediction.status] += 1
 
     def close(self, **record: object) -> Path:

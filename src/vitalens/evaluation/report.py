@@ -9,17 +9,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from vitalens import DISCLAIMER
-from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.evaluation import figures
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, regression_metrics
 
 
-def regression_report(predictions: pd.DataFrame, config: RunConfig, audit_columns: list[str]) -> dict[str, Any]:
-    """Model and mean-predictor side by side, severity bands, screening view and disaggregated tables."""
+def regression_report(predictions: pd.DataFrame, config: Any, audit_columns: list[str]) -> dict[str, Any]:
+    """Model and mean-predictor side by side, severity bands, screening view and disaggregated tables.
+    `config` is any run configuration with `anaemia_threshold`, `n_boot` and `seed`."""
     y, model, baseline = predictions["hb_true"], predictions["hb_pred"], predictions["hb_mean_predictor"]
     report = {
         "model": regression_metrics(y, model),
@@ -38,7 +37,8 @@ def regression_report(predictions: pd.DataFrame, config: RunConfig, audit_column
     return report
 
 
-def write_run(run_dir: Path, config: RunConfig, report: dict[str, Any], predictions: pd.DataFrame, folds: pd.DataFrame) -> Path:
+def write_run(run_dir: Path, report: dict[str, Any], predictions: pd.DataFrame, folds: pd.DataFrame) -> Path:
+    """Every run file but config.yaml, which the spine writes (vitalens.runs.write_config)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "figures").mkdir(exist_ok=True)
     predictions.to_csv(run_dir / "predictions.csv", index=False)

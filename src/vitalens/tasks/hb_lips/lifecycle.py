@@ -92,7 +92,7 @@ def _lopo_run(job: Job, fit_final: bool) -> dict[str, Any]:
         timings={"total_s": time.perf_counter() - started},
     )
     report["headline"] = headline(report)
-    write_run(job.out, config, report, predictions, folds)
+    write_run(job.out, report, predictions, folds)
     # the lip finder's boxes on every photo, for a person to judge (it shows faces: keep run folders private)
     contact_sheet(dataset, job.out / "figures" / CONTACT_SHEET)
     if fit_final:

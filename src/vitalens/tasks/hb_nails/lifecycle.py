@@ -80,7 +80,7 @@ def _validated_run(config: RunConfig, data: PreparedData, job: Job) -> tuple[dic
         timings={**cv.timings, "total_s": time.perf_counter() - started},
         citation=YAKIMOV_CITATION if is_yakimov_layout(Path(config.data)) else "",
     )
-    write_run(job.out, config, report, cv.predictions, cv.folds)
+    write_run(job.out, report, cv.predictions, cv.folds)
     return report, cv
 
 

@@ -80,8 +80,10 @@ def parse_options(task_name: str, verb: str, config: Optional[Path], pairs: Opti
         loaded = yaml.safe_load(Path(config).read_text()) or {}
         if not isinstance(loaded, dict):
             raise ValueError(f"{config}: a config must be a YAML mapping of option: value")
+        if loaded.get("task", task_name) != task_name:
+            raise ValueError(f"{config}: written for task {loaded['task']!r}, not {task_name!r}; pass --task {loaded['task']} or another config")
         loaded = loaded.get("options", loaded)  # a run's config.yaml, or a plain mapping
-        given.update({k: v for k, v in loaded.items() if k != "task"})
+        given.update({k: v for k, v in loaded.items() if k not in ("task", "verb", "data", "vitalens_version")})
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():

@@ -21,7 +21,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from vitalens import DISCLAIMER, __version__
 from vitalens.tasks import TaskError, all_tasks, default_task, get_task
@@ -198,9 +198,11 @@ def predict(
 
 def _print_predictions(rows: list[dict], columns: tuple[str, ...], counts: dict[str, int], out: Path) -> None:
     if 0 < len(rows) <= FULL_TABLE_ROWS:
-        table = Table("image_id", "status", *columns, "message")
-        for row in rows:
-            cells = [row["image_id"], row["status"], *(row[c] for c in columns), row["message"]]
+        with_message = any(row["message"] for row in rows)
+        table = Table(Column("image_id", no_wrap=True, min_width=max(len(str(row["image_id"])) for row in rows)), "status",
+                      *(Column(c.replace("_", " "), overflow="fold") for c in columns), *([Column("message", overflow="fold")] if with_message else []))  # fmt: skip
+        for row in rows:  # an image_id is never cut; the other cells fold onto more lines when the terminal is narrow
+            cells = [row["image_id"], row["status"], *(row[c] for c in columns), *([row["message"]] if with_message else [])]
             table.add_row(*(escape(f"{c:.2f}" if isinstance(c, float) else str(c)) for c in cells))
         console.print(table)
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "refused", "unreadable"))

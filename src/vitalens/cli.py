@@ -179,7 +179,7 @@ def predict(
     writer = PredictionWriter(out, predictor.columns, format, restart)
     if writer.done_ids:
         say(f"resuming {out}: {len(writer.done_ids)} photos already scored (--restart to score them again)")
-    shown = []
+    shown = [{c: row.get(c, "") for c in ("image_id", "status", "message", *predictor.display_columns)} for row in writer.kept]
     try:
         total = len(dataset.samples) + len(dataset.problems) - len(writer.done_ids)
         rows = iter_predictions(dataset, predictor, writer.done_ids, **population)

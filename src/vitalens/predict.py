@@ -65,6 +65,7 @@ class PredictionWriter:
         self.fieldnames = [*CONTRACT_COLUMNS, *self.columns]
         kept = [] if restart else self._rows_to_keep()
         self.done_ids = frozenset(row["image_id"] for row in kept)
+        self.kept = kept[:64]  # the first rows kept from an earlier run, for the terminal
         self.handle = self.partial.open("w", newline="")
         self._csv = csv.DictWriter(self.handle, fieldnames=self.fieldnames) if fmt == "csv" else None
         if self._csv:

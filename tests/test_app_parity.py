@@ -269,9 +269,11 @@ def assert_same_result(got, want, tolerance, where: str = "", key: str = "") -> 
 ORT_WEB = REPO / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.mjs"
 
 
-def run_predictions(folder: Path, bundles: dict[str, Path], cases: list[tuple[str, str, np.ndarray, dict]], site_checks: dict | None = None) -> list[dict]:
+def run_predictions(folder: Path, bundles: dict[str, Path], cases: list[tuple[str, str, np.ndarray, dict]], site_checks: dict | None = None,
+                    fake_outputs: dict | None = None) -> list[dict]:
     """tests/js/predictions.mjs on `cases` (task, image id, photo, population): the browser's result for each
-    (with `site_checks`, task -> a bundle.json "site_check", in place of the bundles' own)."""
+    (with `site_checks`, task -> a bundle.json "site_check", in place of the bundles' own; with `fake_outputs`,
+    task -> one row per model output, the task model's outputs replaced by those rows)."""
     if not ORT_WEB.is_file():
         pytest.skip("onnxruntime-web is not installed: run `npm ci` (or `make browser-deps`)")
     listed = []
@@ -279,7 +281,7 @@ def run_predictions(folder: Path, bundles: dict[str, Path], cases: list[tuple[st
         (folder / f"{i}.rgb").write_bytes(np.ascontiguousarray(rgb).tobytes())
         listed.append({"task": task, "image_id": image_id, "input": f"{i}.rgb", "height": rgb.shape[0], "width": rgb.shape[1], "population": population})
     config = {"bundles": {task: str(path) for task, path in bundles.items()}, "rules": str(REPO / "src" / "vitalens" / "rules" / "who_2024_anaemia.json"),
-              "cases": listed, "siteChecks": site_checks or {}}  # fmt: skip
+              "cases": listed, "siteChecks": site_checks or {}, "fakeOutputs": fake_outputs or {}}  # fmt: skip
     (folder / "cases.json").write_text(json.dumps(config))
     return _node("predictions.mjs", str(folder))
 

@@ -111,6 +111,8 @@ def test_on_device_estimate_equals_the_python_runtime(browser_run, python_result
         assert got["n_nails"] == len(got["nails"]) == len(expected.details["nails"]) == 3, entry["photo"]
         python_hb, browser_hb = expected.columns["predicted_hgb"], got["predicted_hgb"]
         assert "Hb ≈ " in entry["text"] and f"median of {got['n_nails']} nails" in entry["text"], entry["text"]
+        assert got["who_severity"] == got["interpretation"]["statement"] and got["interpretation"]["headline"] in entry["text"], entry["text"]
+        assert "assumed: sex not given" in got["interpretation"]["headline"]  # the photos are sent without a sex
         rows.append({"photo": Path(entry["photo"]).name, "python_hb": python_hb, "browser_hb": browser_hb, "abs_diff": abs(browser_hb - python_hb),
                      "python_nails": len(expected.details["nails"]), "browser_nails": got["n_nails"]})
     (SCREENSHOT.parent / "browser_parity.json").write_text(json.dumps(rows, indent=2))
@@ -145,7 +147,9 @@ def test_camera_mode_reads_frames_and_takes_the_iqr_median(browser_run):
     assert summary["frames"] == CAMERA_FRAMES and summary["used"] + summary["rejected"] + summary["refused"] == CAMERA_FRAMES
     assert summary["used"] >= 1 and summary["method"] == "iqr-then-median"
     low, high = summary["interval"]
-    assert low < summary["hb"] < high and summary["interpretation"]["severity"] in ("none", "mild", "moderate", "severe")
+    assert 0 <= low < summary["hb"] < high and summary["interpretation"]["severity"] in ("none", "mild", "moderate", "severe")
+    assert summary["interpretation"]["headline"].startswith(summary["interpretation"]["statement"])
+    assert summary["interpretation"]["headline"] in camera["text"], camera["text"]
 
 
 def test_face_mode_matches_the_python_runtime(browser_run):

@@ -173,7 +173,7 @@ def test_bundle_round_trip_and_onnx_torch_parity(bundle_dir, synthetic_dataset):
     assert hb == pytest.approx(float(np.median(onnx_per_nail)))
     assert result.columns["interval_low"] < hb < result.columns["interval_high"]
     assert result.columns["per_nail_hgb"] == pytest.approx(list(onnx_per_nail)) and result.columns["n_nails"] == 3
-    assert result.columns["regions_from"] == "annotated" and result.columns["who_severity"] == result.details["interpretation"]["severity"]
+    assert result.columns["regions_from"] == "annotated" and result.columns["who_severity"] == result.details["interpretation"]["statement"]
     assert [n["box"] for n in result.details["nails"]] == [list(b) for b in NAILS]
     assert [n["skin_box"] for n in result.details["nails"]] == [list(b) for b in SKINS]
     assert all(n["score"] is None for n in result.details["nails"])

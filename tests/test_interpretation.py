@@ -200,13 +200,28 @@ def test_who_severity_rejects_nan():
         who_severity(np.array([12.0, np.nan]))
 
 
-def test_a_model_estimate_outside_the_plausible_range_is_clipped_not_refused():
+def test_an_interval_bound_beyond_the_plausible_range_is_banded_as_the_range_end():
     from vitalens.interpretation import interpret_estimate, interpret_hb
 
     assert interpret_estimate(30.0, sex="female", age_years=30).to_dict() == interpret_hb(25.0, sex="female", age_years=30).to_dict()
-    assert interpret_estimate(0.1).severity == "severe"
+    assert interpret_estimate(0.0).severity == "severe"
     with pytest.raises(ValueError, match="outside the plausible range"):
         interpret_hb(30.0)
+
+
+@pytest.mark.parametrize(("field", "estimate", "unit", "reason"), [
+    ("hb_g_dl", 31.2, "g/dL", "estimate 31.2 g/dL is outside the plausible 0.5-25 g/dL"),
+    ("hb_g_dl", -3.0, "g/dL", "estimate -3.0 g/dL is outside the plausible 0.5-25 g/dL"),
+    ("hb_g_dl", float("nan"), "g/dL", "estimate nan g/dL is outside the plausible 0.5-25 g/dL"),
+    ("age_years", 140.0, "years", "estimate 140.0 years is outside the plausible 0-120 years"),
+    ("hb_g_dl", 0.5, "g/dL", None),
+    ("hb_g_dl", 25.0, "g/dL", None),
+    ("age_years", 0.0, "years", None),
+])
+def test_an_implausible_estimate_gets_a_reason_and_a_plausible_one_none(field, estimate, unit, reason):
+    from vitalens.interpretation import implausible_estimate
+
+    assert implausible_estimate(field, estimate, unit) == reason
 
 
 def test_a_band_is_named_only_when_the_whole_interval_lies_in_it():
@@ -224,3 +239,29 @@ def test_the_assumed_cut_off_is_in_the_headline_when_sex_is_not_given():
 
     assert interpret_interval(12.5, 12.2, 12.8)["headline"] == "none (cut-off 12 g/dL, assumed: sex not given)"
     assert interpret_interval(12.5, 12.2, 12.8, sex="male")["statement"] == "mild"
+
+
+def test_a_wide_interval_names_no_band_and_its_ends_may_lie_beyond_the_plausible_range():
+    from vitalens.interpretation import interpret_interval
+
+    result = interpret_interval(2.0, 0.0, 5.4, sex="male", age_years=40)  # the lower bound clipped at 0 g/dL
+    assert result["statement"] == "severe" and result["headline"] == "severe (cut-off 13 g/dL)"
+    every = interpret_interval(12.0, 0.0, 26.0, age_years=30, sex="female")
+    assert every["statement"] == "interval spans severe to none" and every["interval_bands"] == ["severe", "moderate", "mild", "none"]
+    assert interpret_interval(12.0, 12.0, 12.0, sex="female")["statement"] == "none"
+
+
+def test_the_estimate_must_be_plausible_and_inside_its_interval():
+    from vitalens.interpretation import interpret_interval
+
+    with pytest.raises(ValueError, match="outside the plausible range"):
+        interpret_interval(31.0, 27.6, 34.4)
+    with pytest.raises(ValueError, match="does not contain the estimate"):
+        interpret_interval(12.0, 12.5, 13.0)
+
+
+def test_a_cut_off_that_does_not_depend_on_sex_is_not_called_assumed():
+    from vitalens.interpretation import interpret_interval
+
+    assert interpret_interval(10.8, 10.6, 11.0, pregnancy_trimester=2)["headline"] == "none (cut-off 10.5 g/dL)"
+    assert interpret_interval(11.2, 11.0, 11.4, age_years=8)["headline"] == "mild (cut-off 11.5 g/dL)"

@@ -138,7 +138,7 @@ def test_lip_bundle_round_trip_equals_the_fitted_pipeline(lip_run, synthetic_lip
         assert 0 <= prediction.columns["interval_low"] <= hb <= prediction.columns["interval_high"]
         box = prediction.details["lip_box"]
         assert isinstance(box, list) and len(box) == 4 and all(isinstance(v, int) for v in box)
-        assert prediction.details["interpretation"]["severity"] == prediction.columns["who_severity"]
+        assert prediction.details["interpretation"]["statement"] == prediction.columns["who_severity"]
 
 
 def test_refuses_a_photo_without_lips_with_a_reason_and_a_tip(lip_run):

@@ -23,6 +23,7 @@ from vitalens import DISCLAIMER
 Severity = Literal["none", "mild", "moderate", "severe"]
 SEVERITIES: tuple[Severity, ...] = ("severe", "moderate", "mild", "none")  # order of rising Hb
 SMOKING_STATUSES = ("non-smoker", "smoker")
+SEX_DEFAULT_ASSUMPTION = "sex not given: used the"  # how the assumption starts when an adult's cut-off was a default
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def _resolve_group(age_years: float | None, sex: str | None,
             default = groups[defaults["sex_unknown_group"]]
             men = next(groups[g["id"]] for g in candidates if g["sex"] == "male")
             assumptions.append(
-                f"sex not given: used the {default.mild_below:.1f} g/dL {default.label} cut-off as the default "
+                f"{SEX_DEFAULT_ASSUMPTION} {default.mild_below:.1f} g/dL {default.label} cut-off as the default "
                 f"(the cut-off for {men.label} is {men.mild_below:.1f} g/dL, so mild anaemia in a man "
                 f"between {default.mild_below:.1f} and {men.mild_below - 0.1:.1f} g/dL is missed)"
             )
@@ -219,9 +220,25 @@ def smoking_adjustment(smoking: str | None, cigarettes_per_day: float | None) ->
     return row["g_l"] / 10, f"smoker, {n:g} cigarettes per day"
 
 
+IMPLAUSIBLE_TIP = "the photo is probably not one this model can read: retake it {how}"  # a task says how
+
+
+def implausible_estimate(field: str, estimate: float, unit: str) -> str | None:
+    """Why a model's estimate is refused, or None when it lies in the plausible range `input_limits[field]`.
+
+    An estimate outside that range (31 g/dL, -3 g/dL, an age of 140) says the photo is not one the model
+    can read; clipping it to the range would pass a made-up number off as a measurement."""
+    low, high = load_rules()["input_limits"][field]
+    value = float(estimate)
+    if math.isfinite(value) and low <= value <= high:
+        return None
+    return f"estimate {value:.1f} {unit} is outside the plausible {low:g}-{high:g} {unit}"
+
+
 def interpret_estimate(hb_g_dl: float, **population: Any) -> Interpretation:
-    """`interpret_hb` for a model's estimate, which can overshoot the plausible input range: it is
-    clipped into that range first (a user's typed value is refused instead, by `interpret_hb`)."""
+    """`interpret_hb` for an interval bound, which can lie beyond the plausible input range (a point
+    estimate there is refused, see `implausible_estimate`): it is clipped into the range first, which
+    leaves its band unchanged (every band edge lies well inside the range)."""
     low, high = load_rules()["input_limits"]["hb_g_dl"]
     return interpret_hb(min(max(float(hb_g_dl), low), high), **population)
 
@@ -274,11 +291,14 @@ def interpret_hb(hb_g_dl: float, *, age_years: float | None = None, sex: str | N
 def interpret_interval(hb_g_dl: float, low_g_dl: float, high_g_dl: float, **population: Any) -> dict[str, Any]:
     """The estimate's interpretation, and what its interval allows: a single band is named only when the
     whole interval lies in it; otherwise "interval spans moderate to none". The headline says which
-    cut-off was assumed when sex (or age) was not given."""
-    point = interpret_estimate(hb_g_dl, **population)
+    cut-off was assumed when sex was not given. The estimate itself must be plausible (`interpret_hb`
+    refuses it otherwise); its bounds may lie beyond the plausible range (see `interpret_estimate`)."""
+    if not low_g_dl <= hb_g_dl <= high_g_dl:
+        raise ValueError(f"interval [{low_g_dl}, {high_g_dl}] does not contain the estimate {hb_g_dl}")
+    point = interpret_hb(hb_g_dl, **population)
     ends = (interpret_estimate(low_g_dl, **population).severity, interpret_estimate(high_g_dl, **population).severity)
     spanned = list(SEVERITIES[SEVERITIES.index(ends[0]):SEVERITIES.index(ends[1]) + 1])  # worst to mildest
     statement = spanned[0] if len(spanned) == 1 else f"interval spans {spanned[0]} to {spanned[-1]}"
-    sex_assumed = any(a.startswith("sex not given") for a in point.assumptions)
+    sex_assumed = any(a.startswith(SEX_DEFAULT_ASSUMPTION) for a in point.assumptions)
     headline = f"{statement} (cut-off {point.threshold_g_dl:g} g/dL{', assumed: sex not given' if sex_assumed else ''})"
     return {**point.to_dict(), "interval_bands": spanned, "statement": statement, "headline": headline}

@@ -2,7 +2,9 @@
 // the same onnxruntime-web wasm build the app serves, on photos written by tests/test_app_parity.py: one
 // result per photo, in the shape of vitalens.runtime.predict_one's Prediction.to_json().
 // Usage: node predictions.mjs DIR  (DIR/cases.json: {bundles: {task: folder}, siteChecks: {task: check}, rules,
-// cases: [{task, image_id, input, width, height, population}]}); a site check given replaces the bundle's.
+// cases: [{task, image_id, input, width, height, population}], fakeOutputs: {task: [row, ...]}}); a site check given
+// replaces the bundle's; fake outputs replace the task model's (not the detector's): each output, in the model's
+// order, is its row repeated once per input row (tests/test_plausibility.py feeds implausible numbers this way).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from '../../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
@@ -21,7 +23,7 @@ const PREDICT = {
 };
 
 const dir = process.argv[2];
-const { bundles, siteChecks = {}, rules, cases } = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
+const { bundles, siteChecks = {}, fakeOutputs = {}, rules, cases } = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8'));
 
 // runtime.js's loadModel, from a bundle folder instead of the server
 async function load(folder) {
@@ -35,10 +37,19 @@ async function load(folder) {
   return { manifest, sessions, Tensor: ort.Tensor, rules: JSON.parse(readFileSync(rules, 'utf8')), disclaimer: manifest.disclaimer };
 }
 
+function faked(session, rows) {
+  const run = async (feeds) => {
+    const n = Object.values(feeds)[0].dims[0];
+    return Object.fromEntries(session.outputNames.map((name, i) => [name, { data: Float32Array.from({ length: n * rows[i].length }, (_, j) => rows[i][j % rows[i].length]) }]));
+  };
+  return { inputNames: session.inputNames, outputNames: session.outputNames, run };
+}
+
 const models = {};
 for (const [task, folder] of Object.entries(bundles)) {
   models[task] = await load(folder);
   if (siteChecks[task]) models[task].manifest.site_check = siteChecks[task];
+  if (fakeOutputs[task]) models[task].sessions.model = faked(models[task].sessions.model, fakeOutputs[task]);
 }
 const out = [];
 for (const c of cases) {

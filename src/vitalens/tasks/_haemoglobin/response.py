@@ -1,17 +1,31 @@
-"""What both Hb tasks answer beyond one photo: the population check and the several-photo aggregate."""
+"""What both Hb tasks answer beyond the model's number: the population check, the plausibility refusal,
+the interval and its WHO reading, and the several-photo aggregate."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from vitalens.aggregate import aggregate_estimates
-from vitalens.interpretation import interpret_estimate, interpret_hb
-from vitalens.results import Prediction
+from vitalens.interpretation import IMPLAUSIBLE_TIP, implausible_estimate, interpret_hb, interpret_interval
+from vitalens.results import Prediction, refused
 
 
 def validate_population(population: dict[str, Any]) -> None:
     """Refuse impossible demographics before any inference (interpret_hb names the field and the fix)."""
     interpret_hb(12.0, **population)
+
+
+def implausible(hb: float, image_id: str, how: str, **details: Any) -> Prediction | None:
+    """The refusal of an estimate outside the rules' plausible Hb range (not clipped: a number there says
+    the photo is not one the model can read); `how` is the task's advice for the retake."""
+    reason = implausible_estimate("hb_g_dl", hb, "g/dL")
+    return None if reason is None else refused(image_id, [reason], [IMPLAUSIBLE_TIP.format(how=how)], **details)
+
+
+def interval(hb: float, half_width: float) -> tuple[float, float]:
+    """The conformal interval around `hb`, its lower bound clipped at 0 (Hb cannot be negative); the upper
+    bound is left as it is."""
+    return max(0.0, hb - half_width), hb + half_width
 
 
 def hb_aggregate(half_width: float, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
@@ -23,14 +37,15 @@ def hb_aggregate(half_width: float, predictions: list[Prediction], population: d
         return None
     summary = aggregate_estimates([p.columns["predicted_hgb"] for p in estimated])
     hb = summary.estimate
+    low, high = interval(hb, half_width)
     return {
         "method": "iqr-then-median",
         "hb": hb,
-        "interval": [max(0.0, hb - half_width), hb + half_width],
+        "interval": [low, high],
         "n_images": len(predictions),
         "n_refused": len(predictions) - len(estimated),
         "n_used": summary.n_used,
         "n_rejected": summary.n_rejected,
         "rejected_images": [estimated[i].image_id for i in summary.rejected],
-        "interpretation": interpret_estimate(hb, **population).to_dict(),
+        "interpretation": interpret_interval(hb, low, high, **population),
     }

@@ -3,7 +3,8 @@
 `FacePredictor(bundle).predict_image(rgb, image_id)` gives a `vitalens.results.Prediction` with the
 columns `predicted_age`, `predicted_gender` and `probability_female`. A photo the model cannot use (no
 face, several faces, a full photo and no detector) is refused, with the reason and a tip for the next
-photo and no estimate, because an age or gender guessed for the wrong face is worse than none.
+photo and no estimate, because an age or gender guessed for the wrong face is worse than none; so is
+an age outside the plausible 0-120 years (the rules file's input_limits), which is refused, not clipped.
 `predict_crops` and `raw_outputs` are the same path without the face finder, for aligned crops
 (the held-out evaluation and the parity checks use them).
 """
@@ -17,11 +18,13 @@ from PIL import Image
 
 from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
+from vitalens.interpretation import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks.face_age_gender import TASK
 from vitalens.tasks.face_age_gender.regions import Detector, FaceRegionError, find_face
 
 COLUMNS = ("predicted_age", "predicted_gender", "probability_female")
+RETAKE = "front-on, one face, well lit, from forehead to chin"
 
 
 class FacePredictor:
@@ -72,4 +75,8 @@ class FacePredictor:
             crop = find_face(rgb, detector=self.detector)
         except FaceRegionError as error:
             return refused(image_id, [error.reason], [error.tip])
-        return Prediction(image_id, OK, columns=self.predict_crops([crop])[0])
+        estimate = self.predict_crops([crop])[0]
+        reason = implausible_estimate("age_years", estimate["predicted_age"], "years")
+        if reason is not None:
+            return refused(image_id, [reason], [IMPLAUSIBLE_TIP.format(how=RETAKE)])
+        return Prediction(image_id, OK, columns=estimate)

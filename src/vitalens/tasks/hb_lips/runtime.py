@@ -1,10 +1,11 @@
 """Lip Hb at inference: find the lips → colour features (`vitalens.tasks.hb_lips.lip_colour.measure_lips`,
-the function training used) → ONNX linear head → conformal interval → WHO band. Serving world: no
-torch, no sklearn.
+the function training used) → ONNX linear head → refused when implausible → conformal interval → WHO
+reading of the interval. Serving world: no torch, no sklearn.
 
 `LipHbPredictor(bundle).predict_image(rgb, image_id)` gives a `vitalens.results.Prediction` whose
 columns start with the seed's `predicted_hgb` (the caller names the photo). A photo whose lips cannot
-be found or measured is refused with the reason and a tip, and no number.
+be found or measured, or whose estimate lies outside the plausible Hb range, is refused with the reason
+and a tip, and no number.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
-from vitalens.interpretation import interpret_estimate
+from vitalens.interpretation import interpret_interval
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks._haemoglobin import response
 from vitalens.tasks.hb_lips import TASK
@@ -30,6 +31,7 @@ NO_LIPS = "no lips found ({reason})"
 NO_LIPS_TIP = "take a well-lit, front-on photo in which the closed lips fill a good part of the frame"
 UNMEASURABLE = "too few usable lip pixels"
 UNMEASURABLE_TIP = "the lips were found but too few of their pixels are usable (too dark, blown out or grey): retake in even light"
+RETAKE = "front-on in even light, with the closed, bare lips filling a good part of the frame"
 DECIMALS = 3  # the published predictions.csv precision
 
 
@@ -58,7 +60,7 @@ class LipHbPredictor:
         return hb.astype(np.float64)
 
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
-        """An estimate with its interval and WHO band, or a refusal with the reason and a tip.
+        """An estimate with its interval and WHO reading, or a refusal with the reason and a tip.
         `sample` is not used: lips are found in the pixels, never read from annotations."""
         measured = measure_lips(rgb)
         region = measured.region
@@ -71,13 +73,16 @@ class LipHbPredictor:
             refusal.columns["regions_from"] = region.method  # where it looked, not an estimate
             return refusal
         hb = float(self.predict_features(features)[0])
-        interpretation = interpret_estimate(hb, **population).to_dict()
-        low, high = max(0.0, hb - self.half_width), hb + self.half_width  # Hb cannot be negative
+        refusal = response.implausible(hb, image_id, RETAKE, lip_box=lip_box)
+        if refusal is not None:
+            return refusal
+        low, high = response.interval(hb, self.half_width)
+        interpretation = interpret_interval(hb, low, high, **population)
         columns = {
             "predicted_hgb": round(hb, DECIMALS),
             "interval_low": round(low, DECIMALS),
             "interval_high": round(high, DECIMALS),
-            "who_severity": interpretation["severity"],
+            "who_severity": interpretation["statement"],
             "regions_from": region.method,
             "lip_confidence": round(region.confidence, DECIMALS),
         }

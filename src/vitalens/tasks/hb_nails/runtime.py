@@ -1,5 +1,5 @@
 """Fingernail Hb at inference: nails (annotated, or found by the bundle's detector behind the quality
-gate) → ONNX per nail → median → conformal interval → WHO band."""
+gate) → ONNX per nail → median → refused when implausible → conformal interval → WHO reading of the interval."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from vitalens.bundle import Bundle
 from vitalens.data.samples import Box, Sample
-from vitalens.interpretation import interpret_estimate
+from vitalens.interpretation import interpret_interval
 from vitalens.quality import QualityVerdict, assess_photo, gate_detections
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks._haemoglobin import response
@@ -25,6 +25,7 @@ NO_DETECTOR_TIP = (
     "this photo has no annotated nail boxes and the bundle has no nail detector: "
     "annotate the nails or use a bundle with a detector stage (the shipped one has it)"
 )
+RETAKE = "with three or four fingernails sharp and filling the frame, in even daylight, without nail polish"
 
 
 class NailHbPredictor:
@@ -84,15 +85,19 @@ class NailHbPredictor:
     def _estimate(self, rgb, nail_boxes, skin_boxes, scores, image_id, regions_from, population) -> Prediction:
         per_nail, skins = self.per_nail(rgb, nail_boxes, skin_boxes)
         hb = float(np.median(per_nail))
-        interpretation = interpret_estimate(hb, **population).to_dict()
+        refusal = response.implausible(hb, image_id, RETAKE)
+        if refusal is not None:
+            return refusal
+        low, high = response.interval(hb, self.half_width)
+        interpretation = interpret_interval(hb, low, high, **population)
         scores = scores or [None] * len(nail_boxes)
         nails = [{"box": list(box), "skin_box": list(skin), "hb": float(value), "score": score}
                  for box, skin, value, score in zip(nail_boxes, skins, per_nail, scores)]  # fmt: skip
         columns = {
             "predicted_hgb": hb,
-            "interval_low": hb - self.half_width,
-            "interval_high": hb + self.half_width,
-            "who_severity": interpretation["severity"],
+            "interval_low": low,
+            "interval_high": high,
+            "who_severity": interpretation["statement"],
             "n_nails": len(nails),
             "per_nail_hgb": [nail["hb"] for nail in nails],
             "regions_from": regions_from,

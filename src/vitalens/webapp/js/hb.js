@@ -1,17 +1,24 @@
 // twin: vitalens/tasks/hb_nails/runtime.py
 // Fingernail Hb on the device, as vitalens/tasks/hb_nails/runtime.py does it for a raw photo: quality gate ->
-// nail detector -> three most confident nails with their skin -> regressor per nail -> median ->
-// conformal interval -> WHO 2024 band. Returns NailHbPredictor.predict_image's Prediction.to_json():
+// nail detector -> three most confident nails with their skin -> regressor per nail -> median -> refused when
+// outside the plausible Hb range -> conformal interval (never below 0) -> WHO 2024 reading of the interval. Returns NailHbPredictor.predict_image's Prediction.to_json():
 // the photo's Hb in the flat columns, each nail's box, skin box, estimate and score in `nails`.
 import { detect, detectionsToRegions } from './detection.js';
 import { nailRegions } from './nails.js';
 import { assessPhoto, gateDetections } from './quality.js';
 import { prediction, refused } from './results.js';
 import { median } from './stats.js';
-import { interpretEstimate } from './who.js';
+import { implausibleEstimate, implausibleTip, interpretInterval } from './who.js';
 
 export const NO_DETECTOR_TIP = 'this photo has no annotated nail boxes and the bundle has no nail detector: '
   + 'annotate the nails or use a bundle with a detector stage (the shipped one has it)';
+// how to retake a photo whose estimate is implausible (vitalens/tasks/hb_nails/runtime.py RETAKE)
+export const RETAKE = 'with three or four fingernails sharp and filling the frame, in even daylight, without nail polish';
+
+// The conformal interval around hb, its lower bound clipped at 0 (Hb cannot be negative), as response.interval.
+export function hbInterval(hb, halfWidth) {
+  return [Math.max(0, hb - halfWidth), hb + halfWidth];
+}
 
 // model: { manifest, sessions: { model, detector }, Tensor, rules (WHO), disclaimer }
 export async function predictHb(model, image, population = {}, imageId = '') {
@@ -26,14 +33,16 @@ export async function predictHb(model, image, population = {}, imageId = '') {
   const { nailBoxes, skinBoxes, scores } = detectionsToRegions(detections, rules.score_threshold, rules.max_nails);
   const perNail = await regress(model, image, nailBoxes, skinBoxes);
   const hb = median(perNail.hb);
-  const halfWidth = manifest.uncertainty.half_width;
-  const interpretation = interpretEstimate(model.rules, hb, population, disclaimer);
+  const implausible = implausibleEstimate(model.rules, 'hb_g_dl', hb, 'g/dL');
+  if (implausible) return refused(imageId, [implausible], [implausibleTip(RETAKE)], disclaimer);
+  const [low, high] = hbInterval(hb, manifest.uncertainty.half_width);
+  const interpretation = interpretInterval(model.rules, hb, low, high, population, disclaimer);
   const nails = nailBoxes.map((box, i) => ({ box, skin_box: perNail.skinBoxes[i], hb: perNail.hb[i], score: scores[i] }));
   const columns = {
     predicted_hgb: hb,
-    interval_low: hb - halfWidth,
-    interval_high: hb + halfWidth,
-    who_severity: interpretation.severity,
+    interval_low: low,
+    interval_high: high,
+    who_severity: interpretation.statement,
     n_nails: nails.length,
     per_nail_hgb: nails.map((nail) => nail.hb),
     regions_from: 'detector',

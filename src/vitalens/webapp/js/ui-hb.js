@@ -4,11 +4,11 @@
 // returns it; camera: the frames' aggregate) is also left on window.vitalensResult (and in #result's data-*
 // attributes) for the browser tests.
 import { drawNails } from './draw.js';
-import { predictHb } from './hb.js';
+import { hbInterval, predictHb } from './hb.js';
 import { screen } from './screen.js';
 import { imageFromFile, imageFromVideo } from './photo.js';
 import { aggregateEstimates } from './stats.js';
-import { interpretEstimate, interpretHb } from './who.js';
+import { interpretHb, interpretInterval } from './who.js';
 import { escapeHtml } from './html.js';
 
 export const label = 'Haemoglobin from fingernails';
@@ -37,11 +37,15 @@ function population() {
   };
 }
 
+// interpretation: who.js interpretInterval's result; its headline names a band only when the whole interval
+// lies in it, and says when the cut-off was assumed (sex not given). Coloured by the worst band the interval reaches.
 function interpretationHtml(interpretation) {
   const adjusted = interpretation.adjustments.length
     ? `<p>Adjusted for ${interpretation.adjustments.map((a) => `${escapeHtml(a.detail)} (−${a.subtracted_g_dl.toFixed(1)} g/dL)`).join(', ')}: ${interpretation.adjusted_hb_g_dl.toFixed(1)} g/dL.</p>` : '';
-  return `<p class="band-${interpretation.severity}">WHO 2024: <strong>${interpretation.severity === 'none' ? 'no anaemia' : `${interpretation.severity} anaemia`}</strong>
-    for ${escapeHtml(interpretation.population_label)} (cut-off ${interpretation.threshold_g_dl.toFixed(1)} g/dL)</p>${adjusted}
+  const spans = interpretation.interval_bands.length > 1
+    ? '<p class="small">The interval crosses a band edge, so no single band is named.</p>' : '';
+  return `<p class="band-${interpretation.interval_bands[0]}">WHO 2024: <strong>${escapeHtml(interpretation.headline)}</strong>
+    for ${escapeHtml(interpretation.population_label)}</p>${spans}${adjusted}
     <details><summary>assumptions</summary><ul>${interpretation.assumptions.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul></details>`;
 }
 
@@ -60,9 +64,10 @@ function showResult(html, data) {
   window.vitalensResult = data.json ? JSON.parse(data.json) : null;
 }
 
-// a refusal's tips (the Prediction's details), one per reason, say how to take the next photo
-function refusalHtml(tips) {
-  return `<p class="error">No estimate: the photo cannot be read well enough.</p>
+// a refusal's reasons say why there is no number; its tips (the Prediction's details), one per reason, say how
+// to take the next photo
+function refusalHtml(tips, reasons = []) {
+  return `<p class="error">No estimate: the photo cannot be read well enough${reasons.length ? ` (${escapeHtml(reasons.join('; '))})` : ''}.</p>
     <ul>${tips.map((tip) => `<li>${escapeHtml(tip)}</li>`).join('')}</ul>`;
 }
 
@@ -79,7 +84,7 @@ async function runUpload(file) {
     const json = JSON.stringify(result);
     if (result.status !== 'ok') {
       $('overlay').hidden = true;
-      return showResult(refusalHtml(result.tips) + caveat(current.manifest), { status: 'refused', nails: '0', json });
+      return showResult(refusalHtml(result.tips, result.reasons) + caveat(current.manifest), { status: 'refused', nails: '0', json });
     }
     drawNails($('overlay'), bitmap, result.nails);
     showResult(`<div class="hb">Hb ≈ ${result.predicted_hgb.toFixed(1)} g/dL</div>
@@ -129,14 +134,14 @@ function showCameraResult(results, people) {
       { status: 'refused', frames: String(results.length), json: JSON.stringify({ frames: results.length, refused }) });
   }
   const summary = aggregateEstimates(estimated.map((r) => r.predicted_hgb));
-  const halfWidth = current.manifest.uncertainty.half_width;
   const hb = summary.estimate;
-  const interpretation = interpretEstimate(current.rules, hb, people, current.disclaimer);
-  const aggregate = { method: 'iqr-then-median', hb, interval: [hb - halfWidth, hb + halfWidth], frames: results.length,
+  const [low, high] = hbInterval(hb, current.manifest.uncertainty.half_width);
+  const interpretation = interpretInterval(current.rules, hb, low, high, people, current.disclaimer);
+  const aggregate = { method: 'iqr-then-median', hb, interval: [low, high], frames: results.length,
     refused, used: summary.nUsed, rejected: summary.nRejected, interpretation };
   showResult(`<div class="hb">Hb ≈ ${hb.toFixed(1)} g/dL</div>
-    <p>90 % interval ${(hb - halfWidth).toFixed(1)}–${(hb + halfWidth).toFixed(1)} g/dL · median of ${summary.nUsed} frames
-    (${summary.nRejected} rejected as outliers by the 1.5×IQR rule, ${refused} refused by the quality gate or the detector, of ${results.length})</p>
+    <p>90 % interval ${low.toFixed(1)}–${high.toFixed(1)} g/dL · median of ${summary.nUsed} frames
+    (${summary.nRejected} rejected as outliers by the 1.5×IQR rule, ${refused} refused by the quality gate, the detector or as implausible, of ${results.length})</p>
     ${interpretationHtml(interpretation)}${caveat(current.manifest)}`,
   { status: 'ok', hb: String(hb), frames: String(results.length), json: JSON.stringify(aggregate) });
 }

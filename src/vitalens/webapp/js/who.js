@@ -4,11 +4,13 @@
 
 const SEVERITIES = ['severe', 'moderate', 'mild', 'none']; // order of rising Hb
 const SMOKING_STATUSES = ['non-smoker', 'smoker'];
+const SEX_DEFAULT_ASSUMPTION = 'sex not given: used the'; // how the assumption starts when an adult's cut-off was a default
 
 const repr = (v) => (typeof v === 'string' ? `'${v}'` : v === null || v === undefined ? 'None' : String(v));
 // Python's "{:g}": six significant digits, trailing zeros dropped.
 const g = (v) => String(Number(v.toPrecision(6)));
-const fixed1 = (v) => v.toFixed(1);
+// Python's "{:.1f}", non-finite values included
+const fixed1 = (v) => (Number.isNaN(v) ? 'nan' : Number.isFinite(v) ? v.toFixed(1) : v > 0 ? 'inf' : '-inf');
 const given = (v) => v !== null && v !== undefined && v !== '';
 
 function checkRange(rules, field, value, unit, hint = '') {
@@ -53,7 +55,7 @@ function resolveGroup(rules, ageYears, sex, trimester) {
     chosen = groups[defaults.sex_unknown_group];
     const men = candidates.find((grp) => grp.sex === 'male');
     assumptions.push(
-      `sex not given: used the ${fixed1(chosen.mild_below)} g/dL ${chosen.label} cut-off as the default `
+      `${SEX_DEFAULT_ASSUMPTION} ${fixed1(chosen.mild_below)} g/dL ${chosen.label} cut-off as the default `
       + `(the cut-off for ${men.label} is ${fixed1(men.mild_below)} g/dL, so mild anaemia in a man `
       + `between ${fixed1(chosen.mild_below)} and ${fixed1(men.mild_below - 0.1)} g/dL is missed)`);
   } else {
@@ -103,8 +105,19 @@ function smokingAdjustment(rules, smoking, cigarettes) {
   return [row.g_l / 10, `smoker, ${g(n)} cigarettes per day`];
 }
 
+export const implausibleTip = (how) => `the photo is probably not one this model can read: retake it ${how}`; // a task says how
+
+// Why a model's estimate is refused (interpretation.implausible_estimate), or null when it lies in the plausible
+// range input_limits[field]: a number outside it says the photo is not one the model can read, so it is not clipped.
+export function implausibleEstimate(rules, field, estimate, unit) {
+  const [low, high] = rules.input_limits[field];
+  if (Number.isFinite(estimate) && low <= estimate && estimate <= high) return null;
+  return `estimate ${fixed1(estimate)} ${unit} is outside the plausible ${g(low)}-${g(high)} ${unit}`;
+}
+
 // population: { age_years, sex, pregnancy_trimester, altitude_m, smoking, cigarettes_per_day }, each optional.
-// A model's estimate can overshoot the plausible input range: clip it there (interpretation.interpret_estimate).
+// An interval bound can lie beyond the plausible input range: it is clipped there, which leaves its band unchanged
+// (interpretation.interpret_estimate).
 export function interpretEstimate(rules, hb, population = {}, disclaimer = '') {
   const [low, high] = rules.input_limits.hb_g_dl;
   return interpretHb(rules, Math.min(Math.max(hb, low), high), population, disclaimer);
@@ -145,4 +158,18 @@ export function interpretHb(rules, hb, population = {}, disclaimer = '') {
     guideline: rules.guideline.citation,
     disclaimer,
   };
+}
+
+// The estimate's interpretation and what its interval allows (interpretation.interpret_interval): a single band
+// only when the whole interval lies in it, otherwise "interval spans moderate to none"; the headline names the
+// cut-off and says when it was assumed because sex was not given.
+export function interpretInterval(rules, hb, low, high, population = {}, disclaimer = '') {
+  if (!(low <= hb && hb <= high)) throw new Error(`interval [${low}, ${high}] does not contain the estimate ${hb}`);
+  const point = interpretHb(rules, hb, population, disclaimer);
+  const ends = [low, high].map((bound) => SEVERITIES.indexOf(interpretEstimate(rules, bound, population, disclaimer).severity));
+  const spanned = SEVERITIES.slice(ends[0], ends[1] + 1); // worst to mildest
+  const statement = spanned.length === 1 ? spanned[0] : `interval spans ${spanned[0]} to ${spanned[spanned.length - 1]}`;
+  const sexAssumed = point.assumptions.some((a) => a.startsWith(SEX_DEFAULT_ASSUMPTION));
+  const headline = `${statement} (cut-off ${g(point.threshold_g_dl)} g/dL${sexAssumed ? ', assumed: sex not given' : ''})`;
+  return { ...point, interval_bands: spanned, statement, headline };
 }

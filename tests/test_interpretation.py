@@ -219,7 +219,7 @@ def test_an_interval_bound_beyond_the_plausible_range_is_banded_as_the_range_end
     ("age_years", 0.0, "years", None),
 ])
 def test_an_implausible_estimate_gets_a_reason_and_a_plausible_one_none(field, estimate, unit, reason):
-    from vitalens.interpretation import implausible_estimate
+    from vitalens.plausibility import implausible_estimate
 
     assert implausible_estimate(field, estimate, unit) == reason
 

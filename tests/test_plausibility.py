@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from vitalens.imaging import decode_image
-from vitalens.interpretation import implausible_estimate, interpret_interval, load_rules
+from vitalens.interpretation import interpret_interval, load_rules
+from vitalens.plausibility import implausible_estimate
 from vitalens.results import Prediction
 from vitalens.runtime import load_predictor, predict_one
 from vitalens.tasks._haemoglobin import response

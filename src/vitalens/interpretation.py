@@ -220,21 +220,6 @@ def smoking_adjustment(smoking: str | None, cigarettes_per_day: float | None) ->
     return row["g_l"] / 10, f"smoker, {n:g} cigarettes per day"
 
 
-IMPLAUSIBLE_TIP = "the photo is probably not one this model can read: retake it {how}"  # a task says how
-
-
-def implausible_estimate(field: str, estimate: float, unit: str) -> str | None:
-    """Why a model's estimate is refused, or None when it lies in the plausible range `input_limits[field]`.
-
-    An estimate outside that range (31 g/dL, -3 g/dL, an age of 140) says the photo is not one the model
-    can read; clipping it to the range would pass a made-up number off as a measurement."""
-    low, high = load_rules()["input_limits"][field]
-    value = float(estimate)
-    if math.isfinite(value) and low <= value <= high:
-        return None
-    return f"estimate {value:.1f} {unit} is outside the plausible {low:g}-{high:g} {unit}"
-
-
 def interpret_estimate(hb_g_dl: float, **population: Any) -> Interpretation:
     """`interpret_hb` for an interval bound, which can lie beyond the plausible input range (a point
     estimate there is refused, see `implausible_estimate`): it is clipped into the range first, which

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import * as ort from '../../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 import { rgbImage } from '../../src/vitalens/webapp/js/image.js';
 import { predictFace } from '../../src/vitalens/webapp/js/face.js';
-import { predictHb } from '../../src/vitalens/webapp/js/hb.js';
+import { predictHb, preScreenHb } from '../../src/vitalens/webapp/js/hb.js';
 import { screen } from '../../src/vitalens/webapp/js/screen.js';
 import { predictSkin } from '../../src/vitalens/webapp/js/skin.js';
 
 ort.env.wasm.numThreads = 1; // as the app runs it
 ort.env.logLevel = 'error';
+const PRE_SCREEN = { 'hb-nails': preScreenHb };  // the modes' own quality refusals, as the screens pass them
 const PREDICT = {
   'hb-nails': (model, image, c) => predictHb(model, image, c.population, c.image_id),
   'skin-condition': (model, image, c) => predictSkin(model, image, c.image_id),
@@ -54,6 +55,6 @@ for (const [task, folder] of Object.entries(bundles)) {
 const out = [];
 for (const c of cases) {
   const image = rgbImage(c.width, c.height, new Uint8Array(readFileSync(join(dir, c.input))));
-  out.push(screen(models[c.task], image, c.image_id) ?? await PREDICT[c.task](models[c.task], image, c));
+  out.push(screen(models[c.task], image, c.image_id, PRE_SCREEN[c.task]) ?? await PREDICT[c.task](models[c.task], image, c));
 }
 console.log(JSON.stringify(out));

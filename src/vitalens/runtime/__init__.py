@@ -23,7 +23,8 @@ from vitalens.tasks import TaskError, all_tasks, default_task, get_task
 class Predictor(Protocol):
     """What every task's predictor offers the spine (CLI, API, batch jobs).
 
-    Optional hooks: `validate_population(population)` raises ValueError for impossible demographics
+    Optional hooks: `pre_screen(rgb, image_id, sample) -> Prediction | None` refuses a photo of poor
+    quality before the spine's site check; `validate_population(population)` raises ValueError for impossible demographics
     before any inference; `aggregate(predictions, population) -> dict | None` summarises several photos
     of one person (the API's `aggregate`)."""
 
@@ -59,12 +60,17 @@ def load_predictor(model: str | Path | None = None, task: str | None = None) -> 
     return predictor_for(bundle)
 
 
-def screen(predictor: Any, rgb: np.ndarray, image_id: str) -> Prediction | None:
-    """The spine's checks before any task runs: the image is big enough, and (when the bundle carries a
+def screen(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample | None = None) -> Prediction | None:
+    """The spine's checks before any task runs: the image is big enough, the task's own photo-quality
+    refusal if it has one (`pre_screen`: its tip is the more useful), and (when the bundle carries a
     site check) it looks like a photo of the body site the model learned from. None means go on."""
     tiny = too_small(rgb, image_id)
     if tiny is not None:
         return tiny
+    pre_screen = getattr(predictor, "pre_screen", None)
+    quality = pre_screen(rgb, image_id, sample) if pre_screen is not None else None
+    if quality is not None:
+        return quality
     check = predictor.bundle.manifest.get("site_check")
     if check is None:
         return None
@@ -77,7 +83,7 @@ def screen(predictor: Any, rgb: np.ndarray, image_id: str) -> Prediction | None:
 
 def predict_one(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
     """What every caller runs for one photo: the spine's screen, then the task's predictor."""
-    return screen(predictor, rgb, image_id) or predictor.predict_image(rgb, image_id, sample, **population)
+    return screen(predictor, rgb, image_id, sample) or predictor.predict_image(rgb, image_id, sample, **population)
 
 
 __all__ = ["Bundle", "BundleError", "Predictor", "load_bundle", "load_predictor", "predict_one", "predictor_for", "screen", "shipped_bundle_path"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from vitalens.aggregate import aggregate_estimates
-from vitalens.interpretation import IMPLAUSIBLE_TIP, implausible_estimate, interpret_hb, interpret_interval
+from vitalens.interpretation import interpret_hb, interpret_interval
+from vitalens.plausibility import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import Prediction, refused
 
 

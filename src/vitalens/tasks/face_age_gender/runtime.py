@@ -18,7 +18,7 @@ from PIL import Image
 
 from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
-from vitalens.interpretation import IMPLAUSIBLE_TIP, implausible_estimate
+from vitalens.plausibility import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks.face_age_gender import TASK
 from vitalens.tasks.face_age_gender.regions import Detector, FaceRegionError, find_face

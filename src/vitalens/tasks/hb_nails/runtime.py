@@ -63,6 +63,14 @@ class NailHbPredictor:
         (hb,) = session.run(None, {i.name: arrays[i.name] for i in session.get_inputs()})
         return hb.astype(np.float64), regions.skin_boxes
 
+    def pre_screen(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None) -> Prediction | None:
+        """The quality gate's refusal (dark, glare, blur...) of a raw photo, which the spine gives before
+        its site check: "too dark, move to daylight" helps more than "not a fingernail photo"."""
+        if sample is not None and sample.boxes.get("nail"):
+            return None
+        verdict = assess_photo(rgb)
+        return None if verdict.ok else _refusal(image_id, verdict)
+
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """A sample's annotated boxes when it has them (a manifest or the Yakimov layout), else the detector."""
         boxes = sample.boxes if sample is not None else {}

@@ -20,6 +20,12 @@ export function hbInterval(hb, halfWidth) {
   return [Math.max(0, hb - halfWidth), hb + halfWidth];
 }
 
+// The quality gate's refusal of a raw photo, which screen() gives before the site check (pre_screen in Python).
+export function preScreenHb(model, image, imageId = '') {
+  const verdict = assessPhoto(image);
+  return verdict.ok ? null : refused(imageId, verdict.reasons, verdict.tips, model.disclaimer);
+}
+
 // model: { manifest, sessions: { model, detector }, Tensor, rules (WHO), disclaimer }
 export async function predictHb(model, image, population = {}, imageId = '') {
   const { manifest, sessions, Tensor, disclaimer } = model;

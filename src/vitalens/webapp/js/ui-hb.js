@@ -4,7 +4,7 @@
 // returns it; camera: the frames' aggregate) is also left on window.vitalensResult (and in #result's data-*
 // attributes) for the browser tests.
 import { drawNails } from './draw.js';
-import { hbInterval, predictHb } from './hb.js';
+import { hbInterval, predictHb, preScreenHb } from './hb.js';
 import { screen } from './screen.js';
 import { imageFromFile, imageFromVideo } from './photo.js';
 import { aggregateEstimates } from './stats.js';
@@ -79,7 +79,7 @@ async function runUpload(file) {
     interpretHb(current.rules, 12, people); // a wrong age/sex combination is reported before any work
     const { image, bitmap } = await imageFromFile(file);
     const started = performance.now();
-    const result = screen(current, image, file.name) ?? await predictHb(current, image, people, file.name);
+    const result = screen(current, image, file.name, preScreenHb) ?? await predictHb(current, image, people, file.name);
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     const json = JSON.stringify(result);
     if (result.status !== 'ok') {
@@ -113,7 +113,7 @@ async function runCamera() {
     for (let i = 0; i < frames; i++) {
       await new Promise((resolve) => requestAnimationFrame(resolve));
       const frame = imageFromVideo(video), id = `frame ${i + 1}`;
-      results.push(screen(current, frame, id) ?? await predictHb(current, frame, people, id));
+      results.push(screen(current, frame, id, preScreenHb) ?? await predictHb(current, frame, people, id));
       showResult(`<p>reading frame ${i + 1} of ${frames}…</p>`, { status: 'running' });
     }
     showCameraResult(results, people);

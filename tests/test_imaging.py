@@ -130,3 +130,19 @@ def test_sixteen_bit_images_scale_to_eight_bits():
     buffer = io.BytesIO()
     Image.fromarray(values).save(buffer, "PNG")
     assert decode_image(buffer.getvalue()).rgb.max() == 255
+
+
+def test_a_large_16_bit_photo_decodes_in_bounded_memory():
+    """The float64 copy of a 40 MP 16-bit image cost gigabytes; rows are now scaled a block at a time."""
+    import tracemalloc
+
+    height, width = 4000, 5000
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((height, width), 40000, np.uint16)).save(buffer, "PNG")
+    tracemalloc.start()
+    decoded = decode_image(buffer.getvalue())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert decoded.rgb.dtype == np.uint8 and decoded.rgb[0, 0, 0] == int(40000 / 257)  # scaled (65535 -> 255) and truncated, as before
+    pixels = height * width
+    assert peak <= pixels * (2 + 1 + 3) * 1.25  # the 16-bit input, the 8-bit grey and the RGB output, and little else

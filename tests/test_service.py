@@ -259,6 +259,7 @@ def test_an_internal_error_is_the_documented_json(monkeypatch):
     response = failing.post("/v1/predict", files=_upload(PHOTOS[0]))
     assert response.status_code == 500 and response.json()["disclaimer"] == DISCLAIMER
     assert "RuntimeError" in response.json()["detail"] and "a bug" not in response.json()["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff" and "default-src 'self'" in response.headers["content-security-policy"]
 
 
 def test_a_withheld_body_gets_408_and_half_open_connections_are_closed():

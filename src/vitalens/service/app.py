@@ -50,6 +50,14 @@ def browser_files(bundle: Bundle) -> list[str]:
     return bundle.files()
 
 
+class _HeaderedFastAPI(FastAPI):
+    """FastAPI whose outermost layer adds the security headers: user middleware sits inside Starlette's
+    error middleware, so a 500 would otherwise go out without them."""
+
+    def build_middleware_stack(self):
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[str | Path] = ()) -> FastAPI:
     # Starlette spools an upload above 1 MB to a temporary file; keep every upload in memory instead
     # (BodySizeLimit bounds the request, so memory stays bounded too). Process-wide, which is what
@@ -59,14 +67,13 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
     predictors = {task: predictor_for(bundle) for task, bundle in bundles.items()}
     inference_slots = asyncio.Semaphore(limits.max_concurrent)
 
-    app = FastAPI(
+    app = _HeaderedFastAPI(
         title="vitalens",
         version=vitalens.__version__,
         description=f"Screening estimates from smartphone photos. {DISCLAIMER}",
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes, body_timeout_s=limits.body_timeout_s)
-    app.add_middleware(SecurityHeaders)  # added last, so it wraps everything: the 413/408 refusals and 500s too
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -164,3 +164,12 @@ def test_predict_never_reads_other_files_planted_in_a_bundle(tmp_path):
     result = invoke("predict", "--model", str(bundle), "--data", str(EXAMPLES), "--out", str(tmp_path / "out.csv"))
     assert result.exit_code == 0, result.output
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("torch_format", [False, True])
+def test_skin_export_refuses_a_model_pt_that_is_not_weights_only(tmp_path, torch_format):
+    run, marker = run_folder(tmp_path, "skin-condition"), tmp_path / "marker"
+    plant(run / "model.pt", marker, torch_format)
+    result = invoke("export", "--run", str(run), "--out", str(tmp_path / "bundle"))
+    assert_refused(result, "model.pt", marker)
+    assert "weights-only" in result.output

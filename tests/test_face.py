@@ -292,10 +292,17 @@ def test_predictor_reads_a_bundle_and_refuses_photos(seed_model, tmp_path, monke
     assert (bundle / "MODEL_CARD.md").read_text().startswith("---\nlicense: other")
     predictor = load_predictor(bundle)
     assert predictor.columns == ("predicted_age", "predicted_gender", "probability_female")
-    crop = predictor.predict_image(np.full((200, 200, 3), (180, 140, 120), np.uint8), "crop.jpg")
-    assert isinstance(crop, Prediction) and crop.status == "ok" and crop.image_id == "crop.jpg" and not crop.reasons
-    assert set(crop.columns) == set(predictor.columns) and crop.columns["predicted_gender"] in ("male", "female")
-    assert crop.columns == predictor.predict_crops([np.full((200, 200, 3), (180, 140, 120), np.uint8)])[0]
+    square = np.full((200, 200, 3), (180, 140, 120), np.uint8)
+    untrained = predictor.predict_crops([square])[0]  # the seed fixture is barely trained: its age may be anything
+    crop = predictor.predict_image(square, "crop.jpg")
+    assert isinstance(crop, Prediction) and crop.image_id == "crop.jpg"
+    if 0 <= untrained["predicted_age"] <= 120:
+        assert crop.status == "ok" and not crop.reasons and crop.columns == untrained
+    else:  # an implausible age is refused, never clipped
+        assert crop.status == "refused" and crop.reasons[0].startswith("estimate ") and not crop.columns
+    monkeypatch.setattr(predictor, "predict_crops", lambda crops: [{"predicted_age": 31.0, "predicted_gender": "female", "probability_female": 0.8}])
+    plausible = predictor.predict_image(square, "crop.jpg")
+    assert plausible.status == "ok" and set(plausible.columns) == set(predictor.columns) and plausible.columns["predicted_age"] == 31.0
     monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
     photo = predictor.predict_image(np.zeros((480, 640, 3), np.uint8), "party/photo.jpg")
     assert photo.status == "refused" and photo.image_id == "party/photo.jpg" and not photo.columns

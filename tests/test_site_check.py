@@ -54,6 +54,6 @@ def test_the_fingernail_bundle_refuses_other_sites_and_passes_its_own():
         refused_by_check = [r for r in results if r.details.get("site_check_score") is not None]
         if site == "fingernail":
             assert len(refused_by_check) <= 1, site
-        else:
-            assert len(refused_by_check) == len(results), site
+        else:  # refused, by the site check or, for a dark or blurred photo, by the quality gate before it
+            assert all(r.status == "refused" for r in results), site
             assert all("white reference card" in r.message for r in refused_by_check)

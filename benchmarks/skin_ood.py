@@ -1,6 +1,7 @@
-"""The skin bundle's photo check: how often it flags real clinical photos, and how often photos that are
-not clinical skin close-ups (faces, fingernails, conjunctivae, lips), beside the usual baseline of flagging
-by the top probability (1 - max softmax, thresholded to flag the same share of validation photos).
+"""The skin bundle's photo check: how often it refuses real clinical photos, and how often photos that are
+not clinical skin close-ups (faces, fingernails, conjunctivae, lips), beside the usual baseline of refusing
+by the top probability (1 - max softmax, thresholded to refuse the same share of validation photos).
+A photo the check finds atypical (typicality above the bundle's threshold) is refused by `vitalens predict`.
 
 Torch-free: the shipped bundle through `SkinPredictor`, as `vitalens predict` runs it. The Fitzpatrick
 photos are the run's validation split (where the threshold was set) and held-out split; the other sets
@@ -83,12 +84,12 @@ def main() -> None:
             continue
         scored[label] = score_photos(predictor, image_paths(folder, args.per_set), label)
 
-    # The baseline flags photos whose top probability is below the value that flags as many validation photos.
-    flagged_share = float(np.mean(validation["typicality"] > predictor.typicality_threshold))
-    probability_cut = float(np.quantile(validation["top_probability"], flagged_share))
-    print(f"\nBundle {args.bundle}; typicality threshold {predictor.typicality_threshold:g} (flags {flagged_share:.1%} of validation photos); "
+    # The baseline refuses photos whose top probability is below the value that refuses as many validation photos.
+    refused_share = float(np.mean(validation["typicality"] > predictor.typicality_threshold))
+    probability_cut = float(np.quantile(validation["top_probability"], refused_share))
+    print(f"\nBundle {args.bundle}; typicality threshold {predictor.typicality_threshold:g} (refuses {refused_share:.1%} of validation photos); "
           f"baseline: top probability < {probability_cut:.3f} (the same share)\n")  # fmt: skip
-    print("| photos | n | flagged by the photo check | AUROC vs held-out clinical | flagged by low top probability | AUROC | mean top probability |")
+    print("| photos | n | refused by the photo check | AUROC vs held-out clinical | refused by low top probability | AUROC | mean top probability |")
     print("|---|---|---|---|---|---|---|")
     for name, frame in scored.items():
         other = name not in ("clinical photos, validation", "clinical photos, test")

@@ -1,7 +1,7 @@
 """Does each model refuse what it was not trained for? Every task's shipped bundle on every body site's
 photos (the *test* half of vitalens.evaluation.sites, never the half the gates were tuned on) and on
-synthetic images; a cell counts the photos that came back with an estimate that was neither refused
-nor flagged (for skin: photo_check atypical counts as flagged).
+synthetic images; a cell counts the photos that came back with an estimate, i.e. were not refused (for
+skin, the photo check's atypical photos are refusals too).
 
     python benchmarks/wrong_photos.py [--per-site 40]
 """
@@ -17,8 +17,7 @@ from vitalens.tasks import all_tasks
 
 
 def answered(predictor, rgb, image_id: str) -> bool:
-    prediction = predict_one(predictor, rgb, image_id)
-    return prediction.ok and prediction.columns.get("photo_check", "typical") != "atypical"
+    return predict_one(predictor, rgb, image_id).ok
 
 
 def main() -> None:

@@ -117,19 +117,21 @@ def test_skin_task_from_a_bundle_folder_answers_like_the_python_runtime(skin_fix
                             data={"task": "skin-condition"}).json()
     predictor = SkinPredictor(load_bundle(skin_fixture_bundle))
     assert body["task"] == "skin-condition" and body["disclaimer"] == DISCLAIMER and "held-out" in body["caveat"]
-    for result, (name, rgb) in zip(body["results"], photos.items()):
+    assert [r["status"] for r in body["results"]] == ["ok", "ok", "refused"]
+    for result, (name, rgb) in zip(body["results"][:2], photos.items()):
         expected = predictor.predict(rgb, name)
-        assert result["filename"] == name and result["status"] == "ok" and result["disclaimer"] == DISCLAIMER
+        assert result["filename"] == name and result["disclaimer"] == DISCLAIMER and expected["photo_check"] == "typical"
         assert [t["label"] for t in result["top"]] == [t["label"] for t in expected["top"]]
         assert [t["probability"] for t in result["top"]] == pytest.approx([t["probability"] for t in expected["top"]], abs=1e-6)
         assert (result["lighting"], result["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
-        assert (result["photo_check"], result["photo_tip"]) == (expected["photo_check"], expected["photo_tip"])
         assert result["three_partition"] == expected["three_partition"]
         heatmap = result["heatmap"]
         assert heatmap["label"] == expected["top"][0]["label"]
         np.testing.assert_allclose(heatmap["values"], expected["heatmap"], atol=5e-4)
-    assert body["results"][1]["lighting"] == "poor" and "daylight" in body["results"][1]["lighting_tip"]
-    assert [r["photo_check"] for r in body["results"]] == ["typical", "typical", "atypical"] and "close up" in body["results"][2]["photo_tip"]
+    assert body["results"][1]["lighting"] == "poor" and "daylight" in body["results"][1]["lighting_tip"]  # typical, poorly lit: labels and a tip
+    not_skin = body["results"][2]  # the photo check's refusal: the reason (with its score) and a tip, no labels
+    assert "photo check" in not_skin["reasons"][0] and "close up" in not_skin["message"] and not_skin["typicality"] > 1
+    assert not {"label_1", "top", "heatmap", "lighting"} & set(not_skin)
     index = skin_client.get("/bundles/index.json").json()["tasks"]
     assert index["skin-condition"] == ["/bundles/skin-condition/bundle.json", "/bundles/skin-condition/model.onnx"]
     assert skin_client.get("/bundles/skin-condition/bundle.json").json()["labels"] == predictor.labels

@@ -14,15 +14,24 @@ from vitalens import DISCLAIMER
 from vitalens.runtime import load_predictor
 from vitalens.bundle import load_bundle, shipped_bundle_path
 from vitalens.results import CONTRACT_COLUMNS
-from vitalens.tasks.skin_condition.runtime import HEATMAP_DECIMALS, SkinPredictor
+from vitalens.imaging import decode_image
+from vitalens.tasks.skin_condition.runtime import HEATMAP_DECIMALS, TIP_ATYPICAL, SkinPredictor
 from test_skin import checkerboard, skin_photo
 
 BUNDLE = shipped_bundle_path("skin-condition")
+CLINICAL_PHOTO = "000e8dd5ee75dd6668e978e7a4e6fe54"  # a held-out Fitzpatrick17k-AJL photo the photo check finds typical (0.61)
 
 
 @pytest.fixture(scope="module")
 def predictor() -> SkinPredictor:
     return SkinPredictor(load_bundle(BUNDLE))
+
+
+@pytest.fixture(scope="module")
+def clinical_photo() -> np.ndarray:
+    from conftest import shared_dataset
+
+    return decode_image(shared_dataset("fitzpatrick17k-ajl") / "images" / f"{CLINICAL_PHOTO}.jpg").rgb
 
 
 def test_bundle_manifest_has_the_contract_fields():
@@ -56,7 +65,7 @@ def test_predict_gives_top3_lighting_tip_and_disclaimer(predictor):
     assert len({entry["label"] for entry in result["top"]}) == 3 and all(e["label"] in predictor.labels for e in result["top"])
     assert result["lighting"] in ("good", "poor") and result["disclaimer"] == DISCLAIMER
     assert (result["lighting"] == "good") == (result["lighting_tip"] == "")
-    assert (result["photo_check"] == "typical") == (result["photo_tip"] == "") == (result["typicality"] <= 1.0)
+    assert (result["photo_check"] == "typical") == (result["typicality"] <= 1.0)
     assert result["heatmap"].ndim == 2
 
 
@@ -74,9 +83,24 @@ def test_the_coarse_view_sums_each_partitions_probabilities(predictor):
     assert sum(t["probability"] for t in coarse) == pytest.approx(1.0, abs=1e-4)
 
 
-def test_a_photo_with_no_skin_in_it_is_flagged_atypical(predictor):
+def test_a_photo_with_no_skin_in_it_is_refused_with_the_reason_and_a_tip_and_no_labels(predictor):
     result = predictor.predict(checkerboard(300), "checkerboard")
-    assert result["photo_check"] == "atypical" and result["typicality"] > 1.0 and "close up" in result["photo_tip"]
+    assert result["photo_check"] == "atypical" and result["typicality"] > 1.0
+    prediction = predictor.predict_image(checkerboard(300), "checkerboard.png")
+    reason = f"unlike the clinical close-ups this model learned from (photo check {result['typicality']:.2f} > 1.00)"
+    assert prediction.status == "refused" and prediction.reasons == [reason] and prediction.message == f"{reason}; {TIP_ATYPICAL}"
+    assert "close up" in TIP_ATYPICAL and prediction.columns == {}
+    assert prediction.details == {"tips": [TIP_ATYPICAL], "typicality": result["typicality"]}
+    body = prediction.to_json()
+    assert not {"label_1", "prob_1", "top", "three_partition", "heatmap", "lighting"} & set(body)
+    assert all(value == "" for name, value in prediction.row(predictor.columns).items() if name in predictor.columns)
+
+
+def test_a_synthetic_skin_photo_is_atypical_for_the_shipped_bundle_and_refused(predictor):
+    """The shipped photo check learned from clinical atlas photos: the tests' painted skin is not one, dark or not."""
+    for photo in (skin_photo(300, seed=2), (skin_photo(300) * 0.12).astype(np.uint8)):
+        prediction = predictor.predict_image(photo, "painted.png")
+        assert prediction.status == "refused" and "photo check" in prediction.reasons[0] and "label_1" not in prediction.columns
 
 
 def test_a_very_dark_photo_is_poor_lighting_with_a_tip(predictor):
@@ -84,8 +108,8 @@ def test_a_very_dark_photo_is_poor_lighting_with_a_tip(predictor):
     assert result["lighting"] == "poor" and "daylight" in result["lighting_tip"]
 
 
-def test_predict_image_fills_the_contract_columns_and_details(predictor):
-    photo = skin_photo(300, seed=2)
+def test_predict_image_fills_the_contract_columns_and_details(predictor, clinical_photo):
+    photo = clinical_photo
     expected = predictor.predict(photo, "x.jpg")
     prediction = predictor.predict_image(photo, "x.jpg")
     assert prediction.ok and prediction.image_id == "x.jpg" and prediction.reasons == [] and tuple(prediction.columns) == predictor.columns
@@ -94,11 +118,10 @@ def test_predict_image_fills_the_contract_columns_and_details(predictor):
     assert [columns[f"label_{k}"] for k in (1, 2, 3)] == [t["label"] for t in expected["top"]]
     assert [columns[f"prob_{k}"] for k in (1, 2, 3)] == [round(t["probability"], 4) for t in expected["top"]]
     assert columns["prob_1"] >= columns["prob_2"] >= columns["prob_3"]
-    assert (columns["lighting"], columns["lighting_tip"], columns["photo_check"]) == (expected["lighting"], expected["lighting_tip"], expected["photo_check"])
+    assert expected["photo_check"] == "typical" and (columns["lighting"], columns["lighting_tip"]) == (expected["lighting"], expected["lighting_tip"])
     details = prediction.details
     assert details["top"] == expected["top"] and details["three_partition"] == expected["three_partition"]
     assert details["lighting_probability_good"] == expected["lighting_probability_good"] and details["typicality"] == expected["typicality"]
-    assert details["photo_tip"] == expected["photo_tip"]
     heatmap = details["heatmap"]
     assert heatmap["label"] == columns["label_1"] and "centre crop" in heatmap["over"]
     assert np.array(heatmap["values"]).shape == expected["heatmap"].shape
@@ -134,7 +157,8 @@ def test_vitalens_predict_writes_one_row_per_photo_a_broken_file_included(tmp_pa
     rows = {row["image_id"]: row for row in csv.DictReader(out.open())}
     assert tuple(next(iter(rows.values()))) == (*CONTRACT_COLUMNS, *SkinPredictor.columns)
     assert sorted(rows) == ["a.jpg", "b.png", "broken.jpg"] and rows["broken.jpg"]["status"] == "unreadable" and rows["broken.jpg"]["label_1"] == ""
-    assert rows["a.jpg"]["status"] == "ok" and rows["a.jpg"]["label_1"] in predictor.labels
+    for name in ("a.jpg", "b.png"):  # painted skin: the photo check refuses it, with no labels
+        assert rows[name]["status"] == "refused" and "photo check" in rows[name]["reasons"] and rows[name]["label_1"] == ""
 
 
 def test_vitalens_evaluate_writes_every_run_file_on_the_held_out_split(tmp_path):
@@ -152,7 +176,10 @@ def test_vitalens_evaluate_writes_every_run_file_on_the_held_out_split(tmp_path)
     report = json.loads((out / "report.json").read_text())
     assert [row["metric"] for row in report["headline"]] == ["top1", "top3", "macro_f1"]
     assert all(row["baseline_name"] == "majority class (train)" and 0 <= row["model"] <= 1 for row in report["headline"])
-    assert report["n_test"] == 12 and "held-out" in report["validation"] and "stored" in report["validation"]
+    assert report["data"]["held_out"] == 12 and "held-out" in report["validation"] and "stored" in report["validation"]
+    # the photo check's refusals are not scored, as `vitalens predict` gives them no labels
+    assert report["n_test"] == report["data"]["scored"] == 12 - len(report["data"]["not_scored"]) > 0
+    assert all("photo check" in message for message in report["data"]["not_scored"].values())
     assert set(report["audit"]["fitzpatrick_group"]) <= {"I-II", "III-IV", "V-VI", "unknown"}
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 12 and tuple(rows[0])[: len(CONTRACT_COLUMNS) + len(SkinPredictor.columns)] == (*CONTRACT_COLUMNS, *SkinPredictor.columns)

@@ -1,6 +1,7 @@
 """Skin condition at inference: centre crop → ONNX → top-3 conditions and the coarse benign / malignant /
-non-neoplastic view, lighting verdict + tip, heat map, and whether the photo looks like the clinical
-close-ups the model learned from (its typicality).
+non-neoplastic view, lighting verdict + tip and heat map; a photo unlike the clinical close-ups the model
+learned from (its typicality above the bundle's threshold) is refused with the reason and a tip, no labels,
+because the conditions the network names for such a photo are unreliable.
 
 numpy, Pillow and onnxruntime only. The graph applies colour calibration, normalisation and the
 temperature itself; this module crops, runs it and words the answer as a `vitalens.results.Prediction`.
@@ -16,21 +17,21 @@ from vitalens import DISCLAIMER
 from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
 from vitalens.regions.centre_crop import centre_crop_resized
-from vitalens.results import OK, Prediction, too_small
+from vitalens.results import OK, Prediction, refused, too_small
 from vitalens.tasks.skin_condition import TASK
 from vitalens.tasks.skin_condition.lighting import assess_lighting
 
 TOP_K = 3
 HEATMAP_DECIMALS = 3
 TIP_POOR_LIGHT = "poor lighting: retake in even daylight, without flash, holding the phone steady"
-TIP_ATYPICAL = ("this does not look like the clinical close-ups of skin the model learned from, so the conditions listed are unreliable: "
-                "photograph the affected skin close up, filling the frame")  # fmt: skip
+ATYPICAL = "unlike the clinical close-ups this model learned from (photo check {typicality:.2f} > {threshold:.2f})"
+TIP_ATYPICAL = "photograph the affected skin close up, filling the frame"
 HEATMAP_OVER = "centre crop (see the bundle's inputs.image.preprocessing)"
 
 
 class SkinPredictor:
-    columns = ("label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "lighting", "lighting_tip", "photo_check")
-    display_columns = ("label_1", "prob_1", "label_2", "label_3", "lighting", "lighting_tip", "photo_check")
+    columns = ("label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "lighting", "lighting_tip")
+    display_columns = ("label_1", "prob_1", "label_2", "label_3", "lighting", "lighting_tip")
 
     def __init__(self, bundle: Bundle):
         if bundle.task != TASK.name:
@@ -57,7 +58,8 @@ class SkinPredictor:
 
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """The contract's answer for one photo: top-3 and lighting in columns, the rest in details; a photo
-        too small for any task (vitalens.results.too_small, which also covers the centre crop's 2 px) is refused."""
+        too small for any task (vitalens.results.too_small, which also covers the centre crop's 2 px) or one the
+        photo check finds atypical is refused."""
         rgb = np.asarray(rgb)
         return too_small(rgb, image_id) or self.prediction(image_id, self.predict(rgb, image_id))
 
@@ -78,7 +80,7 @@ class SkinPredictor:
 
     def describe(self, image_id: str, crop: np.ndarray, probabilities: np.ndarray, lighting: np.ndarray, cam: np.ndarray,
                  typicality: np.ndarray) -> dict[str, Any]:  # fmt: skip
-        """One photo's graph outputs worded: top-3, coarse view, lighting verdict and tip, photo check, heat map.
+        """One photo's graph outputs worded: top-3, coarse view, lighting verdict and tip, photo check and its score, heat map.
         Separate from `predict` so a batch run through the graph (the held-out evaluation) words each photo alike."""
         order = np.argsort(-probabilities)[:TOP_K]
         good = bool(lighting >= self.threshold)
@@ -93,22 +95,24 @@ class SkinPredictor:
             "lighting_tip": tip,
             "photo_check": "typical" if typical else "atypical",
             "typicality": float(typicality),
-            "photo_tip": "" if typical else TIP_ATYPICAL,
             "heatmap": cam[order[0]],  # Grad-CAM of the top label, h x w in [0, 1], over the centre crop
             "disclaimer": DISCLAIMER,
         }
 
-    @staticmethod
-    def prediction(image_id: str, result: dict[str, Any]) -> Prediction:
-        """`describe`'s answer as the contract's Prediction: flat CSV columns, the rest (heat map rounded) in details."""
+    def prediction(self, image_id: str, result: dict[str, Any]) -> Prediction:
+        """`describe`'s answer as the contract's Prediction: flat CSV columns, the rest (heat map rounded) in details;
+        an atypical photo is refused with the reason and the retake tip, keeping only its photo-check score (no labels)."""
+        if result["photo_check"] == "atypical":
+            reason = ATYPICAL.format(typicality=result["typicality"], threshold=self.typicality_threshold)
+            return refused(image_id, [reason], [TIP_ATYPICAL], typicality=result["typicality"])
         columns: dict[str, Any] = {}
         for rank, entry in enumerate(result["top"], start=1):
             columns[f"label_{rank}"] = entry["label"]
             columns[f"prob_{rank}"] = round(entry["probability"], 4)
-        columns.update({key: result[key] for key in ("lighting", "lighting_tip", "photo_check")})
+        columns.update({key: result[key] for key in ("lighting", "lighting_tip")})
         heatmap = {"label": result["top"][0]["label"], "over": HEATMAP_OVER,
                    "values": np.round(result["heatmap"].astype(float), HEATMAP_DECIMALS).tolist()}  # fmt: skip
-        details = {key: result[key] for key in ("top", "three_partition", "lighting_probability_good", "typicality", "photo_tip")}
+        details = {key: result[key] for key in ("top", "three_partition", "lighting_probability_good", "typicality")}
         return Prediction(image_id, OK, columns=columns, details={**details, "heatmap": heatmap})
 
     def partition_probabilities(self, probabilities: np.ndarray) -> list[dict[str, Any]]:

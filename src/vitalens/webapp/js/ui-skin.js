@@ -1,8 +1,9 @@
 // twin: none (the skin screen)
 // Skin condition: upload a photo -> the three most likely conditions, the lighting verdict (and a tip when
-// poor) and the Grad-CAM heat map over the centre crop, all on the device; a photo too small to read is
-// refused with the reason and a tip. The result (the photo's Prediction, as the API returns it) is also left
-// on window.vitalensSkin (and #skin-result's data-status) for the browser tests.
+// poor) and the Grad-CAM heat map over the centre crop, all on the device; a photo too small to read or unlike
+// the clinical close-ups the model learned from is refused with the reason and a tip, and no conditions.
+// The result (the photo's Prediction, as the API returns it) is also left on window.vitalensSkin (and
+// #skin-result's data-status) for the browser tests.
 import { drawHeatmap } from './draw.js';
 import { imageFromFile } from './photo.js';
 import { screen } from './screen.js';
@@ -33,8 +34,8 @@ function caveat(manifest) {
   return `<p class="small">On ${n} held-out clinical photos the top label was right ${percent(models[shipped].top1)} of the time and the
     right one was among the three ${percent(models[shipped].top3)}${baseline}; the coarse view's largest part was right
     ${percent(models[shipped].three_partition_accuracy)}.
-    Trained on clinical atlas photos of ${manifest.labels.length} conditions: a photo of anything else still gets one of these labels,
-    and the photo check flags only part of such photos.</p>`;
+    Trained on clinical atlas photos of ${manifest.labels.length} conditions: the photo check refuses only part of the photos of
+    anything else, and those it lets through still get one of these labels.</p>`;
 }
 
 async function run(file) {
@@ -56,7 +57,6 @@ async function run(file) {
     redraw();
     out.innerHTML = `<p class="not-medical"><strong>Not a medical device and not a diagnosis.</strong> Show any spot that changes,
         bleeds or worries you to a doctor.</p>
-      ${result.photo_check === 'atypical' ? `<p class="photo-atypical"><strong>Unusual photo</strong> — ${escapeHtml(result.photo_tip)}</p>` : ''}
       <ol class="top3">${result.top.map((t) => `<li>${escapeHtml(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
       <p class="small">Coarse view: ${result.three_partition.map((t) => `${escapeHtml(t.partition)} ${(t.probability * 100).toFixed(1)} %`).join(' · ')}</p>
       <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escapeHtml(result.lighting_tip)}` : ''}</p>

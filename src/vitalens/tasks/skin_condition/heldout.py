@@ -80,14 +80,22 @@ def evaluate_bundle(job: Job) -> dict[str, Any]:
         raise ValueError(f"{job.data}: no held-out photo to evaluate")
     train_labels = [s.targets["condition"] for s in dataset.samples if split_of.get(s.image_id) == "train"]
     predictions, outputs = _predict(predictor, test, Path(job.data), job.show_progress)
-    scored = [i for i, p in enumerate(predictions) if p.ok]
-    frame = _frame(test, predictions, outputs)
+    # The model is graded on every photo it could read (comparable with the published figures), and the
+    # refusals are reported beside it: how many of its own held-out photos it answers, and how well.
+    scored = [i for i, o in enumerate(outputs) if o]
+    answered = [i for i in scored if predictions[i].ok]
+    frame = _frame(test, predictions, outputs, predictor.labels)
     report = _report(predictor, frame.iloc[scored].reset_index(drop=True), np.stack([outputs[i]["probabilities"] for i in scored]),
                      train_labels, rule, job)  # fmt: skip
+    correct = frame.loc[answered, "label_1"] == frame.loc[answered, "label"]
+    report["answered"] = {"n": len(answered), "of": len(scored), "rate": len(answered) / len(scored), "top1": float(correct.mean()) if answered else None,
+                          "refusals": {p.image_id: p.message for p in predictions if p.status == "refused"}}  # fmt: skip
+    report["headline"].append({"metric": "own held-out photos answered (the rest refused)", "model": report["answered"]["rate"], "baseline": None, "baseline_name": ""})
     report["data"] = {"photos": len(dataset.samples), "skipped": len(dataset.problems), "held_out": len(test), "scored": len(scored),
-                      "not_scored": {p.image_id: p.message for p in predictions if not p.ok}}  # fmt: skip
+                      "not_scored": {p.image_id: p.message for p, o in zip(predictions, outputs) if not o}}  # fmt: skip
     rows = [{**p.row(predictor.columns), "label": s.targets["condition"], "fitzpatrick_group": s.attributes["fitzpatrick_group"],
-             "ita_group": frame.at[i, "ita_group"], "correct": frame.at[i, "correct"]} for i, (p, s) in enumerate(zip(predictions, test))]  # fmt: skip
+             "ita_group": frame.at[i, "ita_group"], "top_class": frame.at[i, "label_1"], "correct": frame.at[i, "correct"]}
+            for i, (p, s) in enumerate(zip(predictions, test))]  # fmt: skip
     pd.DataFrame(rows).to_csv(job.out / "predictions.csv", index=False)
     write_metrics(job.out / "metrics.csv", report["comparison"], "test", len(scored))
     labels, predicted = frame.loc[scored, "label"], frame.loc[scored, "label_1"]
@@ -131,14 +139,17 @@ def _predict(predictor: SkinPredictor, samples: list[Sample], root: Path, show_p
     return predictions, outputs
 
 
-def _frame(samples: list[Sample], predictions: list[Prediction], outputs: list[dict]) -> pd.DataFrame:
+def _frame(samples: list[Sample], predictions: list[Prediction], outputs: list[dict], classes: list[str]) -> pd.DataFrame:
+    """One row per held-out photo; label_1 is the graph's top class, refused or not (None when unreadable)."""
+    top = [classes[int(np.argmax(o["probabilities"]))] if o else None for o in outputs]
     return pd.DataFrame({
         "label": [s.targets["condition"] for s in samples],
         "three_partition": [s.targets["three_partition"] for s in samples],
         "fitzpatrick_group": [s.attributes["fitzpatrick_group"] for s in samples],
         "ita_group": [ita_group(o["ita"]) if o else "unknown" for o in outputs],
-        "label_1": [p.columns.get("label_1") for p in predictions],
-        "correct": [p.ok and p.columns["label_1"] == s.targets["condition"] for p, s in zip(predictions, samples)],
+        "label_1": top,
+        "answered": [p.ok for p in predictions],
+        "correct": [t == s.targets["condition"] for t, s in zip(top, samples)],
         "lighting_good": [o.get("lighting_good") for o in outputs],
         "rules_good": [o.get("rules_good") for o in outputs],
     })  # fmt: skip
@@ -182,6 +193,10 @@ def _markdown(report: dict[str, Any]) -> str:
              "| model | top-1 | top-3 | macro-F1 | three-partition acc. |", "|---|---|---|---|---|"]  # fmt: skip
     for name, metrics in report["comparison"].items():
         lines.append(f"| {name} | " + " | ".join(ci_cell(metrics[m]) for m in ("top1", "top3", "macro_f1", "three_partition_accuracy")) + " |")
+    answered = report["answered"]
+    lines += ["", f"Graded on every photo the bundle could read, refused or not. The bundle's photo check refused "
+              f"{answered['of'] - answered['n']} of them and answered {answered['n']} ({answered['rate'] * 100:.1f} %); top-1 on the answered photos: "
+              + (f"{answered['top1'] * 100:.1f} %." if answered["top1"] is not None else "none answered.")]  # fmt: skip
     published = report["published"]
     lines += ["", f"Published in the bundle's bundle.json (measured on the torch model before export): top-1 {published['top1'] * 100:.1f}, "
               f"top-3 {published['top3'] * 100:.1f}, macro-F1 {published['macro_f1'] * 100:.1f}."]  # fmt: skip

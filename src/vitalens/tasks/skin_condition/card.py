@@ -66,8 +66,8 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
                           "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
                           f"{len(manifest['labels'])} conditions; it is not a diagnosis."]),
         ("Out-of-scope use", ["Diagnosis, triage or treatment decisions; conditions outside the 21 trained ones (the model will still name one); "
-                              "dermoscopy; photos that are not clinical close-ups of skin (the `typicality` output flags many of them, not all: "
-                              "see benchmarks/skin_ood.py); commercial use (the training data is CC BY-NC-SA)."]),
+                              "dermoscopy; photos that are not clinical close-ups of skin (the predictor refuses many of them through the `typicality` output and the site check, not all: "
+                              "see benchmarks/skin_ood.py and benchmarks/wrong_photos.py); commercial use (the training data is CC BY-NC-SA)."]),
         ("Model", [f"{model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, {model['parameters']:,} parameters: "
                    + "; ".join(f"{k}: {v}" for k, v in model.items() if k not in ("file", "sha256", "architecture", "backbones", "parameters", "input_size"))]),
         ("Training data", [f"{training['photos']} photos ({training['skipped']} skipped), {training['near_duplicate_groups']} near-duplicate groups; "

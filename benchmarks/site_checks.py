@@ -1,5 +1,6 @@
 """Fit every task's site check on the tuning half of the body-site photos and print the selection log;
-with --write, store each one in the task's shipped bundle.json (no .onnx file changes).
+with --write, store each one in the task's shipped bundle.json and its model card (no .onnx file changes);
+with --cards, only rewrite the cards' section from the checks already stored.
 
     python benchmarks/site_checks.py [--write] [--task TASK]
 """
@@ -9,8 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from vitalens.bundle import BUNDLE_FILE, shipped_bundle_path
+from vitalens.bundle import BUNDLE_FILE, CARD_FILE, shipped_bundle_path
 from vitalens.evaluation.site_check_fit import fit_site_check
+from vitalens.model_card import with_site_check
 from vitalens.tasks import all_tasks
 
 
@@ -18,7 +20,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--task", action="append")
+    parser.add_argument("--cards", action="store_true")
     args = parser.parse_args()
+    if args.cards:
+        for name in all_tasks():
+            manifest = json.loads((shipped_bundle_path(name) / BUNDLE_FILE).read_text())
+            if "site_check" in manifest:
+                card = shipped_bundle_path(name) / CARD_FILE
+                card.write_text(with_site_check(card.read_text(), manifest["site_check"]))
+                print(f"card section written to {card}")
+        return
     for name, task in all_tasks().items():
         if args.task and name not in args.task:
             continue
@@ -33,7 +44,9 @@ def main() -> None:
             manifest = json.loads(path.read_text())
             manifest["site_check"] = check
             path.write_text(json.dumps(manifest, indent=2) + ("\n" if path.read_text().endswith("\n") else ""))
-            print(f"written to {path}")
+            card = path.with_name(CARD_FILE)
+            card.write_text(with_site_check(card.read_text(), check))
+            print(f"written to {path} and {card}")
 
 
 if __name__ == "__main__":

@@ -16,3 +16,25 @@ def render_card(front_matter: dict[str, Any], title: str, disclaimer: str, secti
     for heading, body in sections:
         lines += ["", f"## {heading}", *body]
     return "\n".join(lines) + "\n"
+
+
+SITE_CHECK_HEADING = "Input gate (site check)"
+
+
+def with_site_check(card: str, check: dict[str, Any]) -> str:
+    """The card with its site-check section (threshold and the rates it was chosen at) added or replaced,
+    before "How to run it" when the card has that section."""
+    chosen = check["chosen"]
+    body = [f"Before the model runs, a learned check (`vitalens.site_check`) asks whether the photo looks like a {check['body_site']} photo "
+            f"like the training photos; below a score of {check['threshold']:.3f} the photo is refused with the tip: \"{check['tip']}\".",
+            "", f"Chosen on the tuning half of every body site's photos only ({chosen['by']}): C = {chosen['C']}, "
+            f"{chosen['own_pass_rate_cv'] * 100:.1f} % of {chosen['n_own']} own photos pass out-of-fold, "
+            f"{chosen['others_pass_rate_cv'] * 100:.1f} % of {chosen['n_others']} other-site and synthetic images. "
+            "The test half's answered rates are in docs/RESULTS.md (benchmarks/wrong_photos.py)."]  # fmt: skip
+    section = "\n".join([f"## {SITE_CHECK_HEADING}", *body]) + "\n"
+    start = card.find(f"## {SITE_CHECK_HEADING}")
+    if start >= 0:
+        end = card.find("\n## ", start + 1)
+        return card[:start] + section + ("\n" + card[end + 1:] if end >= 0 else "")
+    anchor = card.find("## How to run it")
+    return card[:anchor] + section + "\n" + card[anchor:] if anchor >= 0 else card.rstrip("\n") + "\n\n" + section

@@ -30,16 +30,15 @@ def evaluate_detector(
     data: Path = typer.Option(..., help="photos with nail/skin boxes (Yakimov folder or manifest CSV)"),
     folds: int = typer.Option(3, help="session-grouped folds"),
     epochs: int = typer.Option(20),
-    run_name: str = typer.Option("nail-detector-cv", help="writes experiments/<run_name>/"),
+    out: Path = typer.Option(Path("experiments/nail-detector-cv"), help="run folder for the report, per-fold metrics and out-of-fold detections"),
     limit: Optional[int] = typer.Option(None, help="use only the first N photos (smoke runs)"),
 ) -> None:
     """Session-grouped CV of the nail/skin detector: mAP50, mAP50-95, precision, recall per class."""
     from vitalens.tasks.hb_nails.detector_training import DetectorTrainingConfig
     from vitalens.tasks.hb_nails.detector_validation import evaluate_detector_run
 
-    run_dir = Path("experiments") / run_name
-    evaluate_detector_run(_detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs), run_dir, folds)
-    typer.echo(f"report, per-fold metrics and out-of-fold detections in {run_dir}")
+    evaluate_detector_run(_detector_photos(data, limit), DetectorTrainingConfig(epochs=epochs), out, folds)
+    typer.echo(f"report, per-fold metrics and out-of-fold detections in {out}")
 
 
 def train_detector(

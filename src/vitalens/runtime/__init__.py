@@ -24,10 +24,11 @@ class Predictor(Protocol):
     """What every task's predictor offers the spine (CLI, API, batch jobs).
 
     Optional hooks: `pre_screen(rgb, image_id, sample) -> Prediction | None` refuses a photo of poor
-    quality before the spine's site check; `validate_population(population)` raises ValueError for impossible demographics
-    before any inference; `aggregate(predictions, population) -> dict | None` summarises several photos
-    of one person (the API's `aggregate`)."""
+    quality before the spine's site check; `validate_population(population)` raises ValueError for
+    impossible demographics before any inference; `aggregate(predictions, population) -> dict | None`
+    summarises several photos of one person (the API's `aggregate`)."""
 
+    bundle: Bundle  # the bundle it runs (its manifest holds the site check the spine applies)
     columns: tuple[str, ...]  # the task's own CSV columns, written after image_id, status, reasons, message
     display_columns: tuple[str, ...]  # the few of them worth a terminal table
 

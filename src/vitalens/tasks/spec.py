@@ -37,6 +37,8 @@ class Option:
     def parse(self, text: Any) -> Any:
         if not isinstance(text, str) or self.type is str:
             return text
+        if self.type is list:  # "a,b" on the command line; a YAML list arrives as a list
+            return [part.strip() for part in text.split(",") if part.strip()]
         if self.type is bool:
             lowered = text.strip().lower()
             if lowered not in {"true", "false", "1", "0", "yes", "no"}:

@@ -24,13 +24,5 @@ def run_config_options(config: Any, only: tuple[str, ...] = ()) -> tuple[Option,
         if item.name in _NOT_OPTIONS or (only and item.name not in only):
             continue
         default = getattr(config, item.name)
-        kind = list if isinstance(default, list) else type(default)
-        options.append(Option(item.name, _ListOf if kind is list else kind, default, _HELP.get(item.name, "")))
+        options.append(Option(item.name, type(default), default, _HELP.get(item.name, "")))
     return tuple(options)
-
-
-class _ListOf(list):
-    """A comma-separated option value ("a,b" -> ["a", "b"])."""
-
-    def __new__(cls, text: str = ""):
-        return [part.strip() for part in str(text).split(",") if part.strip()]

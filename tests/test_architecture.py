@@ -138,3 +138,15 @@ def test_the_spine_imports_no_task_package():
     offenders = {name: sorted(m for m in _imports(path) if m in modules and m.startswith("vitalens.tasks.") and m != "vitalens.tasks.spec")
                  for name, path in modules.items() if not name.startswith("vitalens.tasks")}  # fmt: skip
     assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_options_are_parsed_to_their_declared_types():
+    from vitalens.tasks.spec import Option
+
+    assert Option("n", int).parse("5") == 5 and Option("x", float).parse("0.5") == 0.5
+    assert Option("b", bool).parse("true") is True and Option("b", bool).parse("no") is False
+    assert Option("l", list).parse("sex, device") == ["sex", "device"] and Option("l", list).parse(["a"]) == ["a"]
+    with pytest.raises(ValueError, match="is not of type int"):
+        Option("n", int).parse("five")
+    with pytest.raises(ValueError, match="not true or false"):
+        Option("b", bool).parse("maybe")

@@ -47,7 +47,7 @@ class Option:
         try:
             return self.type(text)
         except ValueError:
-            raise ValueError(f"option {self.name}: {text!r} is not a {self.type.__name__}") from None
+            raise ValueError(f"option {self.name}: {text!r} is not of type {self.type.__name__}") from None
 
 
 class TaskError(ValueError):

@@ -250,6 +250,13 @@ def test_every_response_carries_the_security_headers(client):
         assert "default-src 'self'" in policy and "'wasm-unsafe-eval'" in policy and "frame-ancestors 'none'" in policy
 
 
+def test_the_api_docs_may_load_their_own_assets_and_nothing_else_may(client):
+    docs = client.get("/docs")
+    policy = docs.headers["content-security-policy"]
+    assert docs.status_code == 200 and "https://cdn.jsdelivr.net" in policy and "'unsafe-inline'" in policy
+    assert "cdn.jsdelivr.net" not in client.get("/").headers["content-security-policy"]
+
+
 def test_an_internal_error_is_the_documented_json(monkeypatch):
     from vitalens.service import responses
 

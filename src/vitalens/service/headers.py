@@ -10,6 +10,14 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' blob: data:; connect-src 'self' blob: data:; worker-src 'self' blob:; media-src 'self' blob: mediastream:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN and start them with an inline
+# script; they get a policy that allows exactly that (serving those assets offline is issue 23's).
+DOCS_PATHS = ("/docs", "/redoc")
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -28,10 +36,14 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
+        headers = SECURITY_HEADERS
+        if scope.get("path", "").startswith(DOCS_PATHS):
+            headers = ((b"content-security-policy", DOCS_CONTENT_SECURITY_POLICY.encode()), *SECURITY_HEADERS[1:])
+
         async def with_headers(message):
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}
-                message = {**message, "headers": [*message.get("headers", []), *(h for h in SECURITY_HEADERS if h[0] not in names)]}
+                message = {**message, "headers": [*message.get("headers", []), *(h for h in headers if h[0] not in names)]}
             await send(message)
 
         await self.app(scope, receive, with_headers)

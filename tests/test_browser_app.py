@@ -208,3 +208,14 @@ def test_no_errors_in_the_page_and_a_screenshot(browser_run):
     assert browser_run["problems"] == []
     with Image.open(SCREENSHOT) as shot:
         assert shot.format == "PNG" and shot.width >= 600
+
+
+def test_the_api_docs_render_with_no_request_leaving_the_server():
+    node, chromium = _require_browser_tools()
+    shot = SCREENSHOT.with_name("api_docs.png")
+    with local_server() as base:
+        done = subprocess.run([node, str(REPO / "tests" / "js" / "docs_offline.mjs"), base, chromium, str(shot)],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert "vitalens" in result["title"] and result["operations"] >= 3 and result["outside"] == []

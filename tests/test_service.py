@@ -250,11 +250,18 @@ def test_every_response_carries_the_security_headers(client):
         assert "default-src 'self'" in policy and "'wasm-unsafe-eval'" in policy and "frame-ancestors 'none'" in policy
 
 
-def test_the_api_docs_may_load_their_own_assets_and_nothing_else_may(client):
+def test_the_api_docs_are_served_from_local_files(client):
+    """No CDN and no external font: /docs renders offline (the browser test opens it with the network cut)."""
+    import re
+
     docs = client.get("/docs")
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert docs.status_code == 200 and assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
     policy = docs.headers["content-security-policy"]
-    assert docs.status_code == 200 and "https://cdn.jsdelivr.net" in policy and "'unsafe-inline'" in policy
-    assert "cdn.jsdelivr.net" not in client.get("/").headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "http" not in policy
+    assert client.get("/redoc").status_code == 404 and client.get("/vendor/swagger-ui/package.json").status_code == 404
 
 
 def test_an_internal_error_is_the_documented_json(monkeypatch):

@@ -17,6 +17,7 @@ from vitalens import DISCLAIMER
 from vitalens.bundle import CARD_FILE
 from vitalens.runtime import Bundle, BundleError, load_bundle, predictor_for, shipped_bundle_path
 from vitalens.service.app_files import ORT_WEB_FILES, ort_web_dir, package_dir
+from vitalens.service.docs import mount_docs
 from vitalens.service.errors import install_error_handlers
 from vitalens.service.headers import SecurityHeaders
 from vitalens.service.limits import BodySizeLimit, ServiceLimits
@@ -71,6 +72,8 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
         title="vitalens",
         version=vitalens.__version__,
         description=f"Screening estimates from smartphone photos. {DISCLAIMER}",
+        docs_url=None,  # served by vitalens.service.docs from local files, so it works offline
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes, body_timeout_s=limits.body_timeout_s)
@@ -117,6 +120,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
             body = await run_in_threadpool(respond, predictors[task], uploads, population, limits)
         return {"api_version": API_VERSION, "task": task, **body, "caveat": predictors[task].caveat, "disclaimer": DISCLAIMER}
 
+    mount_docs(app)
     _mount_browser_app(app, bundles)
     return app
 

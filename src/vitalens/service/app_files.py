@@ -1,5 +1,5 @@
-"""Where the browser app's static files come from: the app shell and bundles inside the package, and
-onnxruntime-web's browser build (from npm, never a CDN)."""
+"""Where the browser app's static files come from: the app shell and bundles inside the package, and the
+npm packages it serves itself (never a CDN): onnxruntime-web's browser build and Swagger UI for /docs."""
 
 from __future__ import annotations
 
@@ -12,23 +12,32 @@ import vitalens
 ORT_WEB_ENV = "VITALENS_ORT_WEB_DIR"
 # The wasm-only build (no WebGPU/WebGL): the ES module, its loader and the SIMD wasm binary.
 ORT_WEB_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
 
 
 def package_dir(name: str) -> Path:
     return Path(str(resources.files("vitalens") / name))
 
 
-def ort_web_dir() -> Path | None:
-    """onnxruntime-web's dist folder: $VITALENS_ORT_WEB_DIR, a copy inside the package
-    (`webapp/vendor/onnxruntime-web`, made by `make app`), or the repository's node_modules (`npm ci`)."""
+def _vendor_dir(vendored: str, npm_folder: str, files: tuple[str, ...], env: str | None = None) -> Path | None:
+    """An npm package's files: $env, a copy inside the package (`webapp/vendor/<vendored>`, made by
+    `make app`), or the repository's node_modules (`npm ci`)."""
     repo = Path(vitalens.__file__).resolve().parents[2]
     candidates = [
-        os.environ.get(ORT_WEB_ENV),
-        package_dir("webapp") / "vendor" / "onnxruntime-web",
-        repo / "node_modules" / "onnxruntime-web" / "dist",
-        Path.cwd() / "node_modules" / "onnxruntime-web" / "dist",
+        os.environ.get(env) if env else None,
+        package_dir("webapp") / "vendor" / vendored,
+        repo / "node_modules" / npm_folder,
+        Path.cwd() / "node_modules" / npm_folder,
     ]
     for candidate in candidates:
-        if candidate and all((Path(candidate) / f).is_file() for f in ORT_WEB_FILES):
+        if candidate and all((Path(candidate) / f).is_file() for f in files):
             return Path(candidate)
     return None
+
+
+def ort_web_dir() -> Path | None:
+    return _vendor_dir("onnxruntime-web", "onnxruntime-web/dist", ORT_WEB_FILES, ORT_WEB_ENV)
+
+
+def swagger_ui_dir() -> Path | None:
+    return _vendor_dir("swagger-ui", "swagger-ui-dist", SWAGGER_UI_FILES)

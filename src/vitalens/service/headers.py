@@ -10,13 +10,11 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' blob: data:; connect-src 'self' blob: data:; worker-src 'self' blob:; media-src 'self' blob: mediastream:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from a CDN and start them with an inline
-# script; they get a policy that allows exactly that (serving those assets offline is issue 23's).
-DOCS_PATHS = ("/docs", "/redoc")
+# /docs (Swagger UI, served from the package's own files) starts with an inline script and inline styles.
+DOCS_PATHS = ("/docs",)
 DOCS_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),

@@ -138,7 +138,7 @@ def test_options_are_validated():
         TASK.parse_options("train", {"detector": "x"})
     with pytest.raises(TaskError, match="no option 'head' for export"):
         TASK.parse_options("export", {"head": "ridge"})
-    with pytest.raises(ValueError, match="not a int"):
+    with pytest.raises(ValueError, match="not of type int"):
         TASK.parse_options("evaluate", {"n_splits": "three"})
     assert TASK.parse_options("export", {"int8": "yes"}) == {"detector": None, "int8": True}
 

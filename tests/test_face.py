@@ -389,7 +389,7 @@ def test_options_are_parsed_per_verb_and_unknown_ones_refused():
     assert TASK.parse_options("train", {})["backbone"] == "lite0-ft:mirror"
     with pytest.raises(TaskError, match="takes no option 'backbone' for evaluate"):
         TASK.parse_options("evaluate", {"backbone": "lite0"})
-    with pytest.raises(ValueError, match="not a int"):
+    with pytest.raises(ValueError, match="not of type int"):
         TASK.parse_options("train", {"epochs": "many"})
 
 

@@ -109,7 +109,7 @@ def test_options_are_the_declared_ones_and_parsed():
     assert TASK.parse_options("evaluate", {})["permutations"] == 200
     with pytest.raises(TaskError, match="no option 'features'"):
         TASK.parse_options("train", {"features": "cnn"})  # one fixed model: not an option here
-    with pytest.raises(ValueError, match="not a int"):
+    with pytest.raises(ValueError, match="not of type int"):
         TASK.parse_options("train", {"n_boot": "many"})
 
 

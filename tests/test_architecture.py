@@ -13,7 +13,7 @@ import pytest
 
 from vitalens.runs import RUN_FILES
 from vitalens.tasks import TASK_PACKAGES, all_tasks, get_task
-from vitalens.tasks.spec import VERBS, TaskError, resolve
+from vitalens.tasks.spec import TaskError, resolve
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "vitalens"
@@ -117,7 +117,11 @@ def test_every_task_answers_every_verb(task_name):
                 task.verb(verb)
         else:
             assert callable(task.verb(verb)), f"{task_name} has no {verb}"
-    assert set(VERBS) >= {"predict", "serve"}  # predict and serve are the spine's, through the predictor
+    # predict and serve are the spine's, through the predictor: the shipped bundle must load into it
+    from vitalens.runtime import load_predictor
+
+    predictor = load_predictor(task=task_name)
+    assert isinstance(predictor, task.predictor_class()) and callable(predictor.predict_image) and predictor.columns
 
 
 def test_unknown_task_and_option_are_one_clear_error():

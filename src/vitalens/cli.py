@@ -167,7 +167,8 @@ def predict(
     Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
     from rich.progress import track
 
-    from vitalens.predict import PredictionWriter, iter_predictions, list_inputs
+    from vitalens.data import load_dataset
+    from vitalens.predict import PredictionWriter, iter_predictions
     from vitalens.runtime import load_predictor
 
     predictor = load_predictor(model, task)
@@ -175,7 +176,7 @@ def predict(
     population = {"age_years": age, "sex": sex}
     if hasattr(predictor, "validate_population"):
         predictor.validate_population(population)
-    dataset = list_inputs(data, task_spec)
+    dataset = load_dataset(data, task_spec)  # a manifest, the task's own layout, a folder or one image
     writer = PredictionWriter(out, predictor.columns, format, restart)
     if writer.done_ids:
         say(f"resuming {out}: {len(writer.done_ids)} photos already scored (--restart to score them again)")

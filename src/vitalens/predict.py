@@ -20,17 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from vitalens.data import Dataset, load_dataset
+from vitalens.data import Dataset
 from vitalens.imaging import ImageDecodeError, decode_image
 from vitalens.results import CONTRACT_COLUMNS, Prediction, image_id_for, unreadable
 from vitalens.runtime import predict_one
 
 FORMATS = ("csv", "json", "jsonl")
-
-
-def list_inputs(data: Path, task: Any) -> Dataset:
-    """The photos to score: a manifest, the task's own dataset layout, a folder of images or one image."""
-    return load_dataset(data, task)
 
 
 def iter_predictions(dataset: Dataset, predictor: Any, skip: frozenset[str] = frozenset(), **population: Any) -> Iterator[Prediction]:

@@ -46,11 +46,6 @@ def served_bundles(bundle_dirs: Sequence[str | Path] = ()) -> dict[str, Bundle]:
     return bundles
 
 
-def browser_files(bundle: Bundle) -> list[str]:
-    """The files the browser app fetches for a bundle, relative to the bundle folder."""
-    return bundle.files()
-
-
 class _HeaderedFastAPI(FastAPI):
     """FastAPI whose outermost layer adds the security headers: user middleware sits inside Starlette's
     error middleware, so a 500 would otherwise go out without them."""
@@ -93,7 +88,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
                 "manifest": bundle.manifest,
                 "card": bundle.card(),
                 "caveat": predictors[task].caveat,
-                "browser_files": [f"/bundles/{task}/{name}" for name in browser_files(bundle)],
+                "browser_files": [f"/bundles/{task}/{name}" for name in bundle.files()],
             })
         return {"models": listed, "disclaimer": DISCLAIMER}
 
@@ -131,13 +126,13 @@ def _mount_browser_app(app: FastAPI, bundles: dict[str, Bundle]) -> None:
         """What the browser app can offer and the service worker caches: each served task's files (not under
         /v1, so it is cached for offline use)."""
         return {
-            "tasks": {task: [f"/bundles/{task}/{name}" for name in browser_files(bundle)] for task, bundle in bundles.items()},
+            "tasks": {task: [f"/bundles/{task}/{name}" for name in bundle.files()] for task, bundle in bundles.items()},
             "modes": {task: get_task(task).browser_mode for task in bundles if get_task(task).browser_mode},
         }
 
     @app.get("/bundles/{task}/{name}", include_in_schema=False)
     def bundle_file(task: str, name: str):
-        if task not in bundles or name not in browser_files(bundles[task]) + [CARD_FILE]:
+        if task not in bundles or name not in bundles[task].files() + [CARD_FILE]:
             raise HTTPException(404, f"/bundles/{task}/{name}: not a file of a bundle served here; see /bundles/index.json")
         return FileResponse(bundles[task].path / name)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
 TargetKind = Literal["regression", "classification"]
-VERBS = ("train", "evaluate", "export", "predict", "serve")
 
 
 @dataclass(frozen=True)

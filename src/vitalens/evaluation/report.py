@@ -7,10 +7,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from vitalens import DISCLAIMER
+from vitalens.results import jsonable
 from vitalens.evaluation import figures
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, regression_metrics
@@ -44,7 +44,7 @@ def write_run(run_dir: Path, report: dict[str, Any], predictions: pd.DataFrame, 
     predictions.to_csv(run_dir / "predictions.csv", index=False)
     folds.to_csv(run_dir / "metrics.csv", index=False)
     report = {"disclaimer": DISCLAIMER, **report, "figures": _write_figures(run_dir / "figures", report, predictions)}
-    (run_dir / "report.json").write_text(json.dumps(_jsonable(report), indent=2))
+    (run_dir / "report.json").write_text(json.dumps(jsonable(report), indent=2))
     (run_dir / "report.md").write_text(markdown_report(report))
     return run_dir
 
@@ -66,20 +66,6 @@ def _write_figures(folder: Path, report: dict[str, Any], predictions: pd.DataFra
 
 def _table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return table.reset_index(names="group").to_dict(orient="records")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if math.isnan(float(value)) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def _fmt(value: Any, digits: int = 2) -> str:

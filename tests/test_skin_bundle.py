@@ -177,11 +177,11 @@ def test_vitalens_evaluate_writes_every_run_file_on_the_held_out_split(tmp_path)
     assert [row["metric"] for row in report["headline"]] == ["top1", "top3", "macro_f1", "own held-out photos answered (the rest refused)"]
     assert all(row["baseline_name"] == "majority class (train)" and 0 <= row["model"] <= 1 for row in report["headline"][:3])
     assert report["data"]["held_out"] == 12 and "held-out" in report["validation"] and "stored" in report["validation"]
-    # the photo check's refusals are not scored, as `vitalens predict` gives them no labels
+    # refusals (the photo check, the spine's site check) are graded but not answered, as `vitalens predict` gives them no labels
     assert report["n_test"] == report["data"]["scored"] == 12 and not report["data"]["not_scored"]  # graded on every readable photo
     answered = report["answered"]
     assert answered["of"] == 12 and answered["n"] == 12 - len(answered["refusals"]) and answered["rate"] == answered["n"] / 12
-    assert all("photo check" in message for message in answered["refusals"].values())
+    assert all("photo check" in message or "site check" in message for message in answered["refusals"].values())  # as predict refuses
     assert set(report["audit"]["fitzpatrick_group"]) <= {"I-II", "III-IV", "V-VI", "unknown"}
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 12 and tuple(rows[0])[: len(CONTRACT_COLUMNS) + len(SkinPredictor.columns)] == (*CONTRACT_COLUMNS, *SkinPredictor.columns)

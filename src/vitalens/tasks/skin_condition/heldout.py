@@ -29,6 +29,7 @@ from vitalens.data.samples import Dataset, Sample
 from vitalens.evaluation.metrics import expected_calibration_error
 from vitalens.imaging import ImageDecodeError, decode_image
 from vitalens.results import Prediction, image_id_for, too_small, unreadable
+from vitalens.runtime import screen
 from vitalens.runs import Job
 from vitalens.tasks.skin_condition import TASK
 from vitalens.tasks.skin_condition.data import load_fitzpatrick17k
@@ -113,25 +114,27 @@ def _predict(predictor: SkinPredictor, samples: list[Sample], root: Path, show_p
     with Progress(disable=not show_progress, transient=True) as progress:
         bar = progress.add_task("held-out photos", total=len(samples))
         for start in range(0, len(samples), BATCH):
-            batch: list[tuple[str, np.ndarray | Prediction]] = []
+            batch: list[tuple[str, np.ndarray | Prediction, Prediction | None]] = []
             for sample in samples[start : start + BATCH]:
                 image_id = image_id_for(sample.image_path, root)
                 try:
                     rgb = decode_image(sample.image_path).rgb
                 except ImageDecodeError as error:
-                    batch.append((image_id, unreadable(image_id, str(error))))
+                    batch.append((image_id, unreadable(image_id, str(error)), None))
                     continue
-                batch.append((image_id, too_small(rgb, image_id) or predictor.crop(rgb)))
-            crops = [crop for _, crop in batch if isinstance(crop, np.ndarray)]
+                tiny = too_small(rgb, image_id)
+                # the spine's screen (its site check) answers as `vitalens predict` would; the photo is graded all the same
+                batch.append((image_id, tiny, None) if tiny else (image_id, predictor.crop(rgb), screen(predictor, rgb, image_id)))
+            crops = [crop for _, crop, _ in batch if isinstance(crop, np.ndarray)]
             graph = predictor.run(np.stack(crops)) if crops else ()
             row = 0
-            for image_id, crop in batch:
+            for image_id, crop, screened in batch:
                 if isinstance(crop, Prediction):
                     predictions.append(crop)
                     outputs.append({})
                     continue
                 answer = predictor.describe(image_id, crop, *(out[row] for out in graph))
-                predictions.append(predictor.prediction(image_id, answer))
+                predictions.append(screened or predictor.prediction(image_id, answer))
                 outputs.append({"probabilities": graph[0][row], "lighting_good": answer["lighting"] == "good",
                                 "rules_good": bool(lighting_label(crop)), "ita": measure_ita(crop)})  # fmt: skip
                 row += 1

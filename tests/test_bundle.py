@@ -126,7 +126,7 @@ def test_a_catboost_run_says_it_cannot_be_exported_and_export_refuses_it(tmp_pat
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(30, 4)), rng.normal(12, 2, 30)
     model = NailHbRegressor(head="catboost").fit_features(X, np.arange(30), y)
-    saved = saved_model(model, {}, 1.0)
+    saved = saved_model(model, {}, {"half_width_all": 1.0})
     assert "weights" not in saved and "not a scaled linear model" in saved["not_exportable"]
     (tmp_path / MODEL_FILE).write_text(json.dumps(saved))
     with pytest.raises(ValueError, match="catboost head cannot be exported to ONNX.*re-train with head=ridge or head=median"):

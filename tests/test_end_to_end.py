@@ -15,7 +15,7 @@ from vitalens.tasks import get_task
 @pytest.mark.slow
 def test_real_data_train_export_predict(yakimov_dir, tmp_path):
     task = get_task("hb-nails")
-    options = task.parse_options("train", {"scheme": "kfold", "n_splits": "3", "head": "ridge", "n_boot": "100"})
+    options = task.parse_options("train", {"scheme": "kfold", "n_splits": "3", "head": "ridge", "n_boot": "100", "protocol": "single"})
     job = Job(task.name, "train", yakimov_dir, tmp_path / "e2e", options, show_progress=False)
     write_config(job)
     report = task.verb("train")(job)

@@ -149,3 +149,39 @@ def test_conformal_coverage_on_held_out_groups():
     assert 0.85 <= result["empirical_coverage"] <= 0.95
     assert result["mean_width"] == pytest.approx(2 * 1.645, rel=0.15)
     assert conformal_half_width(y - p, 0.9) == pytest.approx(1.645, rel=0.15)
+
+
+def test_screening_below_each_cut_off_by_hand_with_group_resampled_cis():
+    from vitalens.evaluation.metrics import screening_with_ci
+
+    y, predicted = [6.0, 7.0, 12.0, 13.0, 10.0, 14.0], [7.0, 9.0, 12.0, 13.0, 11.5, 10.9]
+    below_8, below_11 = screening_with_ci(y, predicted, clusters=["a", "a", "b", "b", "c", "c"], n_boot=200)
+    assert (below_8["n_below"], below_8["sensitivity"], below_8["specificity"]) == (2, 0.5, 1.0)
+    assert (below_11["n_below"], below_11["sensitivity"], below_11["specificity"]) == (3, 2 / 3, 2 / 3)
+    assert below_11["sensitivity_ci"][0] <= 2 / 3 <= below_11["sensitivity_ci"][1]
+
+
+def test_the_balanced_head_pulls_rare_low_targets_less_towards_the_mean():
+    from vitalens.heads import linear_parameters, make_head
+
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.uniform(12, 16, 190), rng.uniform(5, 8, 10)]
+    X = (x + rng.normal(0, 1.5, len(x)))[:, None]
+    plain, balanced = make_head("ridge").fit(X, x), make_head("ridge_balanced").fit(X, x)
+    low = x < 8
+    assert np.abs(balanced.predict(X[low]) - x[low]).mean() < np.abs(plain.predict(X[low]) - x[low]).mean() - 0.5
+    weights, bias = linear_parameters(balanced)  # still one exportable linear map
+    np.testing.assert_allclose(X @ weights + bias, balanced.predict(X), atol=1e-9)
+
+
+def test_the_nail_bed_rule_leaves_glare_and_the_white_free_edge_out():
+    import torch
+
+    from vitalens.tasks.hb_nails.features import nail_bed
+
+    crop = torch.zeros(1, 3, 10, 10)
+    crop[0, :, :, :] = torch.tensor([0.8, 0.5, 0.5])[:, None, None]  # pink bed
+    crop[0, :, :2, :] = 0.97  # glare / free edge: bright and white
+    bed = nail_bed(crop)[0, :, 0, 0]
+    torch.testing.assert_close(bed, torch.tensor([0.8, 0.5, 0.5]))
+    assert crop.mean(dim=(2, 3))[0, 1] > 0.58  # the plain mean is pulled up by it

@@ -94,3 +94,46 @@ def paired_difference(first, second, clusters=None, n_boot: int = 2000, seed: in
     rng = np.random.default_rng(seed)
     draws = [sums[pick].sum() / counts[pick].sum() for pick in (rng.integers(len(sums), size=len(sums)) for _ in range(n_boot))]
     return {"difference": float(difference.mean()), "ci": [float(q) for q in np.percentile(draws, [2.5, 97.5])], "n": len(difference)}
+
+
+def cluster_bootstrap_ci(statistic, n: int, clusters=None, n_boot: int = 1000, seed: int = 0) -> list[float]:
+    """95 % percentile CI of `statistic(indices)` when whole clusters (sessions, hospitals) are resampled:
+    photos of one session share its light and camera, so counting them as independent would narrow the CI."""
+    clusters = np.arange(n) if clusters is None else np.asarray(clusters)
+    members = [np.flatnonzero(clusters == c) for c in np.unique(clusters)]
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        value = statistic(np.concatenate([members[i] for i in rng.integers(len(members), size=len(members))]))
+        if np.isfinite(value):
+            draws.append(value)
+    return [float(q) for q in np.percentile(draws, [2.5, 97.5])] if draws else [float("nan"), float("nan")]
+
+
+def screening_with_ci(y_true, y_pred, thresholds=(8.0, 11.0), clusters=None, n_boot: int = 1000) -> list[dict]:
+    """Sensitivity and specificity of "estimate below t" for "Hb below t", each with its cluster-bootstrap CI."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    rows = []
+    for threshold in thresholds:
+        truth, alarm = y_true < threshold, y_pred < threshold
+
+        def rate(index, wanted):
+            chosen = truth[index] == wanted
+            return float(np.mean(alarm[index][chosen] == wanted)) if chosen.any() else float("nan")
+
+        everyone = np.arange(len(y_true))
+        rows.append({"threshold": threshold, "n_below": int(truth.sum()), "n_above": int((~truth).sum()),
+                     "sensitivity": rate(everyone, True), "sensitivity_ci": cluster_bootstrap_ci(lambda i: rate(i, True), len(y_true), clusters, n_boot),
+                     "specificity": rate(everyone, False), "specificity_ci": cluster_bootstrap_ci(lambda i: rate(i, False), len(y_true), clusters, n_boot)})  # fmt: skip
+    return rows
+
+
+def mae_by_severity_with_ci(y_true, y_pred, clusters=None, n_boot: int = 1000) -> dict[str, dict[str, float]]:
+    """`mae_by_severity` with each band's cluster-bootstrap 95 % CI."""
+    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+    bands, error = np.asarray(who_severity(y_true)), np.abs(y_pred - y_true)
+    table = mae_by_severity(y_true, y_pred)
+    for band, row in table.items():
+        in_band = bands == band
+        row["ci"] = cluster_bootstrap_ci(lambda i: float(error[i][in_band[i]].mean()) if in_band[i].any() else float("nan"), len(y_true), clusters, n_boot)
+    return table

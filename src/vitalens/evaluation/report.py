@@ -13,17 +13,20 @@ from vitalens import DISCLAIMER
 from vitalens.results import jsonable
 from vitalens.evaluation import figures
 from vitalens.evaluation.fairness import disaggregate
-from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, regression_metrics
+from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, mae_by_severity_with_ci, regression_metrics, screening_with_ci
 
 
 def regression_report(predictions: pd.DataFrame, config: Any, audit_columns: list[str]) -> dict[str, Any]:
     """Model and mean-predictor side by side, severity bands, screening view and disaggregated tables.
     `config` is any run configuration with `anaemia_threshold`, `n_boot` and `seed`."""
     y, model, baseline = predictions["hb_true"], predictions["hb_pred"], predictions["hb_mean_predictor"]
+    clusters = predictions["group"] if "group" in predictions else None  # CIs resample whole groups (sessions)
     report = {
         "model": regression_metrics(y, model),
         "mean_predictor": regression_metrics(y, baseline),
-        "by_severity": {"model": mae_by_severity(y, model), "mean_predictor": mae_by_severity(y, baseline)},
+        "by_severity": {"model": mae_by_severity_with_ci(y, model, clusters, config.n_boot), "mean_predictor": mae_by_severity(y, baseline)},
+        "screening": {"model": screening_with_ci(y, model, clusters=clusters, n_boot=config.n_boot),
+                      "mean_predictor": screening_with_ci(y, baseline, clusters=clusters, n_boot=0)},  # fmt: skip
         "anaemia_detection": {
             "model": anaemia_detection(y, model, config.anaemia_threshold),
             "mean_predictor": anaemia_detection(y, baseline, config.anaemia_threshold),
@@ -92,12 +95,13 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines += ["", f"## Anaemia detection (Hb < {screening['model']['threshold']} g/dL)", "", "| | model | mean predictor |", "|---|---|---|"]
     for key in ("sensitivity", "specificity", "roc_auc", "prevalence"):
         lines.append(f"| {key} | {_fmt(screening['model'][key])} | {_fmt(screening['mean_predictor'][key])} |")
-    lines += ["", "## MAE by WHO severity band of the true Hb", "", "| band | n | model | mean predictor |", "|---|---|---|---|"]
+    lines += _screening_lines(report)
+    lines += ["", "## MAE by WHO severity band of the true Hb (95 % CI, groups resampled)", "", "| band | n | model | CI | mean predictor |", "|---|---|---|---|---|"]
     for band, row in report["by_severity"]["model"].items():
-        lines.append(f"| {band} | {row['n']} | {_fmt(row['mae'])} | {_fmt(report['by_severity']['mean_predictor'][band]['mae'])} |")
+        ci = "–".join(_fmt(v) for v in row["ci"]) if "ci" in row else "–"
+        lines.append(f"| {band} | {row['n']} | {_fmt(row['mae'])} | {ci} | {_fmt(report['by_severity']['mean_predictor'][band]['mae'])} |")
     if "conformal" in report:
-        c = report["conformal"]
-        lines += ["", "## Uncertainty", "", f"Conformal {c['target_coverage']:.0%} interval: empirical coverage {c['empirical_coverage']:.1%} under leave-one-group-out calibration, mean width {c['mean_width']:.2f} g/dL."]
+        lines += _uncertainty_lines(report["conformal"])
     for column, records in report.get("disaggregated", {}).items():
         lines += ["", f"## By {column} (95 % bootstrap CI)", "", "| group | n | MAE | CI | bias | worst |", "|---|---|---|---|---|---|"]
         for row in records:
@@ -107,3 +111,29 @@ def markdown_report(report: dict[str, Any]) -> str:
     if report.get("citation"):
         lines += ["", "## Data", "", report["citation"]]
     return "\n".join(lines) + "\n"
+
+
+def _screening_lines(report: dict[str, Any]) -> list[str]:
+    """Sensitivity and specificity of "estimate below t" at the severe and moderate cut-offs, with CIs."""
+    if "screening" not in report:
+        return []
+    lines = ["", "## Detection below a cut-off (95 % CI, groups resampled)", "", "| Hb below | n below | sensitivity | CI | specificity | CI |", "|---|---|---|---|---|---|"]
+    for row in report["screening"]["model"]:
+        ci = lambda key: "–".join(_fmt(v) for v in row[key])  # noqa: E731
+        lines.append(f"| {row['threshold']:g} g/dL | {row['n_below']} | {_fmt(row['sensitivity'])} | {ci('sensitivity_ci')} | {_fmt(row['specificity'])} | {ci('specificity_ci')} |")
+    return lines
+
+
+def _uncertainty_lines(conformal: dict[str, Any]) -> list[str]:
+    """The interval's coverage when each group's interval is calibrated without it: overall, per stratum
+    (WHO band of the true value) and the worst outer fold."""
+    lines = ["", "## Uncertainty", "", f"Conformal {conformal['target_coverage']:.0%} interval ({conformal.get('method', 'split-conformal')}): "
+             f"empirical coverage {conformal['empirical_coverage']:.1%} under leave-one-group-out calibration, mean width {conformal['mean_width']:.2f} g/dL."]  # fmt: skip
+    if conformal.get("bin_edges"):
+        lines.append(f"Half-widths by bin of the estimate (edges {conformal['bin_edges']}): {', '.join(f'±{w:.2f}' for w in conformal['bin_half_widths'])} g/dL.")
+    if conformal.get("by_stratum"):
+        lines += ["", "| true-Hb band | n | coverage |", "|---|---|---|"] + [f"| {band} | {row['n']} | {row['coverage']:.1%} |" for band, row in conformal["by_stratum"].items()]
+    if conformal.get("by_fold"):
+        worst = min(conformal["by_fold"], key=lambda row: row["coverage"])
+        lines.append(f"\nLowest coverage of one outer fold: {worst['coverage']:.0%} (fold {worst['fold']}, n = {worst['n']}).")
+    return lines

@@ -9,6 +9,7 @@ from vitalens.aggregate import aggregate_estimates
 from vitalens.interpretation import interpret_hb, interpret_interval
 from vitalens.plausibility import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import Prediction, refused
+from vitalens.uncertainty import half_width_at
 
 
 def validate_population(population: dict[str, Any]) -> None:
@@ -23,13 +24,24 @@ def implausible(hb: float, image_id: str, how: str, **details: Any) -> Predictio
     return None if reason is None else refused(image_id, [reason], [IMPLAUSIBLE_TIP.format(how=how)], **details)
 
 
-def interval(hb: float, half_width: float) -> tuple[float, float]:
-    """The conformal interval around `hb`, its lower bound clipped at 0 (Hb cannot be negative); the upper
-    bound is left as it is."""
+def interval(hb: float, uncertainty: float | dict[str, Any]) -> tuple[float, float]:
+    """The conformal interval around `hb` (`uncertainty`: a half-width, or the bundle's uncertainty block,
+    whose Mondrian bins give a low estimate its own width), its lower bound clipped at 0 (Hb cannot be
+    negative); the upper bound is left as it is."""
+    half_width = half_width_at(uncertainty, hb)
     return max(0.0, hb - half_width), hb + half_width
 
 
-def hb_aggregate(half_width: float, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
+def uncertainty_block(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The bundle's interval rule, checked at load (a malformed one fails there, not at the first photo)."""
+    block = manifest["uncertainty"]
+    interval(12.0, block)
+    if len(block.get("bin_half_widths") or []) != len(block.get("bin_edges") or []) + (1 if block.get("bin_edges") else 0):
+        raise ValueError("uncertainty: bin_half_widths needs one width per bin (len(bin_edges) + 1)")
+    return block
+
+
+def hb_aggregate(uncertainty: float | dict[str, Any], predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
     """Several photos of one person: IQR-then-median over the estimated photos, the refusals counted."""
     if len(predictions) < 2:
         return None
@@ -38,7 +50,7 @@ def hb_aggregate(half_width: float, predictions: list[Prediction], population: d
         return None
     summary = aggregate_estimates([p.columns["predicted_hgb"] for p in estimated])
     hb = summary.estimate
-    low, high = interval(hb, half_width)
+    low, high = interval(hb, uncertainty)
     return {
         "method": "iqr-then-median",
         "hb": hb,

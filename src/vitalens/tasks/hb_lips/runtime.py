@@ -44,7 +44,7 @@ class LipHbPredictor:
             raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
         self.bundle = bundle
         self.feature_names = tuple(bundle.manifest["inputs"]["features"]["names"])
-        self.half_width = float(bundle.manifest["uncertainty"]["half_width"])
+        self.uncertainty = response.uncertainty_block(bundle.manifest)
         self.coverage = float(bundle.manifest["uncertainty"]["coverage"])
 
     @property
@@ -76,7 +76,7 @@ class LipHbPredictor:
         refusal = response.implausible(hb, image_id, RETAKE, lip_box=lip_box)
         if refusal is not None:
             return refusal
-        low, high = response.interval(hb, self.half_width)
+        low, high = response.interval(hb, self.uncertainty)
         interpretation = interpret_interval(hb, low, high, **population)
         columns = {
             "predicted_hgb": round(hb, DECIMALS),
@@ -92,4 +92,4 @@ class LipHbPredictor:
         response.validate_population(population)
 
     def aggregate(self, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
-        return response.hb_aggregate(self.half_width, predictions, population)
+        return response.hb_aggregate(self.uncertainty, predictions, population)

@@ -25,6 +25,10 @@ TASK = Task(
     interpretation="who-2024-anaemia",
     options=(
         *run_config_options(RunConfig()),
+        Option("protocol", str, "nested", "nested: features+head chosen inside each outer training fold by inner grouped CV (the "
+               "features/head options are then not used); single: the given features and head", ("evaluate", "train")),
+        Option("learning_curve", bool, False, "nested only: also measure nested MAE when training on 4, 8, 12 and 15 sessions "
+               "(about ten more nested runs) for the report and the card", ("evaluate", "train")),
         Option("detector", str, None, "export: a `vitalens train-detector` folder (or its detector.onnx); raw photos then need no boxes", ("export",)),
         Option("int8", bool, False, "export: quantise the regressor's weights to int8", ("export",)),
     ),

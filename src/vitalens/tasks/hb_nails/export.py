@@ -41,7 +41,7 @@ from vitalens.tasks.hb_nails.detection import (
 
 OPSET = 17
 MODEL_FILE = "model.json"  # what `train` saves in the run folder for export (see `saved_model`)
-SAVED_KEYS = {"model", "config", "interval_half_width"}
+SAVED_KEYS = {"model", "config", "interval"}
 
 
 class NailHbGraph(nn.Module):
@@ -68,10 +68,12 @@ def linear_graph(model: NailHbRegressor, weights: np.ndarray, bias: float) -> Na
     return NailHbGraph(model.extractor(), np.asarray(weights, dtype=np.float64), float(bias)).eval()
 
 
-def saved_model(model: NailHbRegressor, config: dict[str, Any], interval_half_width: float) -> dict[str, Any]:
-    """What `train` writes to MODEL_FILE: plain numbers only. A head that is not linear (catboost) keeps
-    the reason instead of weights, so export refuses it in one line rather than half-way through."""
-    saved = {"model": model.get_params(), "config": config, "interval_half_width": interval_half_width}
+def saved_model(model: NailHbRegressor, config: dict[str, Any], conformal: dict[str, Any]) -> dict[str, Any]:
+    """What `train` writes to MODEL_FILE: plain numbers only (the interval rule: one half-width, and one per
+    Mondrian bin of the estimate). A head that is not linear (catboost) keeps the reason instead of weights,
+    so export refuses it in one line rather than half-way through."""
+    interval = {"half_width": conformal["half_width_all"], "bin_edges": conformal.get("bin_edges", []), "bin_half_widths": conformal.get("bin_half_widths", [])}
+    saved = {"model": model.get_params(), "config": config, "interval": interval}
     try:
         weights, bias = linear_parameters(model.head_)
     except TypeError as error:
@@ -177,10 +179,12 @@ def bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, An
         "region": _region_rules(model),
         "aggregation": {"regions_to_photo": "median", "captures_to_person": {"method": "iqr-then-median", "fence": 1.5}},
         "uncertainty": {
-            "method": "split-conformal on leave-one-session-out residuals",
+            "method": f"{report['conformal'].get('method', 'split-conformal')} on out-of-fold residuals ({report.get('protocol', 'single')} validation)",
             "coverage": report["conformal"]["target_coverage"],
-            "half_width": saved["interval_half_width"],
+            **saved["interval"],
+            "bins_by": "the estimate (g/dL): below the first edge, between edges, above the last",
             "empirical_coverage_loso": report["conformal"]["empirical_coverage"],
+            "coverage_by_who_band": report["conformal"].get("by_stratum", {}),
         },
         "decision": {"anaemia_threshold_g_dl": config["anaemia_threshold"], "interpretation": "who-2024-anaemia"},
         "training_data": report.get("data", {}) | {"citation": report.get("citation", "")},

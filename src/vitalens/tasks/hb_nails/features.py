@@ -92,6 +92,33 @@ class RedCorrectedColourFeatures(ColourFeatures):
         return self.describe(_white_balanced(nails, white) ** exponent, _white_balanced(skins, white) ** exponent, white)
 
 
+# Nail-bed pixel rule: within a nail box, glare (much brighter than the box) and the lunula and free edge
+# (much whiter: less saturated) are not the capillary bed whose colour tracks Hb. z-scores within each box.
+GLARE_Z = 1.0
+WHITE_Z = 1.0
+
+
+def nail_bed(crops: torch.Tensor) -> torch.Tensor:
+    """Each crop's mean over its nail-bed pixels, [N, 3, 1, 1] (the whole crop where the rule keeps none)."""
+    brightness = crops.mean(dim=1, keepdim=True)
+    saturation = crops.amax(dim=1, keepdim=True) - crops.amin(dim=1, keepdim=True)
+
+    def z(x: torch.Tensor) -> torch.Tensor:
+        return (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + _EPS)
+
+    keep = ((z(brightness) < GLARE_Z) & (z(saturation) > -WHITE_Z)).to(crops.dtype)
+    count = keep.sum(dim=(2, 3), keepdim=True)
+    bed = (crops * keep).sum(dim=(2, 3), keepdim=True) / count.clamp_min(1.0)
+    return torch.where(count > 0, bed, crops.mean(dim=(2, 3), keepdim=True))
+
+
+class NailBedColourFeatures(RedCorrectedColourFeatures):
+    """RedCorrectedColourFeatures over the nail bed only (`nail_bed`), the skin crop as it is."""
+
+    def forward(self, nails: torch.Tensor, skins: torch.Tensor, white: torch.Tensor, red: torch.Tensor) -> torch.Tensor:
+        return super().forward(nail_bed(nails), skins, white, red)
+
+
 class CnnFeatures(nn.Module):
     """Frozen ImageNet embedding of the white-balanced nail crop."""
 
@@ -127,6 +154,7 @@ class HybridFeatures(nn.Module):
 EXTRACTORS: dict[str, Callable[..., nn.Module]] = {
     "colour": lambda **_: ColourFeatures(),
     "colour_red": lambda **_: RedCorrectedColourFeatures(),
+    "colour_bed": lambda **_: NailBedColourFeatures(),
     "cnn": lambda **kw: CnnFeatures(**kw),
     "hybrid": lambda **kw: HybridFeatures(**kw),
 }

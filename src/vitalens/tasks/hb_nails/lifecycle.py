@@ -1,8 +1,12 @@
 """The fingernail task's verbs (training world, imported only when a verb runs).
 
 evaluate: load → prepare (decode, find regions once) → grouped CV → report, into the run folder.
+The `protocol` option says which CV: "nested" (`vitalens.tasks.hb_nails.nested`: the candidate is chosen
+inside each outer training fold, so the selection is not inside the number) or "single" (one given
+configuration, features/head/... as the options say).
 train: the same, then the final model fitted on every photo, saved beside the report as plain JSON
-(model.json: `vitalens.tasks.hb_nails.export.saved_model`).
+(model.json: `vitalens.tasks.hb_nails.export.saved_model`); under "nested" the candidate is the one the
+same inner CV chooses on all sessions.
 export: the saved model as a bundle (`vitalens.tasks.hb_nails.export`).
 """
 
@@ -20,15 +24,30 @@ from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.tasks.hb_nails import TASK
 from vitalens.tasks.hb_nails.data import CITATION as YAKIMOV_CITATION, is_yakimov_layout
 from vitalens.tasks.hb_nails.export import MODEL_FILE, export_bundle, saved_model
+from vitalens.tasks.hb_nails.card import learning_curve_markdown
+from vitalens.tasks.hb_nails.learning_curve import learning_curve
+from vitalens.tasks.hb_nails.nested import FeatureCache, NestedValidation, candidate_config, final_choice, nested_cross_validate, nested_markdown
 from vitalens.tasks.hb_nails.training import CrossValidation, PreparedData, cross_validate, fit_final, prepare_nail_data
+from vitalens.tasks.spec import TaskError
 
 HEADLINE_METRICS = ("mae", "rmse", "r2")
 BASELINE_NAME = "mean predictor (training folds' mean Hb)"
+PROTOCOLS = ("nested", "single")
+VALIDATION_OPTIONS = ("protocol", "learning_curve")
 
 
 def run_config(job: Job) -> RunConfig:
-    """The Hb run configuration of a job: its (already parsed and defaulted) options, this task, its data."""
-    return RunConfig(**job.options, task=TASK.name, data=str(job.data))
+    """The Hb run configuration of a job: its (already parsed and defaulted) options but those that say how
+    to validate rather than what to fit (VALIDATION_OPTIONS), this task, its data."""
+    options = {name: value for name, value in job.options.items() if name not in VALIDATION_OPTIONS}
+    return RunConfig(**options, task=TASK.name, data=str(job.data))
+
+
+def protocol(job: Job) -> str:
+    chosen = job.options.get("protocol", "nested")
+    if chosen not in PROTOCOLS:
+        raise TaskError(f"option protocol: {chosen!r} is not one of {', '.join(PROTOCOLS)}")
+    return chosen
 
 
 def prepare(config: RunConfig, show_progress: bool = True) -> PreparedData:
@@ -41,9 +60,9 @@ def prepare(config: RunConfig, show_progress: bool = True) -> PreparedData:
 
 
 def evaluate(job: Job) -> dict[str, Any]:
-    """Grouped cross-validation only: every run file, no model."""
-    config = run_config(job)
-    return _validated_run(config, prepare(config, job.show_progress), job)[0]
+    """Grouped cross-validation only (nested or single, as `protocol` says): every run file, no model."""
+    config, nested = run_config(job), protocol(job) == "nested"
+    return _validated_run(config, prepare(config, job.show_progress), job, nested)
 
 
 def train(job: Job) -> dict[str, Any]:
@@ -51,10 +70,13 @@ def train(job: Job) -> dict[str, Any]:
 
     The model is kept as numbers in JSON (model.json) for `export`, which turns it into ONNX; a run
     folder never holds a pickle, so exporting one that someone hands you cannot run their code."""
-    config = run_config(job)
+    config, nested = run_config(job), protocol(job) == "nested"
     data = prepare(config, job.show_progress)
-    report, _ = _validated_run(config, data, job)
-    saved = saved_model(fit_final(data, config), config.to_dict(), report["conformal"]["half_width_all"])
+    final = final_choice(data, config) if nested else None
+    report = _validated_run(config, data, job, nested, final)
+    if final:
+        config = candidate_config(config, final["chosen"])
+    saved = saved_model(fit_final(data, config), config.to_dict(), report["conformal"])
     (job.out / MODEL_FILE).write_text(json.dumps(saved, indent=2, allow_nan=False))
     return report
 
@@ -66,13 +88,23 @@ def export(job: Job) -> Path:
     return export_bundle(Path(job.data), Path(job.out), quantize=bool(job.options.get("int8")), detector=Path(detector) if detector else None)
 
 
-def _validated_run(config: RunConfig, data: PreparedData, job: Job) -> tuple[dict[str, Any], CrossValidation]:
+def _validated_run(config: RunConfig, data: PreparedData, job: Job, nested: bool, final: dict | None = None) -> dict[str, Any]:
+    """The CV the protocol asks for, its report and every run file; `final` is train's nested choice."""
     started = time.perf_counter()
-    cv = cross_validate(data, config, job.show_progress)
+    cache = FeatureCache(data, config)
+    cv: CrossValidation | NestedValidation = nested_cross_validate(data, config, job.show_progress, cache=cache) if nested else cross_validate(data, config, job.show_progress)
     report = regression_report(cv.predictions, config, config.audit_attributes)
+    label = _validation_label(config, data)
+    if isinstance(cv, NestedValidation):
+        report.update(protocol="nested", candidates=cv.candidates, optimistic=cv.optimistic, **({"final_choice": final} if final else {}))
+        if job.options.get("learning_curve"):
+            report["learning_curve"] = learning_curve(cache, config.seed)
+        label += f"; nested: a candidate chosen inside each outer training fold by grouped inner CV by {TASK.group_by}"
+    else:
+        report.update(protocol="single", configuration={"features": config.features, "head": config.head})
     report.update(
         task=TASK.name,
-        validation=_validation_label(config, data),
+        validation=label,
         headline=_headline(report),
         conformal=cv.conformal,
         data={"images": len(data.samples), "groups": int(len(set(data.groups))), "skipped": len(data.problems),
@@ -81,7 +113,10 @@ def _validated_run(config: RunConfig, data: PreparedData, job: Job) -> tuple[dic
         citation=YAKIMOV_CITATION if is_yakimov_layout(Path(config.data)) else "",
     )
     write_run(job.out, report, cv.predictions, cv.folds)
-    return report, cv
+    if isinstance(cv, NestedValidation):
+        with open(job.out / "report.md", "a") as handle:
+            handle.write(nested_markdown(report) + (learning_curve_markdown(report["learning_curve"]) if "learning_curve" in report else ""))
+    return report
 
 
 def _headline(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ class NailHbPredictor:
             raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
         self.bundle = bundle
         self.crop_size = int(bundle.manifest["region"]["crop_size"])
-        self.half_width = float(bundle.manifest["uncertainty"]["half_width"])
+        self.uncertainty = response.uncertainty_block(bundle.manifest)
         self.detector_rules = bundle.manifest.get("detector")
         self.detector = None if self.detector_rules is None else OnnxDetector(bundle.session("detector"), tuple(self.detector_rules["classes"]))
 
@@ -53,7 +53,7 @@ class NailHbPredictor:
         response.validate_population(population)
 
     def aggregate(self, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
-        return response.hb_aggregate(self.half_width, predictions, population)
+        return response.hb_aggregate(self.uncertainty, predictions, population)
 
     def per_nail(self, rgb: np.ndarray, nail_boxes: list[Box], skin_boxes: list[Box]) -> tuple[np.ndarray, list[Box]]:
         regions = nail_regions(rgb, nail_boxes, skin_boxes, self.crop_size)
@@ -96,7 +96,7 @@ class NailHbPredictor:
         refusal = response.implausible(hb, image_id, RETAKE)
         if refusal is not None:
             return refusal
-        low, high = response.interval(hb, self.half_width)
+        low, high = response.interval(hb, self.uncertainty)
         interpretation = interpret_interval(hb, low, high, **population)
         scores = scores or [None] * len(nail_boxes)
         nails = [{"box": list(box), "skin_box": list(skin), "hb": float(value), "score": score}

@@ -16,8 +16,16 @@ export const NO_DETECTOR_TIP = 'this photo has no annotated nail boxes and the b
 export const RETAKE = 'with three or four fingernails sharp and filling the frame, in even daylight, without nail polish';
 
 // The conformal interval around hb, its lower bound clipped at 0 (Hb cannot be negative), as response.interval.
-export function hbInterval(hb, halfWidth) {
+export function hbInterval(hb, uncertainty) {
+  const halfWidth = halfWidthAt(uncertainty, hb);
   return [Math.max(0, hb - halfWidth), hb + halfWidth];
+}
+
+// Twin of vitalens.uncertainty.half_width_at: Mondrian bins (by the estimate) when the bundle has them.
+export function halfWidthAt(uncertainty, estimate) {
+  const edges = uncertainty.bin_edges || [];
+  if (!edges.length) return uncertainty.half_width;
+  return uncertainty.bin_half_widths[edges.filter((edge) => estimate >= edge).length];
 }
 
 // The quality gate's refusal of a raw photo, which screen() gives before the site check (pre_screen in Python).
@@ -41,7 +49,7 @@ export async function predictHb(model, image, population = {}, imageId = '') {
   const hb = median(perNail.hb);
   const implausible = implausibleEstimate(model.rules, 'hb_g_dl', hb, 'g/dL');
   if (implausible) return refused(imageId, [implausible], [implausibleTip(RETAKE)], disclaimer);
-  const [low, high] = hbInterval(hb, manifest.uncertainty.half_width);
+  const [low, high] = hbInterval(hb, manifest.uncertainty);
   const interpretation = interpretInterval(model.rules, hb, low, high, population, disclaimer);
   const nails = nailBoxes.map((box, i) => ({ box, skin_box: perNail.skinBoxes[i], hb: perNail.hb[i], score: scores[i] }));
   const columns = {

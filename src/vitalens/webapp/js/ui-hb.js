@@ -135,7 +135,7 @@ function showCameraResult(results, people) {
   }
   const summary = aggregateEstimates(estimated.map((r) => r.predicted_hgb));
   const hb = summary.estimate;
-  const [low, high] = hbInterval(hb, current.manifest.uncertainty.half_width);
+  const [low, high] = hbInterval(hb, current.manifest.uncertainty);
   const interpretation = interpretInterval(current.rules, hb, low, high, people, current.disclaimer);
   const aggregate = { method: 'iqr-then-median', hb, interval: [low, high], frames: results.length,
     refused, used: summary.nUsed, rejected: summary.nRejected, interpretation };

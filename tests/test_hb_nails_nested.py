@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from vitalens.runs import Job, check_run_folder, write_config
 from vitalens.tasks import TaskError, get_task
@@ -15,34 +14,7 @@ from vitalens.tasks.hb_nails.export import MODEL_FILE
 from vitalens.tasks.hb_nails.nested import CANDIDATES, OPTIMISTIC_LABEL, candidate_name
 
 TASK = get_task("hb-nails")
-NAILS = [(10, 10, 30, 30), (40, 10, 60, 30), (70, 10, 90, 30)]
-SKINS = [(10, 40, 30, 60), (40, 40, 60, 60), (70, 40, 90, 60)]
 NAMES = [candidate_name(c) for c in CANDIDATES]
-
-
-def _photo(hb: float, rng) -> np.ndarray:
-    """White card with its red mark, pinker nails for higher Hb, skin beside them; plus noise."""
-    image = np.full((100, 120, 3), 235.0)
-    image[40:52, 100:112] = (215, 70, 66)
-    redness = (hb - 6) / 12
-    for box in NAILS:
-        image[box[0] : box[2], box[1] : box[3]] = (200, 170 - 60 * redness, 160 - 50 * redness)
-    for box in SKINS:
-        image[box[0] : box[2], box[1] : box[3]] = (210, 160, 140)
-    return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture(scope="module")
-def synthetic_dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("nested_nails")
-    rng = np.random.default_rng(1)
-    lines = ["image,group,hb,nail_boxes,skin_boxes"]
-    for i in range(30):
-        hb = float(rng.uniform(7, 16))
-        Image.fromarray(_photo(hb, rng)).save(root / f"p{i}.png")
-        lines.append(f'p{i}.png,session{i % 6},{hb:.2f},"{json.dumps(NAILS)}","{json.dumps(SKINS)}"')
-    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
-    return root
 
 
 def run_verb(verb: str, data: Path, out: Path, **options) -> dict:
@@ -83,15 +55,15 @@ def check_nested_run(report: dict, out: Path) -> None:
     assert saved["headline"] == report["headline"] and saved["candidates"] == report["candidates"]
 
 
-def test_nested_is_the_default_of_evaluate_and_its_selection_stays_inside_the_training_folds(synthetic_dataset, tmp_path):
-    report = run_verb("evaluate", synthetic_dataset, tmp_path / "nested", n_boot="20")
+def test_nested_is_the_default_of_evaluate_and_its_selection_stays_inside_the_training_folds(synthetic_nails, tmp_path):
+    report = run_verb("evaluate", synthetic_nails, tmp_path / "nested", n_boot="20")
     check_nested_run(report, tmp_path / "nested")
     assert report["validation"].startswith("leave-one-session-out (6 groups); nested")
     assert not (tmp_path / "nested" / MODEL_FILE).exists()
 
 
-def test_nested_train_saves_the_candidate_the_inner_cv_chose_on_all_sessions(synthetic_dataset, tmp_path):
-    report = run_verb("train", synthetic_dataset, tmp_path / "train", protocol="nested", n_boot="20")
+def test_nested_train_saves_the_candidate_the_inner_cv_chose_on_all_sessions(synthetic_nails, tmp_path):
+    report = run_verb("train", synthetic_nails, tmp_path / "train", protocol="nested", n_boot="20")
     check_nested_run(report, tmp_path / "train")
     final = report["final_choice"]
     assert final["chosen"] == min(final["inner_mae"], key=final["inner_mae"].get) and "all sessions" in final["how"]
@@ -100,15 +72,15 @@ def test_nested_train_saves_the_candidate_the_inner_cv_chose_on_all_sessions(syn
     assert saved["model"]["features"] == saved["config"]["features"]
 
 
-def test_single_protocol_keeps_one_given_configuration(synthetic_dataset, tmp_path):
-    report = run_verb("evaluate", synthetic_dataset, tmp_path / "single", protocol="single", features="colour", head="ridge", n_boot="20")
+def test_single_protocol_keeps_one_given_configuration(synthetic_nails, tmp_path):
+    report = run_verb("evaluate", synthetic_nails, tmp_path / "single", protocol="single", features="colour", head="ridge", n_boot="20")
     assert report["protocol"] == "single" and report["configuration"] == {"features": "colour", "head": "ridge"}
     assert "candidates" not in report and "nested" not in report["validation"]
 
 
-def test_an_unknown_protocol_is_refused(synthetic_dataset, tmp_path):
+def test_an_unknown_protocol_is_refused(synthetic_nails, tmp_path):
     with pytest.raises(TaskError, match="protocol"):
-        run_verb("evaluate", synthetic_dataset, tmp_path / "x", protocol="twice")
+        run_verb("evaluate", synthetic_nails, tmp_path / "x", protocol="twice")
 
 
 @pytest.mark.slow

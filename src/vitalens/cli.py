@@ -121,6 +121,19 @@ def _run_verb(verb: str, task_name: Optional[str], data: Path, out: Optional[Pat
     report = step(job)
     check_run_folder(job.out)
     print_headline(report, job.out, f"{task.name} {verb}")
+    _write_report_html(job.out)
+
+
+def _write_report_html(run_dir: Path) -> None:
+    from vitalens.evaluation.report_html import render_run_html
+
+    say(f"report for a browser (self-contained, no network): {render_run_html(run_dir)}", "bold")
+
+
+@command()
+def report(run: Path = typer.Argument(..., help="a run folder written by `vitalens train` or `vitalens evaluate`")) -> None:
+    """Re-render a run folder's self-contained report.html from its report.md, report.json and figures."""
+    _write_report_html(run)
 
 
 @command()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame
+
+from vitalens.colour import ITA_CATEGORIES
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -59,7 +62,32 @@ def disaggregate(
     known = known if len(known) else table[first]
     flag_at = known.idxmax() if worst == "max" else known.idxmin()
     table["worst"] = table.index == flag_at
-    return table
+    return table.loc[meaningful_order(table.index)]
+
+
+_FITZPATRICK = re.compile(r"^(?:fitzpatrick\s*|type\s*)?(VI|IV|V|III|II|I)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"^[<>≤≥~]?\s*([-+]?\d+(?:\.\d+)?)")
+
+
+def meaningful_order(groups) -> list:
+    """Groups in the order a reader expects: skin tone from light to dark (ITA° categories), Fitzpatrick
+    I to VI, numeric bands ("0-9", "70+", "<2") ascending, anything else alphabetical, "unknown" last."""
+    tones = [name for name, _ in ITA_CATEGORIES]
+    roman = ["I", "II", "III", "IV", "V", "VI"]
+
+    def key(group):
+        text = str(group)
+        if text == "unknown":
+            return (4, 0.0, text)
+        if text in tones:
+            return (0, float(tones.index(text)), text)
+        if match := _FITZPATRICK.match(text):
+            return (1, float(roman.index(match.group(1).upper())), text)
+        if match := _NUMBER.match(text):
+            return (2, float(match.group(1)), text)
+        return (3, 0.0, text)
+
+    return sorted(groups, key=key)
 
 
 def group_gap(table: pd.DataFrame, metric: str = "mae") -> float:

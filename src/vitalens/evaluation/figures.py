@@ -42,17 +42,25 @@ def bland_altman_plot(y_true, y_pred, path: Path, unit: str = "g/dL") -> Path:
     return _save(fig, path)
 
 
-def error_by_group(table: pd.DataFrame, path: Path, metric: str = "mae", title: str = "", baseline: float | None = None) -> Path:
-    """Bar per group with its bootstrap CI (columns `<metric>_ci_low/high`) when present."""
+def error_by_group(table: pd.DataFrame, path: Path, metric: str = "mae", title: str = "", baseline=None) -> Path:
+    """Bar per group (its n under the label) with its bootstrap CI (columns `<metric>_ci_low/high`) when
+    present, beside the baseline: one overall value as a line, or one value per group as grey bars."""
     fig, ax = plt.subplots(figsize=(6, 4))
     values = table[metric].to_numpy(float)
     errors = None
     if f"{metric}_ci_low" in table:
         errors = np.vstack([values - table[f"{metric}_ci_low"].to_numpy(float), table[f"{metric}_ci_high"].to_numpy(float) - values])
     labels = [f"{g}\n(n={n})" for g, n in zip(table.index, table["n"])] if "n" in table else [str(g) for g in table.index]
-    ax.bar(labels, values, yerr=errors, capsize=4, color="#4c72b0")
-    if baseline is not None:
+    positions = np.arange(len(labels))
+    per_group = baseline is not None and np.ndim(baseline) == 1  # the baseline's own value in each group
+    width = 0.4 if per_group else 0.8
+    ax.bar(positions - (width / 2 if per_group else 0), values, width, yerr=errors, capsize=4, color="#4c72b0", label="model")
+    if per_group:
+        ax.bar(positions + width / 2, np.asarray(baseline, float), width, color="#c8ccd2", label="mean predictor")
+    elif baseline is not None:
         ax.axhline(baseline, color="k", ls="--", lw=1, label=f"mean predictor overall {baseline:.2f}")
+    ax.set_xticks(positions, labels)
+    if baseline is not None:
         ax.legend()
     ax.set(ylabel=metric.upper(), title=title)
     return _save(fig, path)

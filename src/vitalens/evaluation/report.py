@@ -60,7 +60,10 @@ def _write_figures(folder: Path, report: dict[str, Any], predictions: pd.DataFra
     ]
     bands = pd.DataFrame(report["by_severity"]["model"]).T
     bands = bands[bands["n"] > 0]
-    written.append(figures.error_by_group(bands, folder / "error_by_severity.png", title="MAE by WHO severity band (true Hb)"))
+    if "ci" in bands:
+        bands["mae_ci_low"], bands["mae_ci_high"] = [c[0] for c in bands["ci"]], [c[1] for c in bands["ci"]]
+    baseline = [report["by_severity"]["mean_predictor"][band]["mae"] for band in bands.index]
+    written.append(figures.error_by_group(bands, folder / "error_by_severity.png", title="MAE by WHO severity band (true Hb, 95 % CI)", baseline=baseline))
     for column, records in report.get("disaggregated", {}).items():
         table = pd.DataFrame(records).set_index("group")
         written.append(figures.error_by_group(table, folder / f"error_by_{column}.png", title=f"MAE by {column} (95 % bootstrap CI)", baseline=report["mean_predictor"]["mae"]))

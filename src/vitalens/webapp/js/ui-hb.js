@@ -10,6 +10,7 @@ import { imageFromFile, imageFromVideo } from './photo.js';
 import { aggregateEstimates } from './stats.js';
 import { interpretHb, interpretInterval } from './who.js';
 import { escapeHtml } from './html.js';
+import { hbScaleSvg } from './hb_scale.js';
 
 export const label = 'Haemoglobin from fingernails';
 
@@ -51,7 +52,7 @@ function interpretationHtml(interpretation) {
 
 function caveat(manifest) {
   const v = manifest.validation;
-  return `<p class="small">Under leave-one-session-out validation this model's MAE was ${v.model.mae.toFixed(2)} g/dL against
+  return `<p class="small">Validation (${escapeHtml(v.scheme)}): this model's MAE was ${v.model.mae.toFixed(2)} g/dL against
     ${v.mean_predictor.mae.toFixed(2)} g/dL for always predicting the training mean. The interval is a
     ${Math.round(manifest.uncertainty.coverage * 100)} % conformal interval.</p><p class="small">${escapeHtml(manifest.disclaimer)}</p>`;
 }
@@ -61,6 +62,7 @@ function showResult(html, data) {
   out.hidden = false;
   out.innerHTML = html;
   Object.assign(out.dataset, data);
+  out.scrollIntoView({ block: 'nearest', behavior: 'smooth' }); // on a phone the result is otherwise below the fold
   window.vitalensResult = data.json ? JSON.parse(data.json) : null;
 }
 
@@ -90,6 +92,7 @@ async function runUpload(file) {
     showResult(`<div class="hb">Hb ≈ ${result.predicted_hgb.toFixed(1)} g/dL</div>
       <p>90 % interval ${result.interval_low.toFixed(1)}–${result.interval_high.toFixed(1)} g/dL · median of ${result.n_nails} nails
       (${result.per_nail_hgb.map((hb) => hb.toFixed(1)).join(', ')}) · computed on this device in ${seconds} s</p>
+      ${hbScaleSvg(result.interpretation, result.predicted_hgb, result.interval_low, result.interval_high)}
       ${interpretationHtml(result.interpretation)}${caveat(current.manifest)}`,
     { status: 'ok', hb: String(result.predicted_hgb), nails: String(result.n_nails), json });
   } catch (error) {
@@ -142,6 +145,7 @@ function showCameraResult(results, people) {
   showResult(`<div class="hb">Hb ≈ ${hb.toFixed(1)} g/dL</div>
     <p>90 % interval ${low.toFixed(1)}–${high.toFixed(1)} g/dL · median of ${summary.nUsed} frames
     (${summary.nRejected} rejected as outliers by the 1.5×IQR rule, ${refused} refused by the quality gate, the detector or as implausible, of ${results.length})</p>
+    ${hbScaleSvg(interpretation, hb, low, high)}
     ${interpretationHtml(interpretation)}${caveat(current.manifest)}`,
   { status: 'ok', hb: String(hb), frames: String(results.length), json: JSON.stringify(aggregate) });
 }

@@ -23,7 +23,23 @@ export function setUp(model) {
 }
 
 function redraw() {
-  if (shown) drawHeatmap($('skin-overlay'), shown.crop, shown.heatmap, HEATMAP_SIDE, $('skin-heatmap').checked);
+  if (!shown) return;
+  drawHeatmap($('skin-overlay'), shown.crop, shown.heatmap, HEATMAP_SIDE, $('skin-heatmap').checked);
+  drawHeatmap($('skin-original'), shown.crop, shown.heatmap, HEATMAP_SIDE, false); // the same crop, no map, beside it
+  $('skin-scale').hidden = !$('skin-heatmap').checked;
+}
+
+const PARTITION_COLOURS = ['#4c72b0', '#dd8452', '#55a868', '#c44e52'];
+
+// The three labels as bars of their probability, and the coarse view as one bar split in its parts.
+function probabilityBars(result) {
+  const percent = (p) => `${(p * 100).toFixed(1)} %`;
+  const bars = result.top.map((t) => `<li><span>${escapeHtml(t.label)}</span> <span class="small">(${percent(t.probability)})</span>
+    <div class="bar"><div style="width:${(t.probability * 100).toFixed(1)}%"></div></div></li>`).join('');
+  const parts = result.three_partition.map((t, i) => `<div title="${escapeHtml(t.partition)} ${percent(t.probability)}"
+    style="width:${(t.probability * 100).toFixed(2)}%;background:${PARTITION_COLOURS[i % PARTITION_COLOURS.length]}"></div>`).join('');
+  const legend = result.three_partition.map((t, i) => `<span class="swatch" style="background:${PARTITION_COLOURS[i % PARTITION_COLOURS.length]}"></span>${escapeHtml(t.partition)} ${percent(t.probability)}`).join(' · ');
+  return `<ol class="top3">${bars}</ol><p class="small">Coarse view:</p><div class="stacked">${parts}</div><p class="small">${legend}</p>`;
 }
 
 function caveat(manifest) {
@@ -48,22 +64,23 @@ async function run(file) {
     window.vitalensSkin = result;
     if (result.status !== 'ok') {
       shown = null;
-      $('skin-overlay').hidden = true;
+      $('skin-overlay').hidden = $('skin-original').hidden = $('skin-scale').hidden = true;
       out.innerHTML = `<p class="error">No answer: ${escapeHtml(result.message)}</p>${caveat(current.manifest)}<p class="small">${escapeHtml(result.disclaimer)}</p>`;
       out.dataset.status = 'refused';
+      out.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
       return;
     }
     shown = { crop: skinCrop(current.manifest, image), heatmap: result.heatmap };
     redraw();
     out.innerHTML = `<p class="not-medical"><strong>Not a medical device and not a diagnosis.</strong> Show any spot that changes,
         bleeds or worries you to a doctor.</p>
-      <ol class="top3">${result.top.map((t) => `<li>${escapeHtml(t.label)} <span class="small">(${(t.probability * 100).toFixed(1)} %)</span></li>`).join('')}</ol>
-      <p class="small">Coarse view: ${result.three_partition.map((t) => `${escapeHtml(t.partition)} ${(t.probability * 100).toFixed(1)} %`).join(' · ')}</p>
+      ${probabilityBars(result)}
       <p class="lighting-${result.lighting}">Lighting: <strong>${result.lighting}</strong>${result.lighting_tip ? ` — ${escapeHtml(result.lighting_tip)}` : ''}</p>
       <p class="small">The heat map shows where the network looked for “${escapeHtml(result.heatmap.label)}” in the centre square it read
         (${Math.round(current.manifest.inputs.image.crop_fraction * 100)} % of the photo's short side).</p>
       ${caveat(current.manifest)}<p class="small">${escapeHtml(result.disclaimer)}</p>`;
     out.dataset.status = 'ok';
+    out.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   } catch (error) {
     shown = null;
     $('skin-overlay').hidden = true;

@@ -1,0 +1,58 @@
+"""Every browser mode at phone and desktop width (tests/js/screenshots.mjs): the answer box is on screen after a
+prediction, no request leaves the local server, and the screenshots are written to experiments/app/ for review."""
+
+import json
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service needs the `serve` extra (fastapi, uvicorn, python-multipart)")
+from vitalens.service.local_server import local_server  # noqa: E402
+from vitalens.tasks import all_tasks  # noqa: E402
+from test_browser_app import _require_browser_tools  # noqa: E402
+
+pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "experiments" / "app"
+# one photo per mode that ships in the repository (never a UTKFace or Fitzpatrick17k image)
+PHOTOS = {"hb-nails": REPO / "examples" / "nails" / "yakimov2024_65.png", "face-age-gender": REPO / "examples" / "faces" / "astronaut_face.jpg"}
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory, skin_fixture_bundle):
+    node, chromium = _require_browser_tools()
+    from test_skin import skin_photo
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("screens")
+    Image.fromarray(skin_photo(320, seed=3)[:, :270]).save(folder / "skin.png")
+    photos = {**PHOTOS, "skin-condition": folder / "skin.png"}
+    browser_modes = [name for name, task in all_tasks().items() if task.browser_mode]
+    OUT.mkdir(parents=True, exist_ok=True)
+    # the skin mode runs the untrained fixture bundle (tests/skin_fixture.py), whose photo check passes the synthetic
+    # skin, so its screenshot shows the answer's layout (bars, heat map); its labels mean nothing
+    with local_server("--bundle", str(skin_fixture_bundle)) as base:
+        config = {"base": base, "chromium": chromium, "outDir": str(OUT), "photos": {t: str(photos[t]) for t in browser_modes if t in photos}}
+        (folder / "config.json").write_text(json.dumps(config))
+        done = subprocess.run([node, str(REPO / "tests" / "js" / "screenshots.mjs"), str(folder / "config.json")], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return base, config, json.loads(done.stdout)
+
+
+def test_every_mode_is_shot_at_both_widths_with_its_answer_on_screen(screenshots):
+    _, config, run = screenshots
+    assert {(s["task"], s["width"]) for s in run["shots"]} == {(t, w) for t in config["photos"] for w in ("phone", "desktop")}
+    for shot in run["shots"]:
+        assert shot["status"] in {"ok", "refused"}, shot
+        assert shot["inViewport"], f"{shot['task']} at {shot['width']} width: the result box is off screen ({shot})"
+        assert Path(shot["path"]).stat().st_size > 10_000
+    assert run["problems"] == []
+
+
+def test_no_request_leaves_the_local_server(screenshots):
+    base, _, run = screenshots
+    host = urlparse(base).netloc
+    outside = [url for url in run["requests"] if urlparse(url).scheme in {"http", "https"} and urlparse(url).netloc != host]
+    assert run["requests"] and outside == []

@@ -186,7 +186,8 @@ def test_skin_mode_matches_the_python_runtime_and_draws_the_heat_map(browser_run
             assert got["message"] in entry["text"] and "overlay" not in entry
             continue
         assert "not a medical device" in entry["text"].lower()
-        assert "Coarse view: " + got["three_partition"][0]["partition"] in entry["text"]
+        first = got["three_partition"][0]
+        assert "Coarse view:" in entry["text"] and f"{first['partition']} {first['probability'] * 100:.1f} %" in entry["text"]
         want_map = np.array(expected.details["heatmap"]["values"])
         probability_gap = max(abs(g["probability"] - e["probability"]) for g, e in zip(got["top"], expected.details["top"]))
         heatmap_gap = float(np.abs(np.array(got["heatmap"]["values"]) - want_map).max())

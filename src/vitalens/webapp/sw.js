@@ -6,7 +6,7 @@
 const CACHE = 'vitalens-app-v7';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png',
-  '/js/app.js', '/js/centre_crop.js', '/js/detection.js', '/js/draw.js', '/js/face.js', '/js/hb.js', '/js/hb_scale.js', '/js/html.js', '/js/image.js',
+  '/js/app.js', '/js/camera_view.js', '/js/centre_crop.js', '/js/detection.js', '/js/draw.js', '/js/face.js', '/js/hb.js', '/js/hb_scale.js', '/js/html.js', '/js/image.js',
   '/js/lighting.js', '/js/nails.js', '/js/photo.js', '/js/quality.js', '/js/resample.js', '/js/results.js', '/js/runtime.js',
   '/js/screen.js', '/js/site_check.js', '/js/skin.js', '/js/stats.js', '/js/ui-face.js', '/js/ui-hb.js', '/js/ui-skin.js', '/js/who.js',
   '/rules/who_2024_anaemia.json', '/bundles/index.json',

@@ -11,6 +11,7 @@ import { aggregateEstimates } from './stats.js';
 import { interpretHb, interpretInterval } from './who.js';
 import { escapeHtml } from './html.js';
 import { hbScaleSvg } from './hb_scale.js';
+import { drawPreview, frameDotPlotSvg, scaledNails } from './camera_view.js';
 
 export const label = 'Haemoglobin from fingernails';
 
@@ -100,35 +101,54 @@ async function runUpload(file) {
   }
 }
 
+const SHOWN_FRAME_WIDTH = 720; // the copy of each estimated frame kept for "best frame" (drawNails' width)
+
 async function runCamera() {
   const button = $('camera-start');
   const frames = Math.max(4, Math.min(120, Number($('frames').value) || 30));
-  const video = $('video');
+  const video = $('video'), view = $('camera-view'), preview = $('camera-overlay');
   let stream;
   button.disabled = true;
+  $('overlay').hidden = true;
   try {
     const people = population();
     interpretHb(current.rules, 12, people);
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    view.hidden = false;
     video.srcObject = stream;
     await video.play();
-    const results = [];
+    drawPreview(preview, video, null);
+    const results = [], copies = [];
     for (let i = 0; i < frames; i++) {
       await new Promise((resolve) => requestAnimationFrame(resolve));
       const frame = imageFromVideo(video), id = `frame ${i + 1}`;
-      results.push(screen(current, frame, id, preScreenHb) ?? await predictHb(current, frame, people, id));
+      const result = screen(current, frame, id, preScreenHb) ?? await predictHb(current, frame, people, id);
+      results.push(result);
+      drawPreview(preview, video, result);
+      const factor = Math.min(1, SHOWN_FRAME_WIDTH / video.videoWidth);
+      copies.push(result.status === 'ok'
+        ? { bitmap: await createImageBitmap(video, { resizeWidth: Math.round(video.videoWidth * factor) }), nails: scaledNails(result.nails, factor) } : null);
       showResult(`<p>reading frame ${i + 1} of ${frames}…</p>`, { status: 'running' });
     }
-    showCameraResult(results, people);
+    stopCamera(stream, video, view);
+    stream = null;
+    showCameraResult(results, people, copies);
   } catch (error) {
     showResult(`<p class="error">camera: ${escapeHtml(error.message)}</p>`, { status: 'error', json: 'null' });
   } finally {
-    stream?.getTracks().forEach((track) => track.stop());
+    if (stream) stopCamera(stream, video, view);
     button.disabled = false;
   }
 }
 
-function showCameraResult(results, people) {
+// Every track stopped and the preview taken away, so no frozen or black video box is left on the page.
+function stopCamera(stream, video, view) {
+  stream.getTracks().forEach((track) => track.stop());
+  video.srcObject = null;
+  view.hidden = true;
+}
+
+function showCameraResult(results, people, copies = []) {
   const estimated = results.filter((r) => r.status === 'ok');
   const refused = results.length - estimated.length;
   if (!estimated.length) {
@@ -139,6 +159,9 @@ function showCameraResult(results, people) {
   const summary = aggregateEstimates(estimated.map((r) => r.predicted_hgb));
   const hb = summary.estimate;
   const [low, high] = hbInterval(hb, current.manifest.uncertainty);
+  const inlier = estimated.map((_, i) => !summary.rejected.includes(i));
+  const shown = copies.filter(Boolean), best = bestFrame(estimated, inlier, hb);
+  if (shown[best]) drawNails($('overlay'), shown[best].bitmap, shown[best].nails); // the used frame nearest the median
   const interpretation = interpretInterval(current.rules, hb, low, high, people, current.disclaimer);
   const aggregate = { method: 'iqr-then-median', hb, interval: [low, high], frames: results.length,
     refused, used: summary.nUsed, rejected: summary.nRejected, interpretation };
@@ -146,6 +169,16 @@ function showCameraResult(results, people) {
     <p>90 % interval ${low.toFixed(1)}–${high.toFixed(1)} g/dL · median of ${summary.nUsed} frames
     (${summary.nRejected} rejected as outliers by the 1.5×IQR rule, ${refused} refused by the quality gate, the detector or as implausible, of ${results.length})</p>
     ${hbScaleSvg(interpretation, hb, low, high)}
+    ${frameDotPlotSvg(results, inlier, hb, low, high)}
     ${interpretationHtml(interpretation)}${caveat(current.manifest)}`,
   { status: 'ok', hb: String(hb), frames: String(results.length), json: JSON.stringify(aggregate) });
+}
+
+// index (among the estimated frames) of the used frame whose estimate is nearest the median
+function bestFrame(estimated, inlier, hb) {
+  let best = -1;
+  estimated.forEach((r, i) => {
+    if (inlier[i] && (best < 0 || Math.abs(r.predicted_hgb - hb) < Math.abs(estimated[best].predicted_hgb - hb))) best = i;
+  });
+  return best;
 }

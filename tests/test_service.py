@@ -297,3 +297,17 @@ def test_a_withheld_body_gets_408_and_half_open_connections_are_closed():
             closed = half_open.recv(1024)
     assert answer.startswith("HTTP/1.1 408") and "did not arrive" in answer
     assert closed == b""
+
+
+def test_each_served_model_card_is_a_rendered_page_and_the_app_links_to_it():
+    from fastapi.testclient import TestClient
+
+    from vitalens.service import create_app
+
+    client = TestClient(create_app())
+    page = client.get("/cards/hb-nails")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<table>" in page.text and "<h2>Evaluation</h2>" in page.text and "not a medical device" in page.text
+    assert "card metadata (YAML)" in page.text and "<script" not in page.text
+    assert client.get("/cards/no-such-task").status_code == 404
+    assert 'id="cards"' in client.get("/").text  # the footer the app fills with /cards/<task> links

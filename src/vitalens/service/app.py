@@ -17,7 +17,7 @@ from vitalens import DISCLAIMER
 from vitalens.bundle import CARD_FILE
 from vitalens.runtime import Bundle, BundleError, load_bundle, predictor_for, shipped_bundle_path
 from vitalens.service.app_files import ORT_WEB_FILES, ort_web_dir, package_dir
-from vitalens.service.docs import mount_docs
+from vitalens.service.docs import mount_cards, mount_docs
 from vitalens.service.errors import install_error_handlers
 from vitalens.service.headers import SecurityHeaders
 from vitalens.service.limits import BodySizeLimit, ServiceLimits
@@ -116,6 +116,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
         return {"api_version": API_VERSION, "task": task, **body, "caveat": predictors[task].caveat, "disclaimer": DISCLAIMER}
 
     mount_docs(app)
+    mount_cards(app, bundles)
     _mount_browser_app(app, bundles)
     return app
 

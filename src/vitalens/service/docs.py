@@ -1,13 +1,20 @@
 """The API docs at /docs, with Swagger UI served from the npm package beside vitalens (never a CDN) and
-no external fonts, so they render offline. ReDoc is not served: its npm package would bring a large
-dependency tree for a second view of the same OpenAPI document."""
+no external fonts, so they render offline; and each served model's card at /cards/<task>, rendered from
+its MODEL_CARD.md (markdown-it-py, installed with rich). ReDoc is not served: its npm package would bring
+a large dependency tree (React, mobx, styled components) for a second view of the same OpenAPI document."""
 
 from __future__ import annotations
 
+import html
+import re
+from typing import Mapping
+
 from fastapi import FastAPI, HTTPException
+from markdown_it import MarkdownIt
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
+from vitalens.bundle import Bundle
 from vitalens.service.app_files import SWAGGER_UI_FILES, swagger_ui_dir
 
 ASSETS = "/vendor/swagger-ui"
@@ -29,3 +36,22 @@ def mount_docs(app: FastAPI) -> None:
         if name not in SWAGGER_UI_FILES or folder is None:
             raise HTTPException(404, f"{name}: not one of the API docs' Swagger UI files here")
         return FileResponse(folder / name)
+
+
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+
+
+def mount_cards(app: FastAPI, bundles: Mapping[str, Bundle]) -> None:
+    """GET /cards/<task>: the served bundle's model card as a page, its YAML header folded away."""
+
+    @app.get("/cards/{task}", include_in_schema=False)
+    def card(task: str) -> HTMLResponse:
+        if task not in bundles:
+            raise HTTPException(404, f"no model card for {task!r}; served: {', '.join(sorted(bundles))}")
+        text = bundles[task].card()
+        header = _FRONT_MATTER.match(text)
+        body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text[header.end():] if header else text)
+        metadata = f"<details><summary>card metadata (YAML)</summary><pre>{html.escape(header.group(1))}</pre></details>" if header else ""
+        return HTMLResponse(f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
+                            f'<title>{html.escape(task)} model card</title><link rel="stylesheet" href="/style.css"></head>'
+                            f'<body class="card"><p><a href="/">← the app</a></p>{metadata}{body}</body></html>')  # fmt: skip

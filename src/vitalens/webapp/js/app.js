@@ -34,6 +34,11 @@ async function show(task) {
 }
 
 for (const [task, mode] of Object.entries(MODES)) taskSelect.add(new Option(mode.label, task));
+// every served model's card, rendered by the server (/cards/<task>), listed in the footer
+document.getElementById('cards').replaceChildren(...Object.keys(index.tasks ?? {}).flatMap((task, i) => {
+  const link = Object.assign(document.createElement('a'), { href: `/cards/${task}`, textContent: task });
+  return i ? [document.createTextNode(', '), link] : [link];
+}));
 taskSelect.addEventListener('change', () => show(taskSelect.value));
 show(taskSelect.value);
 

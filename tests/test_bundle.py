@@ -84,7 +84,7 @@ def run_verb(verb: str, data: Path, out: Path, **options) -> dict:
 @pytest.fixture(scope="module", params=["colour", "colour_red"])
 def bundle_dir(request, synthetic_dataset, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("run")
-    report = run_verb("train", synthetic_dataset, work / "synthetic", features=request.param, head="ridge", n_boot="50")
+    report = run_verb("train", synthetic_dataset, work / "synthetic", features=request.param, head="ridge", n_boot="50", protocol="single")
     assert report["model"]["mae"] < report["mean_predictor"]["mae"]  # the synthetic signal is learnable
     return run_verb("export", work / "synthetic", work / "bundle")
 
@@ -112,7 +112,7 @@ def test_train_writes_every_run_file_and_a_headline_beside_the_mean_predictor(bu
 
 
 def test_evaluate_writes_the_run_files_but_no_model_so_export_refuses_it(synthetic_dataset, tmp_path):
-    report = run_verb("evaluate", synthetic_dataset, tmp_path / "cv", scheme="kfold", n_splits="3", head="ridge", n_boot="20")
+    report = run_verb("evaluate", synthetic_dataset, tmp_path / "cv", scheme="kfold", n_splits="3", head="ridge", n_boot="20", protocol="single")
     assert report["validation"].startswith("grouped 3-fold by session") and report["headline"][0]["metric"] == "mae"
     assert not (tmp_path / "cv" / MODEL_FILE).exists()
     with pytest.raises(FileNotFoundError, match="vitalens train"):
@@ -252,7 +252,7 @@ def test_shipped_bundle_predicts_examples_without_importing_torch(tmp_path):
 
 def test_cnn_bundle_round_trip_runs_on_the_same_runtime(synthetic_dataset, tmp_path):
     """A CNN bundle's graph has no skin input; the runtime feeds each graph only what it declares."""
-    run_verb("train", synthetic_dataset, tmp_path / "cnn", features="cnn", crop_size="32", head="ridge", n_boot="20")
+    run_verb("train", synthetic_dataset, tmp_path / "cnn", features="cnn", crop_size="32", head="ridge", n_boot="20", protocol="single")
     bundle = load_bundle(run_verb("export", tmp_path / "cnn", tmp_path / "bundle"))
     rgb = decode_image(synthetic_dataset / "p0.png").rgb
     onnx_per_nail, _ = NailHbPredictor(bundle).per_nail(rgb, NAILS, SKINS)

@@ -91,3 +91,8 @@ def test_real_data_nested_evaluation(yakimov_dir, tmp_path):
     assert report["data"]["groups"] == len(report["candidates"])  # leave-one-session-out outside
     single = run_verb("evaluate", yakimov_dir, tmp_path / "single", protocol="single", n_boot="100")
     assert single["protocol"] == "single" and single["validation"].startswith("leave-one-session-out")
+
+
+def test_fixing_features_or_head_under_nested_selection_says_to_pick_the_single_protocol(synthetic_nails, tmp_path):
+    with pytest.raises(TaskError, match="nested selection chooses the features and head itself; add -o protocol=single"):
+        run_verb("evaluate", synthetic_nails, tmp_path / "x", head="ridge")

@@ -100,7 +100,7 @@ def test_cli_trains_a_detector_and_export_adds_it_as_a_verified_stage(yakimov_di
     assert summary["training"]["photos"] == 12 and "not cross-validated" in summary["validation"]
 
     hb = runner.invoke(app, ["train", "--task", "hb-nails", "--data", str(yakimov_dir), "--out", str(tmp_path / "hb"),
-                             "-o", "scheme=kfold", "-o", "n_splits=3", "-o", "head=ridge", "-o", "n_boot=20"])  # fmt: skip
+                             "-o", "scheme=kfold", "-o", "n_splits=3", "-o", "head=ridge", "-o", "n_boot=20", "-o", "protocol=single"])  # fmt: skip
     assert hb.exit_code == 0, hb.output
     exported = runner.invoke(app, ["export", "--run", str(tmp_path / "hb"), "--out", str(tmp_path / "bundle"), "-o", f"detector={tmp_path / 'det'}"])
     assert exported.exit_code == 0, exported.output

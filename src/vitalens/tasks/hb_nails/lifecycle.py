@@ -47,6 +47,11 @@ def protocol(job: Job) -> str:
     chosen = job.options.get("protocol", "nested")
     if chosen not in PROTOCOLS:
         raise TaskError(f"option protocol: {chosen!r} is not one of {', '.join(PROTOCOLS)}")
+    defaults = RunConfig()
+    fixed = [name for name in ("features", "head") if job.options.get(name, getattr(defaults, name)) != getattr(defaults, name)]
+    if chosen == "nested" and fixed:
+        raise TaskError(f"option {' and '.join(fixed)}: nested selection chooses the features and head itself; "
+                        "add -o protocol=single to fit the ones you give")  # fmt: skip
     return chosen
 
 

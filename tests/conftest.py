@@ -50,15 +50,18 @@ def _photo(hb: float, rng) -> np.ndarray:
     return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
 
 
-@pytest.fixture(scope="session")
-def synthetic_nails(tmp_path_factory) -> Path:
-    """30 labelled synthetic card photos in 6 sessions, as a manifest with boxes (pinker nails = higher Hb)."""
-    root = tmp_path_factory.mktemp("nested_nails")
-    rng = np.random.default_rng(1)
+def write_synthetic_nails(root: Path, n: int, seed: int) -> Path:
+    """`n` labelled synthetic card photos in 6 sessions, as a manifest with boxes (pinker nails = higher Hb)."""
+    rng = np.random.default_rng(seed)
     lines = ["image,group,hb,nail_boxes,skin_boxes"]
-    for i in range(30):
+    for i in range(n):
         hb = float(rng.uniform(7, 16))
         Image.fromarray(_photo(hb, rng)).save(root / f"p{i}.png")
         lines.append(f'p{i}.png,session{i % 6},{hb:.2f},"{json.dumps(NAILS)}","{json.dumps(SKINS)}"')
     (root / "manifest.csv").write_text("\n".join(lines) + "\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def synthetic_nails(tmp_path_factory) -> Path:
+    return write_synthetic_nails(tmp_path_factory.mktemp("nested_nails"), 30, seed=1)

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from vitalens.bundle import BUNDLE_FILE, BundleError, load_bundle
 from vitalens.colour import srgb_to_lab
@@ -29,35 +28,14 @@ from vitalens.tasks.hb_nails.training import fit_final
 from vitalens.tasks.hb_nails.features import srgb_to_lab as torch_srgb_to_lab
 from vitalens.tasks.hb_nails.regions import nail_regions, region_inputs
 from vitalens.tasks.hb_nails.runtime import NailHbPredictor
+from conftest import NAILS, SKINS, write_synthetic_nails
 
 TASK = get_task("hb-nails")
-NAILS = [(10, 10, 30, 30), (40, 10, 60, 30), (70, 10, 90, 30)]
-SKINS = [(10, 40, 30, 60), (40, 40, 60, 60), (70, 40, 90, 60)]
-
-
-def _photo(hb: float, rng) -> np.ndarray:
-    """White card with its red mark, pinker nails for higher Hb, skin beside them; plus noise."""
-    image = np.full((100, 120, 3), 235.0)
-    image[40:52, 100:112] = (215, 70, 66)
-    redness = (hb - 6) / 12
-    for box in NAILS:
-        image[box[0] : box[2], box[1] : box[3]] = (200, 170 - 60 * redness, 160 - 50 * redness)
-    for box in SKINS:
-        image[box[0] : box[2], box[1] : box[3]] = (210, 160, 140)
-    return np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
 def synthetic_dataset(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("synthetic_nails")
-    rng = np.random.default_rng(0)
-    lines = ["image,group,hb,nail_boxes,skin_boxes"]
-    for i in range(24):
-        hb = float(rng.uniform(7, 16))
-        Image.fromarray(_photo(hb, rng)).save(root / f"p{i}.png")
-        lines.append(f'p{i}.png,session{i % 6},{hb:.2f},"{json.dumps(NAILS)}","{json.dumps(SKINS)}"')
-    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
-    return root
+    return write_synthetic_nails(tmp_path_factory.mktemp("synthetic_nails"), 24, seed=0)
 
 
 def refit(run_dir: Path) -> tuple[dict, NailHbRegressor]:

@@ -67,7 +67,8 @@ def prepare(config: RunConfig, show_progress: bool = True) -> PreparedData:
 def evaluate(job: Job) -> dict[str, Any]:
     """Grouped cross-validation only (nested or single, as `protocol` says): every run file, no model."""
     config, nested = run_config(job), protocol(job) == "nested"
-    return _validated_run(config, prepare(config, job.show_progress), job, nested)
+    data = prepare(config, job.show_progress)
+    return _validated_run(config, data, FeatureCache(data, config), job, nested)
 
 
 def train(job: Job) -> dict[str, Any]:
@@ -77,8 +78,9 @@ def train(job: Job) -> dict[str, Any]:
     folder never holds a pickle, so exporting one that someone hands you cannot run their code."""
     config, nested = run_config(job), protocol(job) == "nested"
     data = prepare(config, job.show_progress)
-    final = final_choice(data, config) if nested else None
-    report = _validated_run(config, data, job, nested, final)
+    cache = FeatureCache(data, config)  # each feature set extracted once for the CV and the final choice
+    final = final_choice(cache) if nested else None
+    report = _validated_run(config, data, cache, job, nested, final)
     if final:
         config = candidate_config(config, final["chosen"])
     saved = saved_model(fit_final(data, config), config.to_dict(), report["conformal"])
@@ -93,10 +95,9 @@ def export(job: Job) -> Path:
     return export_bundle(Path(job.data), Path(job.out), quantize=bool(job.options.get("int8")), detector=Path(detector) if detector else None)
 
 
-def _validated_run(config: RunConfig, data: PreparedData, job: Job, nested: bool, final: dict | None = None) -> dict[str, Any]:
+def _validated_run(config: RunConfig, data: PreparedData, cache: FeatureCache, job: Job, nested: bool, final: dict | None = None) -> dict[str, Any]:
     """The CV the protocol asks for, its report and every run file; `final` is train's nested choice."""
     started = time.perf_counter()
-    cache = FeatureCache(data, config)
     cv: CrossValidation | NestedValidation = nested_cross_validate(data, config, job.show_progress, cache=cache) if nested else cross_validate(data, config, job.show_progress)
     report = regression_report(cv.predictions, config, config.audit_attributes)
     label = _validation_label(config, data)

@@ -2,7 +2,8 @@
 
 A plain leave-one-session-out MAE of the configuration that won among several ideas on those same
 folds carries the selection inside the number (optimistic). Here the outer loop holds sessions out;
-inside each outer training fold an inner grouped K-fold by session chooses among `CANDIDATES`; the
+inside each outer training fold an inner grouped K-fold by session chooses among `CANDIDATES` (a pool
+of candidate names can be passed instead: benchmarks/hb_nails_nested.py tries larger ones); the
 winner is refitted on the outer training fold and estimates the held-out sessions. The photos are
 decoded once (`PreparedData`) and each candidate feature set is extracted once (`FeatureCache`):
 only the heads are refitted, so the nested run stays a few minutes on two cores.
@@ -25,13 +26,15 @@ from vitalens.tasks.hb_nails.training import PreparedData, fold_predict, fold_ro
 
 # (features, head): small on purpose, every inner fold refits each of them
 CANDIDATES: tuple[tuple[str, str], ...] = (("colour", "ridge"), ("colour", "median"), ("colour_red", "ridge"), ("colour_red", "median"))
-CANDIDATE_NAMES = tuple(f"{features}+{head}" for features, head in CANDIDATES)
 INNER_SPLITS = 4
 OPTIMISTIC_LABEL = "optimistic (selected on the same folds)"
 
 
 def candidate_name(candidate: tuple[str, str]) -> str:
     return "+".join(candidate)
+
+
+CANDIDATE_NAMES = tuple(map(candidate_name, CANDIDATES))
 
 
 def candidate_config(config: RunConfig, name: str) -> RunConfig:
@@ -132,9 +135,9 @@ def optimistic_figure(cache: FeatureCache, outer: list[tuple[np.ndarray, np.ndar
     return {"label": OPTIMISTIC_LABEL, "candidate": best, "mae": by_candidate[best], "mae_by_candidate": by_candidate}
 
 
-def final_choice(data: PreparedData, config: RunConfig) -> dict:
+def final_choice(cache: FeatureCache) -> dict:
     """The candidate the same inner CV chooses on every session: what `train` fits on all the data."""
-    scores = inner_scores(FeatureCache(data, config), np.arange(len(data.samples)), config.seed, CANDIDATE_NAMES)
+    scores = inner_scores(cache, np.arange(len(cache.y)), cache.config.seed, CANDIDATE_NAMES)
     return {"chosen": choose(scores), "inner_mae": scores,
             "how": f"lowest MAE under grouped {INNER_SPLITS}-fold by session over all sessions, then refitted on all photos"}  # fmt: skip
 

@@ -1,5 +1,6 @@
 """Fit every task's site check on the tuning half of the body-site photos and print the selection log;
 with --write, store each one in the task's shipped bundle.json and its model card (no .onnx file changes);
+by default only the tasks whose shipped bundle already has a site check;
 with --cards, only rewrite the cards' section from the checks already stored.
 
     python benchmarks/site_checks.py [--write] [--task TASK]
@@ -31,7 +32,11 @@ def main() -> None:
                 print(f"card section written to {card}")
         return
     for name, task in all_tasks().items():
-        if args.task and name not in args.task:
+        shipped = shipped_bundle_path(name) / BUNDLE_FILE
+        has_check = shipped.is_file() and "site_check" in json.loads(shipped.read_text())
+        # by default only the checks already shipped are refitted: a bundle with a gate of its own (hb-lips'
+        # mouth check) or none shipped yet gets one only when named with --task
+        if (args.task and name not in args.task) or (not args.task and not has_check):
             continue
         check = fit_site_check(task.body_site, task.photo_tip)
         print(f"\n{name} ({task.body_site}): chosen C {check['chosen']['C']}, threshold {check['threshold']:.3f}")

@@ -234,9 +234,10 @@ def test_loader_on_starter_folder():
 
 # --- the extract command -------------------------------------------------------------------------
 
-def test_the_task_declares_extract_as_its_command():
-    (reference,) = TASK.commands
-    assert resolve(reference) is extract and reference.endswith(":extract")
+def test_the_task_declares_extract_and_the_mouth_check_as_its_commands():
+    extract_reference, check_reference = TASK.commands
+    assert resolve(extract_reference) is extract and extract_reference.endswith(":extract")
+    assert check_reference.endswith(":train_lip_check") and callable(resolve(check_reference))
 
 
 def test_extract_command_writes_the_tables_and_prints_file_names_literally(tmp_path):

@@ -62,7 +62,7 @@ def _model(c: float) -> tuple[StandardScaler, LogisticRegression]:
     return StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
 
 
-def _out_of_fold_scores(examples: Examples, c: float, folds: int = 5) -> np.ndarray:
+def out_of_fold_scores(examples: Examples, c: float, folds: int = 5) -> np.ndarray:
     scores = np.zeros(len(examples.positive))
     for train, test in GroupKFold(n_splits=folds).split(examples.features, examples.positive, examples.groups):
         scaler, model = _model(c)
@@ -73,10 +73,16 @@ def _out_of_fold_scores(examples: Examples, c: float, folds: int = 5) -> np.ndar
 
 def fit_site_check(own_site: str, tip: str, own_rate: float = OWN_RATE) -> dict:
     """The bundle.json "site_check" entry for a task whose photos are of `own_site`, with its selection log."""
-    examples = tuning_examples(own_site)
+    return fit_check(tuning_examples(own_site), own_site, tip, own_rate)
+
+
+def fit_check(examples: Examples, own_site: str, tip: str, own_rate: float = OWN_RATE,
+              features: str = "vitalens.site_check.site_features (64 x 64 box-filtered; 102 numbers)") -> dict:  # fmt: skip
+    """A site_check-shaped entry (scored by vitalens.site_check.site_score) fitted on any `examples`: whole
+    photos for the spine's check, or a task's regions (e.g. the lips' box) for a check of its own."""
     log, best = [], None
     for c in CANDIDATE_C:
-        scores = _out_of_fold_scores(examples, c)
+        scores = out_of_fold_scores(examples, c)
         threshold = float(np.quantile(scores[examples.positive], 1 - own_rate))
         others = scores[~examples.positive]
         row = {"C": c, "threshold": threshold, "own_pass_rate": float((scores[examples.positive] >= threshold).mean()),
@@ -90,7 +96,7 @@ def fit_site_check(own_site: str, tip: str, own_rate: float = OWN_RATE) -> dict:
     return {
         "body_site": own_site,
         "tip": tip,
-        "features": "vitalens.site_check.site_features (64 x 64 box-filtered; 102 numbers)",
+        "features": features,
         "mean": scaler.mean_.round(8).tolist(),
         "scale": scaler.scale_.round(8).tolist(),
         "weights": model.coef_[0].round(8).tolist(),

@@ -1,5 +1,5 @@
 // Offline after the first visit: the app shell, onnxruntime-web's wasm runtime, the WHO rules and every
-// bundle the server lists in /bundles/index.json (the skin-condition bundle too, once one is served) are
+// bundle of a browser mode that the server lists in /bundles/index.json (the skin-condition bundle too, once one is served) are
 // cached at install; anything else the app fetches is cached on first use. Responses come from the cache
 // and are refreshed in the background, so an update shows on the next visit. The JSON API (/v1, /healthz,
 // /docs) is never cached.
@@ -20,7 +20,8 @@ self.addEventListener('install', (event) => {
     const cache = await caches.open(CACHE);
     await cache.addAll(SHELL);
     const index = await (await cache.match('/bundles/index.json')).json();
-    await cache.addAll(Object.values(index.tasks).flat());
+    // only the bundles a browser mode runs: a served bundle without a mode is never downloaded
+    await cache.addAll(Object.entries(index.tasks).filter(([task]) => index.modes?.[task]).flatMap(([, files]) => files));
     await self.skipWaiting();
   })());
 });

@@ -23,7 +23,9 @@ TASK = Task(
     options=(
         *run_config_options(RunConfig(), only=("seed", "anaemia_threshold", "interval_coverage", "n_boot")),
         Option("permutations", int, 200, "permutation-test shuffles of Hb across people"),
+        Option("lip_check", str, None, "export: a `vitalens train-lip-check` folder; photos whose lip region is too small "
+               "or not a mouth are then refused", ("export",)),
     ),
-    commands=("vitalens.tasks.hb_lips.extract:extract",),
+    commands=("vitalens.tasks.hb_lips.extract:extract", "vitalens.tasks.hb_lips.commands:train_lip_check"),
     demonstration=True,
 )

@@ -19,6 +19,26 @@ def _disaggregated(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _input_gate(manifest: dict[str, Any]) -> list[str]:
+    """The mouth check and width rule, with the out-of-fold pass rates they were chosen at."""
+    check = manifest.get("lip_check")
+    if not check:
+        return ["No mouth check in this bundle: any red, lip-shaped region the lip finder picks is read as lips."]
+    rows = [f"| {site} | {r['n']} | {r['mouth_check']:.1%} | {r['with_width_rule']:.1%} |" for site, r in check["pass_rate_out_of_fold_by_site"].items()]
+    return [
+        f"Before any estimate the lip region must be at least {check['min_lip_width_px']} px wide ({check['min_lip_width_chosen']}) and pass "
+        f"a learned mouth check ({check['features']}; logistic regression, C = {check['chosen']['C']}, threshold {check['threshold']:.2f}: "
+        f"{check['threshold_chosen']}). Otherwise the photo is refused with the reason and a tip.",
+        "",
+        "Pass rates out of fold on the tuning half of each body site's photos (grouped 5-fold CV; the test half grades it in "
+        "`benchmarks/wrong_photos.py`):",
+        "",
+        "| photos | regions | mouth check | and width rule |",
+        "|---|---|---|---|",
+        *rows,
+    ]
+
+
 def render_lip_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
     validation, uncertainty, data = manifest["validation"], manifest["uncertainty"], manifest["training_data"]
     model, base, permutation = validation["model"], validation["mean_predictor"], validation["permutation_test"]
@@ -39,6 +59,7 @@ def render_lip_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> s
             f"Inputs: `{'`, `'.join(manifest['inputs']['features']['names'])}`, computed by `{manifest['inputs']['features']['computed_by']}`. "
             "The lips are found by colour (CIELAB a* − b*); a photo in which no lip region is found is refused with the reason, never estimated.",
         ]),
+        ("Input gate", _input_gate(manifest)),
         ("Training data", [
             f"{data['images']} photos of {data['groups']} people; lips found by {', '.join(f'{method}: {n}' for method, n in data['lip_regions'].items())}. {data.get('source', '')}",
         ]),

@@ -29,6 +29,7 @@ from vitalens.runs import refuse_foreign_model
 from vitalens.tasks.hb_lips import TASK
 from vitalens.tasks.hb_lips import regions as lip_rules
 from vitalens.tasks.hb_lips.card import render_lip_model_card
+from vitalens.tasks.hb_lips.lip_check import CHECK_FILE
 from vitalens.tasks.hb_lips.lip_colour import MIN_PIXELS
 from vitalens.tasks.hb_lips.training import FEATURES_NAME, MODEL_FILE, RIDGE_ALPHA
 
@@ -82,16 +83,21 @@ def read_saved_lip_model(run_dir: Path) -> dict[str, Any]:
     return saved
 
 
-def export_lip_bundle(run_dir: Path, out_dir: Path) -> Path:
-    """The bundle of a train run folder (its model.json and report.json) into `out_dir`."""
+def export_lip_bundle(run_dir: Path, out_dir: Path, lip_check: Path | None = None) -> Path:
+    """The bundle of a train run folder (its model.json and report.json) into `out_dir`, with the mouth check
+    of a `vitalens train-lip-check` folder as a stage when `lip_check` is given."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     saved = read_saved_lip_model(run_dir)
     report = json.loads((run_dir / "report.json").read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = linear_head_onnx(np.asarray(saved["weights"], dtype=np.float64), saved["bias"], out_dir / ONNX_FILE)
     model = {"features": FEATURES_NAME, "head": f"ridge (alpha {RIDGE_ALPHA:g}, scaler folded in)", "fit_on": "photo"}
-    return write_bundle(out_dir, TASK.name, {"model": (onnx_path, model)}, lip_bundle_fields(saved, report),
-                        lambda manifest: render_lip_model_card(manifest, report))
+    stages = {"model": (onnx_path, model)}
+    if lip_check is not None:
+        if not (lip_check / CHECK_FILE).is_file():
+            raise FileNotFoundError(f"{lip_check}: no {CHECK_FILE} here; fit one with `vitalens train-lip-check`.")
+        stages["lip_check"] = (lip_check / CHECK_FILE, json.loads((lip_check / "lip_check.json").read_text()))
+    return write_bundle(out_dir, TASK.name, stages, lip_bundle_fields(saved, report), lambda manifest: render_lip_model_card(manifest, report))
 
 
 def lip_bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:

@@ -48,13 +48,14 @@ def train(job: Job) -> dict[str, Any]:
 
 
 def export(job: Job) -> Path:
-    """`job.data` is a train run folder, `job.out` the bundle folder."""
-    return export_lip_bundle(Path(job.data), job.out)
+    """`job.data` is a train run folder, `job.out` the bundle folder (with the mouth check when `lip_check` names one)."""
+    lip_check = job.options.get("lip_check")
+    return export_lip_bundle(Path(job.data), job.out, Path(lip_check) if lip_check else None)
 
 
 def run_config(job: Job) -> RunConfig:
     """The run's RunConfig: the job's options (all but `permutations`, which is not a RunConfig field)."""
-    options = {name: value for name, value in job.options.items() if name != "permutations"}
+    options = {name: value for name, value in job.options.items() if name not in ("permutations", "lip_check")}
     return lips_config(RunConfig(**options, data=str(job.data)))
 
 

@@ -4,8 +4,8 @@ reading of the interval. Serving world: no torch, no sklearn.
 
 `LipHbPredictor(bundle).predict_image(rgb, image_id)` gives a `vitalens.results.Prediction` whose
 columns start with the seed's `predicted_hgb` (the caller names the photo). A photo whose lips cannot
-be found or measured, or whose estimate lies outside the plausible Hb range, is refused with the reason
-and a tip, and no number.
+be found or measured, whose lip region is too small or fails the mouth check (`lip_check`), or whose
+estimate lies outside the plausible Hb range, is refused with the reason and a tip, and no number.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from vitalens.interpretation import interpret_interval
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks._haemoglobin import response
 from vitalens.tasks.hb_lips import TASK
+from vitalens.tasks.hb_lips.lip_check import check_lips
 from vitalens.tasks.hb_lips.lip_colour import measure_lips
 
 CAVEAT = (
@@ -45,6 +46,8 @@ class LipHbPredictor:
         self.bundle = bundle
         self.feature_names = tuple(bundle.manifest["inputs"]["features"]["names"])
         self.uncertainty = response.uncertainty_block(bundle.manifest)
+        self.lip_check = bundle.manifest.get("lip_check")  # the mouth check; a bundle exported without one has none
+        self.lip_check_session = bundle.session("lip_check") if self.lip_check else None
         self.coverage = float(bundle.manifest["uncertainty"]["coverage"])
 
     @property
@@ -67,6 +70,8 @@ class LipHbPredictor:
         if region is None:
             return refused(image_id, [NO_LIPS.format(reason=measured.reason)], [NO_LIPS_TIP])
         lip_box = [int(v) for v in region.box]
+        if self.lip_check and (problem := check_lips(rgb, region.box, self.lip_check, self.lip_check_session)):
+            return refused(image_id, [problem[0]], [problem[1]], lip_box=lip_box)
         features = measured.select(self.feature_names)
         if not np.isfinite(features).all():
             refusal = refused(image_id, [UNMEASURABLE], [UNMEASURABLE_TIP], lip_box=lip_box)

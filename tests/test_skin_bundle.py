@@ -181,7 +181,7 @@ def test_vitalens_evaluate_writes_every_run_file_on_the_held_out_split(tmp_path)
     assert report["n_test"] == report["data"]["scored"] == 12 and not report["data"]["not_scored"]  # graded on every readable photo
     answered = report["answered"]
     assert answered["of"] == 12 and answered["n"] == 12 - len(answered["refusals"]) and answered["rate"] == answered["n"] / 12
-    assert all("photo check" in message or "site check" in message for message in answered["refusals"].values())  # as predict refuses
+    assert all(any(gate in message for gate in ("photo check", "site check", "photo of a face")) for message in answered["refusals"].values())  # as predict refuses
     assert set(report["audit"]["fitzpatrick_group"]) <= {"I-II", "III-IV", "V-VI", "unknown"}
     rows = list(csv.DictReader((out / "predictions.csv").open()))
     assert len(rows) == 12 and tuple(rows[0])[: len(CONTRACT_COLUMNS) + len(SkinPredictor.columns)] == (*CONTRACT_COLUMNS, *SkinPredictor.columns)

@@ -31,8 +31,13 @@ def with_site_check(card: str, check: dict[str, Any]) -> str:
             f"{chosen['own_pass_rate_cv'] * 100:.1f} % of {chosen['n_own']} own photos pass out-of-fold, "
             f"{chosen['others_pass_rate_cv'] * 100:.1f} % of {chosen['n_others']} other-site and synthetic images. "
             "The test half's answered rates are in docs/RESULTS.md (benchmarks/wrong_photos.py)."]  # fmt: skip
-    section = "\n".join([f"## {SITE_CHECK_HEADING}", *body]) + "\n"
-    start = card.find(f"## {SITE_CHECK_HEADING}")
+    return with_section(card, SITE_CHECK_HEADING, body)
+
+
+def with_section(card: str, heading: str, body: list[str]) -> str:
+    """The card with the section `heading` added or replaced, before "How to run it" when the card has one."""
+    section = "\n".join([f"## {heading}", *body]) + "\n"
+    start = card.find(f"## {heading}")
     if start >= 0:
         end = card.find("\n## ", start + 1)
         return card[:start] + section + ("\n" + card[end + 1:] if end >= 0 else "")

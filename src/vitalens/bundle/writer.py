@@ -36,3 +36,22 @@ def write_bundle(out_dir: Path, task: str, stages: dict[str, tuple[Path, dict[st
     (out_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, allow_nan=False))
     (out_dir / CARD_FILE).write_text(card(manifest))
     return out_dir
+
+
+def update_bundle(bundle_dir: Path, stages: dict[str, tuple[Path, dict[str, Any]]], fields: dict[str, Any],
+                  card: Callable[[str, dict[str, Any]], str] | None = None) -> Path:  # fmt: skip
+    """Add or replace stages and fields of an existing bundle, keeping everything else (a gate fitted after
+    export, on other data than the model's): each new stage's file is copied and hashed as write_bundle does;
+    `card(old_card, manifest)` gives the new MODEL_CARD.md."""
+    bundle_dir = Path(bundle_dir)
+    manifest = json.loads((bundle_dir / BUNDLE_FILE).read_text())
+    manifest.update(fields)
+    for stage, (source, stage_fields) in stages.items():
+        target = bundle_dir / Path(source).name
+        if Path(source).resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        manifest[stage] = {"file": target.name, "sha256": file_sha256(target), **stage_fields}
+    (bundle_dir / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, allow_nan=False) + "\n")
+    if card is not None:
+        (bundle_dir / CARD_FILE).write_text(card((bundle_dir / CARD_FILE).read_text(), manifest))
+    return bundle_dir

@@ -16,6 +16,7 @@ import numpy as np
 from vitalens.bundle import Bundle, BundleError, load_bundle, shipped_bundle_path
 from vitalens.data.samples import Sample
 from vitalens.results import Prediction, refused, too_small
+from vitalens.face_gate import face_gate
 from vitalens.site_check import passes
 from vitalens.tasks import TaskError, all_tasks, default_task, get_task
 
@@ -63,8 +64,9 @@ def load_predictor(model: str | Path | None = None, task: str | None = None) -> 
 
 def screen(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample | None = None) -> Prediction | None:
     """The spine's checks before any task runs: the image is big enough, the task's own photo-quality
-    refusal if it has one (`pre_screen`: its tip is the more useful), and (when the bundle carries a
-    site check) it looks like a photo of the body site the model learned from. None means go on."""
+    refusal if it has one (`pre_screen`: its tip is the more useful), (when the bundle carries a
+    site check) it looks like a photo of the body site the model learned from, and (when it carries a
+    face gate) no face fills it. None means go on."""
     tiny = too_small(rgb, image_id)
     if tiny is not None:
         return tiny
@@ -74,10 +76,10 @@ def screen(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample | None
         return quality
     check = predictor.bundle.manifest.get("site_check")
     if check is None:
-        return None
+        return face_gate(predictor.bundle, rgb, image_id)
     ok, score = passes(rgb, check)
     if ok:
-        return None
+        return face_gate(predictor.bundle, rgb, image_id)
     return refused(image_id, [f"not a {check['body_site']} photo like the ones this model learned from (site check {score:.2f} < {check['threshold']:.2f})"],
                    [check["tip"]], site_check_score=score)  # fmt: skip
 

@@ -12,6 +12,7 @@ import argparse
 import json
 
 from vitalens.bundle import BUNDLE_FILE, CARD_FILE, shipped_bundle_path
+from vitalens.bundle.writer import update_bundle
 from vitalens.evaluation.site_check_fit import fit_site_check
 from vitalens.model_card import with_site_check
 from vitalens.tasks import all_tasks
@@ -45,13 +46,8 @@ def main() -> None:
             by_site = ", ".join(f"{s} {r:.1%}" for s, r in row["others_pass_by_site"].items())
             print(f"| {row['C']} | {row['own_pass_rate']:.1%} | {row['others_pass_rate']:.1%} | {by_site} |")
         if args.write:
-            path = shipped_bundle_path(name) / BUNDLE_FILE
-            manifest = json.loads(path.read_text())
-            manifest["site_check"] = check
-            path.write_text(json.dumps(manifest, indent=2) + ("\n" if path.read_text().endswith("\n") else ""))
-            card = path.with_name(CARD_FILE)
-            card.write_text(with_site_check(card.read_text(), check))
-            print(f"written to {path} and {card}")
+            update_bundle(shipped_bundle_path(name), {}, {"site_check": check}, lambda card, _, check=check: with_site_check(card, check))
+            print(f"written to {shipped_bundle_path(name)}")
 
 
 if __name__ == "__main__":

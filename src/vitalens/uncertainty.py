@@ -34,7 +34,7 @@ def loso_conformal_coverage(y_true, y_pred, groups, coverage: float) -> dict:
 
 
 def mondrian_half_widths(residuals, bins, coverage: float) -> dict[int, float]:
-    """One conformal half-width per bin (Mondrian conformal prediction, crepes' `bins`): with bins by the
+    """One conformal half-width per bin (Mondrian conformal prediction, as crepes' `bins` computes it): with bins by the
     estimate itself, a range the model gets wrong more often (low Hb) gets its own, wider interval instead
     of borrowing the narrow one of the common range."""
     residuals, bins = np.asarray(residuals, dtype=np.float64), np.asarray(bins)

@@ -23,8 +23,8 @@ from vitalens.tasks.hb_nails.regions import NailRegions, nail_regions
 from vitalens.interpretation import who_severity
 from vitalens.uncertainty import outer_fold_coverage
 
-# Mondrian bins of the estimate for the 90 % interval, fixed before any data were seen (near the WHO
-# cut-offs): under nested checking one width for all covered 23 % of severe-anaemia photos, these 69 %
+# Mondrian bins of the estimate for the 90 % interval, fixed before any coverage was looked at (near the
+# WHO cut-offs): under nested checking one width for all covered 23 % of severe-anaemia photos, these 69 %
 # (benchmarks/hb_nails_nested.py), at a smaller mean width.
 INTERVAL_BIN_EDGES = (11.0, 13.0)
 

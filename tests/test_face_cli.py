@@ -22,7 +22,7 @@ from conftest import shared_dataset
 from vitalens.cli import app
 from vitalens.runs import RUN_FILES, Job, check_run_folder, missing_run_files, write_config
 from vitalens.tasks.face_age_gender import TASK
-from vitalens.tasks.face_age_gender.data import split_of
+from vitalens.tasks.face_age_gender.data import load_utkface, split_of
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "faces"
 CONTRACT = ["image_id", "status", "reasons", "message"]
@@ -49,7 +49,8 @@ def test_evaluate_writes_every_run_file_without_torch(tmp_path):
     assert missing_run_files(run) == [] and set(RUN_FILES) <= {p.name for p in run.iterdir()}
     assert yaml.safe_load((run / "config.yaml").read_text())["options"]["limit"] == 40
     report = json.loads((run / "report.json").read_text())
-    assert report["n_test"] == 40 and report["data"]["limited_to"] == 40 and report["task"] == TASK.name
+    assert report["answered"]["of"] == 40 and report["n_test"] == report["answered"]["n"] >= 36
+    assert report["data"]["limited_to"] == 40 and report["task"] == TASK.name
     assert [row["metric"] for row in report["headline"]] == ["gender accuracy", "age MAE (years)"]
     assert set(report["audit"]) == {"race", "gender", "age_band"} and report["baselines"]["majority_gender"] in ("male", "female")
     assert 0.0 <= report["gender"]["accuracy"] <= 1.0 and report["age"]["mae"] > 0
@@ -70,10 +71,16 @@ def test_bundle_evaluation_predicts_what_the_runtime_serves(tmp_path):
     report = lifecycle.evaluate(job)
     check_run_folder(job.out)
     predictions = pd.read_csv(job.out / "predictions.csv")
-    assert len(predictions) == 12 and (predictions["image_id"].map(split_of) == "test").all()
+    assert (predictions["image_id"].map(split_of) == "test").all()
     predictor = load_predictor(None, TASK.name)
-    served = [predictor.predict_image(decode_image(data / name).rgb, name) for name in predictions["image_id"]]
-    assert all(p.ok for p in served) and [p.image_id for p in served] == predictions["image_id"].tolist()
+    tried = [s.image_id for s in load_utkface(data).samples if s.attributes["split"] == "test"]
+    tried = tried[:: max(1, len(tried) // 12)][:12]  # the spread evaluate's limit keeps
+    served = [predictor.predict_image(decode_image(data / name).rgb, name) for name in tried]
+    answered = report["answered"]
+    assert answered["of"] == 12 and answered["n"] == len(predictions) == sum(p.ok for p in served) >= 10
+    assert sum(answered["refusals"].values()) == 12 - answered["n"]
+    served = [p for p in served if p.ok]
+    assert [p.image_id for p in served] == predictions["image_id"].tolist()
     assert [p.columns["predicted_gender"] for p in served] == predictions["predicted_gender"].tolist()
     assert [p.columns["predicted_age"] for p in served] == pytest.approx(predictions["predicted_age"].tolist(), abs=0.051)
     assert [p.columns["probability_female"] for p in served] == pytest.approx(predictions["probability_female"].tolist(), abs=0.00005)
@@ -96,8 +103,7 @@ def test_face_export_takes_no_int8(tmp_path):
     assert result.exit_code == 2 and "int8" in result.output and not (tmp_path / "bundle").exists()
 
 
-def test_predict_writes_the_contract_columns_and_refuses_a_photo_without_a_face(tmp_path, monkeypatch):
-    monkeypatch.setattr("vitalens.tasks.face_age_gender.regions.detector_available", lambda: False)
+def test_predict_writes_the_contract_columns_and_refuses_a_photo_without_a_face(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "astronaut_face.jpg").write_bytes((EXAMPLES / "astronaut_face.jpg").read_bytes())
@@ -109,7 +115,7 @@ def test_predict_writes_the_contract_columns_and_refuses_a_photo_without_a_face(
     assert list(pd.read_csv(out).columns) == [*CONTRACT, "predicted_age", "predicted_gender", "probability_female"]
     assert rows.loc["astronaut_face.jpg", "status"] == "ok" and rows.loc["astronaut_face.jpg", "predicted_gender"] in ("male", "female")
     refused = rows.loc["group.jpg"]
-    assert refused["status"] == "refused" and refused["predicted_age"] == "" and refused["message"]  # the site check or the face finder: both say why
+    assert refused["status"] == "refused" and refused["predicted_age"] == "" and refused["message"] == "no face found; use a photo with one face, front-on and well lit"
 
 
 @pytest.mark.slow

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
 from vitalens import DISCLAIMER, __version__
 from vitalens.tasks import TaskError, all_tasks, default_task, get_task
+from vitalens.options import option_pairs, parse_options
 from vitalens.tasks.spec import resolve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=f"vitalens: screening estimates from smartphone photos. {DISCLAIMER}")
@@ -72,24 +72,6 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 def say(text: str, style: str = "") -> None:
     """Print text that may hold user input (paths, messages) without rich reading it as markup."""
     console.print(f"[{style}]{escape(text)}[/]" if style else escape(text))
-
-
-def parse_options(task_name: str, verb: str, config: Optional[Path], pairs: Optional[list[str]]) -> dict[str, Any]:
-    given: dict[str, Any] = {}
-    if config:
-        loaded = yaml.safe_load(Path(config).read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{config}: a config must be a YAML mapping of option: value")
-        if loaded.get("task", task_name) != task_name:
-            raise ValueError(f"{config}: written for task {loaded['task']!r}, not {task_name!r}; pass --task {loaded['task']} or another config")
-        loaded = loaded.get("options", loaded)  # a run's config.yaml, or a plain mapping
-        given.update({k: v for k, v in loaded.items() if k not in ("task", "verb", "data", "vitalens_version")})
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"-o {pair!r}: write options as key=value")
-        given[key.strip().replace("-", "_")] = value
-    return get_task(task_name).parse_options(verb, given)
 
 
 @command()
@@ -175,6 +157,7 @@ def predict(
     age: Optional[float] = typer.Option(None, help="age in years, for the WHO band"),
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
     restart: bool = typer.Option(False, "--restart", help="score every photo again instead of resuming an earlier run into the same --out"),
+    option: Optional[list[str]] = SetOption,
 ) -> None:
     """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns.
     Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
@@ -184,7 +167,7 @@ def predict(
     from vitalens.predict import PredictionWriter, iter_predictions
     from vitalens.runtime import load_predictor
 
-    predictor = load_predictor(model, task)
+    predictor = load_predictor(model, task, option_pairs(option))
     task_spec = get_task(predictor.bundle.task)
     population = {"age_years": age, "sex": sex}
     if hasattr(predictor, "validate_population"):

@@ -39,14 +39,16 @@ class Predictor(Protocol):
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction: ...
 
 
-def predictor_for(bundle: Bundle) -> Any:
-    """The predictor of the task the bundle says it is for."""
+def predictor_for(bundle: Bundle, options: dict[str, Any] | None = None) -> Any:
+    """The predictor of the task the bundle says it is for; `options` are the task's predict options
+    (`vitalens tasks --options`), as values or strings, checked by the task before the bundle is read."""
     try:
         task = get_task(bundle.task)
     except TaskError:
         raise BundleError(f"{bundle.path}: no runtime for task {bundle.task!r}; this vitalens serves {', '.join(all_tasks())}.") from None
+    chosen = task.parse_options("predict", options or {})
     try:
-        return task.predictor_class()(bundle)
+        return task.predictor_class()(bundle, **chosen)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         if isinstance(error, BundleError):
             raise
@@ -54,12 +56,12 @@ def predictor_for(bundle: Bundle) -> Any:
                           f"({type(error).__name__}: {error}); re-export the bundle.") from None
 
 
-def load_predictor(model: str | Path | None = None, task: str | None = None) -> Any:
+def load_predictor(model: str | Path | None = None, task: str | None = None, options: dict[str, Any] | None = None) -> Any:
     """The predictor for a bundle folder or .zip, or for the bundle shipped for `task` when no model is given."""
     if model is None:
         get_task(task or default_task())  # an unknown task name is its own error, not "not a bundle"
     bundle = load_bundle(model if model is not None else shipped_bundle_path(task or default_task()))
-    return predictor_for(bundle)
+    return predictor_for(bundle, options)
 
 
 def screen(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample | None = None) -> Prediction | None:

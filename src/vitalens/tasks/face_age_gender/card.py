@@ -5,7 +5,6 @@ and the report cannot disagree."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,23 @@ UTKFACE_CITATION = "Zhang Z., Song Y., Qi H. Age Progression/Regression by Condi
 AUDIT_TITLES = {"race": "race (UTKFace's five labels)", "gender": "gender", "age_band": "age band (true age)"}
 
 
+def bundle_metrics(report: dict[str, Any]) -> dict[str, Any]:
+    """bundle.json's "metrics" (what the runtime's caveat and the browser quote) from a held-out report."""
+    return {
+        "split": report["split"], "n": report["n_test"],
+        "gender_accuracy": report["gender"]["accuracy"], "age_mae_years": report["age"]["mae"],
+        "age_median_ae_years": report["age"]["median_ae"], "ece_after_temperature": report["calibration"]["ece_after"],
+        "baselines": report["baselines"], **({"answered": report["answered"]} if "answered" in report else {}),
+    }  # fmt: skip
+
+
 def write_face_model_card(bundle_dir: str | Path, report: dict[str, Any]) -> Path:
-    """Render MODEL_CARD.md next to the bundle's bundle.json; model.onnx is not touched."""
-    bundle_dir = Path(bundle_dir)
-    manifest = json.loads((bundle_dir / "bundle.json").read_text())
-    path = bundle_dir / CARD_FILE
-    path.write_text(render_face_model_card(manifest, report))
-    return path
+    """Put this evaluation's numbers in the bundle's bundle.json "metrics" and MODEL_CARD.md (through the
+    bundle writer), so the card, the manifest and the caveat agree; model.onnx is not touched."""
+    from vitalens.bundle.writer import update_bundle
+
+    update_bundle(Path(bundle_dir), {}, {"metrics": bundle_metrics(report)}, lambda _old, manifest: render_face_model_card(manifest, report))
+    return Path(bundle_dir) / CARD_FILE
 
 
 def render_face_report(report: dict[str, Any]) -> str:
@@ -84,8 +93,8 @@ def render_face_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
             "- Any decision about a person: age verification or gating, access control, hiring, insurance, policing, surveillance or identification.",
             "- Medical use of any kind, and any commercial use (the training data's licence forbids it; the weights inherit that).",
             "- Inferring a person's gender identity: the model predicts the binary label UTKFace's annotators gave, nothing more.",
-            "- Photos unlike aligned UTKFace crops (profile views, occlusions, heavy make-up or filters, very low light); full photos "
-            "need the optional face detector (`vitalens[faces]`) and are refused without it.",
+            "- Faces unlike UTKFace crops (profile views, occlusions, heavy make-up or filters, very low light); the face finder "
+            "refuses turned, tilted, small and several faces, not the rest.",
         ]),
         ("Training data", _training_data_section()),
         ("Evaluation", _evaluation_section(report, macro_f1)),
@@ -99,10 +108,29 @@ def render_face_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
             "scaled to [0, 1], NCHW; outputs `gender_logits` (male, female; divide by the bundle's temperature, then softmax) "
             "and `age_years`. See `bundle.json`.",
         ]),
+        *([(DETECTOR_SECTION, detector_section(manifest))] if "alignment" in manifest else []),
         ("Disclaimer", [manifest["disclaimer"]]),
     ]  # fmt: skip
     title = f"vitalens {manifest['task']} — {manifest['model']['backbone']}"
     return render_card(front, title, manifest["disclaimer"], sections)
+
+
+DETECTOR_SECTION = "Face detector, alignment and the seed-compatible graph"
+
+
+def detector_section(manifest: dict) -> list[str]:
+    a, limits, pnet, compat = manifest["alignment"], manifest["face_limits"], manifest["detector_pnet"], manifest["compat"]
+    return [
+        f"- **Detector**: {pnet['weights_origin']}; licence {pnet['weights_licence']}. Three ONNX stages (`detector_pnet`, `detector_rnet`, "
+        "`detector_onet`) run by `vitalens.regions.faces.detect_faces` (numpy + onnxruntime) and by `webapp/js/face_detector.js` in the browser.",
+        f"- **Alignment**: a similarity transform puts the 5 landmarks on their median positions in {a['n_crops']} of {a['n_tried']} UTKFace "
+        f"training crops ({a['side']} px); crops and full photos take the same path.",
+        f"- **Refusals**: no face; several faces of at least {limits['min_face_px']} px (unless `face=largest`); a face under {limits['min_face_px']} px; "
+        f"tilt over {limits['max_tilt_deg']:.0f} degrees; nose offset over {limits['max_turn_eye_distances']} eye distances (a turned face).",
+        f"- **Seed-compatible graph** (`{compat['file']}`): {compat['description']}. A client reads `\"Male\" if argmax(output[0][:2]) == 1` and "
+        "`age = int(output[0][2] * 100)`; it gives this bundle's genders and, within a year, its ages.",
+        "- Faces in photo-sized scenes built from held-out crops: benchmarks/results/face_photos.md.",
+    ]  # fmt: skip
 
 
 def _result(task_type: str, name: str, metrics: list[dict]) -> dict:
@@ -133,11 +161,20 @@ def _training_data_section() -> list[str]:
     ]
 
 
+def _answered_lines(answered: dict | None) -> list[str]:
+    """How many crops the detector and alignment let through (absent for a training run, which feeds crops directly)."""
+    if not answered:
+        return []
+    reasons = "; ".join(f"{reason}: {n}" for reason, n in answered["refusals"].items()) or "none"
+    return ["", f"Answered {answered['n']} of {answered['of']} ({answered['rate']:.1%}); refused: {reasons}. The metrics are on the answered crops."]
+
+
 def _evaluation_section(report: dict, macro_f1: float) -> list[str]:
     gender, age, baselines, calibration = report["gender"], report["age"], report["baselines"], report["calibration"]
     lines = [
         f"Split: {report['split']}; n = {report['n_test']}. Baselines: always the training split's majority gender "
         f"({baselines['majority_gender']}) and always its mean age ({baselines['train_mean_age']:.1f} years).",
+        *_answered_lines(report.get("answered")),
         "",
         "| metric | model | baseline | issue target |",
         "|---|---|---|---|",

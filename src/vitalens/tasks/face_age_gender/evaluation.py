@@ -9,6 +9,8 @@ world) and `evaluate_face_bundle` (a shipped ONNX bundle through the serving run
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -72,8 +74,9 @@ def evaluate_face_run(run_dir: str | Path, data_dir: str | Path, n_boot: int = 1
 
 def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, out_dir: str | Path, n_boot: int = 1000,
                          limit: int | None = None, batch_size: int = 64, progress: bool = False) -> dict:  # fmt: skip
-    """Predict every held-out UTKFace crop with an ONNX bundle through the serving runtime (no torch)
-    and write the run folder's report files into out_dir.
+    """Predict every held-out UTKFace crop with an ONNX bundle through the serving runtime (no torch:
+    detector, alignment, model) and write the run folder's report files into out_dir; the crops the
+    detector refuses are counted in report["answered"], not scored.
 
     `bundle_dir=None` evaluates the bundle shipped for this task; `limit` keeps N held-out images
     spread over the folder (smoke runs only: report["data"]["limited_to"] says so).
@@ -81,6 +84,7 @@ def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, ou
     from rich.progress import track
 
     from vitalens.bundle import load_bundle, shipped_bundle_path
+    from vitalens.tasks.face_age_gender.regions import FaceRegionError
     from vitalens.tasks.face_age_gender.runtime import FacePredictor
 
     bundle = load_bundle(bundle_dir if bundle_dir is not None else shipped_bundle_path(TASK.name))
@@ -91,17 +95,23 @@ def evaluate_face_bundle(bundle_dir: str | Path | None, data_dir: str | Path, ou
         held_out = held_out[:: max(1, len(held_out) // limit)][:limit]
     if not held_out:
         raise ValueError(f"{data_dir}: no held-out UTKFace images (split_of == 'test') here; pass the UTKFace images folder.")
-    logits, ages = [], []
-    for start in track(range(0, len(held_out), batch_size), "predicting held-out faces", disable=not progress):
-        crops = [decode_image(s.image_path).rgb for s in held_out[start : start + batch_size]]
-        batch_logits, batch_ages = predictor.raw_outputs(crops)
-        logits.append(batch_logits)
-        ages.append(batch_ages)
-    test = truth_frame(held_out).assign(predicted_age=np.concatenate(ages))
-    test[["logit_male", "logit_female"]] = np.concatenate(logits)
+    answered, crops, refusals = [], [], Counter()
+    for sample in track(held_out, "detecting and aligning held-out faces", disable=not progress):
+        try:  # the serving path: every crop goes through the detector and alignment, as predict_image does
+            crops.append(predictor.locate(decode_image(sample.image_path).rgb)[0])
+            answered.append(sample)
+        except FaceRegionError as error:
+            refusals[re.sub(r"\s*\(.*\)|\d+(\.\d+)?", lambda m: "" if m.group(0).lstrip().startswith("(") else "N", error.reason)] += 1  # counted by kind
+    if not answered:
+        raise ValueError(f"{data_dir}: the face detector refused all {len(held_out)} held-out images ({dict(refusals)}).")
+    outputs = [predictor.raw_outputs(crops[start : start + batch_size]) for start in range(0, len(crops), batch_size)]
+    test = truth_frame(answered).assign(predicted_age=np.concatenate([ages for _, ages in outputs]))
+    test[["logit_male", "logit_female"]] = np.concatenate([logits for logits, _ in outputs])
     about = {
         "model": {"bundle": str(bundle.path), **{k: bundle.manifest["model"][k] for k in ("backbone", "parameters", "sha256")}},
         "data": {"held_out_images": len(held_out), "skipped_files": len(dataset.problems), "limited_to": limit},
+        "answered": {"n": len(answered), "of": len(held_out), "rate": len(answered) / len(held_out), "refusals": dict(refusals.most_common()),
+                     "note": "metrics are on the answered images: each crop went through the detector and alignment, as predict does"},  # fmt: skip
     }
     return write_face_report(test, predictor.temperature, "validation split, at training time (bundle.json)", data_dir, out_dir, n_boot, about)
 

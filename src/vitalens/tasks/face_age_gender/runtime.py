@@ -1,12 +1,13 @@
 """Age and gender from face photos with the shipped ONNX bundle. Serving world: no torch.
 
 `FacePredictor(bundle).predict_image(rgb, image_id)` gives a `vitalens.results.Prediction` with the
-columns `predicted_age`, `predicted_gender` and `probability_female`. A photo the model cannot use (no
-face, several faces, a full photo and no detector) is refused, with the reason and a tip for the next
-photo and no estimate, because an age or gender guessed for the wrong face is worse than none; so is
+columns `predicted_age`, `predicted_gender` and `probability_female`, for the one face the bundle's
+detector finds, aligned like the training crops (regions.find_face; crops and full photos alike). A
+photo the model cannot use (no face, several faces unless `face="largest"`, a face too small, turned or
+tilted) is refused, with the reason and a tip for the next photo and no estimate, because an age or gender guessed for the wrong face is worse than none; so is
 an age outside the plausible 0-120 years (the rules file's input_limits), which is refused, not clipped.
-`predict_crops` and `raw_outputs` are the same path without the face finder, for aligned crops
-(the held-out evaluation and the parity checks use them).
+`predict_crops` and `raw_outputs` are the same path without the face finder, for crops fed directly
+(the held-out evaluation and the parity checks use them); `locate` gives the aligned crop and its face.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from vitalens.data.samples import Sample
 from vitalens.plausibility import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks.face_age_gender import TASK
-from vitalens.tasks.face_age_gender.regions import Detector, FaceRegionError, find_face
+from vitalens.regions.faces import Face
+from vitalens.tasks.face_age_gender.regions import CHOICES, FaceRegionError, detector_sessions, find_face
 
 COLUMNS = ("predicted_age", "predicted_gender", "probability_female")
 RETAKE = "front-on, one face, well lit, from forehead to chin"
@@ -31,7 +33,7 @@ class FacePredictor:
     columns = COLUMNS
     display_columns = COLUMNS
 
-    def __init__(self, bundle: Bundle, detector: Detector | None = None):
+    def __init__(self, bundle: Bundle, face: str = "one"):
         if bundle.task != TASK.name:
             raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
         self.bundle, self.manifest = bundle, bundle.manifest
@@ -39,7 +41,9 @@ class FacePredictor:
         self.size = int(self.session.get_inputs()[0].shape[-1])
         self.classes = self.manifest["outputs"]["gender_logits"]["classes"]
         self.temperature = float(self.manifest.get("temperature", 1.0))
-        self.detector = detector
+        if face not in CHOICES:
+            raise ValueError(f"face={face!r}: expected one of {CHOICES}")
+        self.face, self.detector = face, detector_sessions(bundle)
 
     @property
     def caveat(self) -> str:
@@ -68,15 +72,20 @@ class FacePredictor:
             for age, p in zip(ages, probabilities)
         ]
 
+    def locate(self, rgb: np.ndarray) -> tuple[np.ndarray, Face]:
+        """(the aligned crop the model reads, the detected face) or FaceRegionError."""
+        return find_face(rgb, self.detector, self.manifest["alignment"], self.face)
+
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """One photo: the estimate for its one face, or a refusal saying why there is none (the
         population fields, age and sex, are what this model estimates, so it takes none)."""
         try:
-            crop = find_face(rgb, detector=self.detector)
+            crop, face = self.locate(rgb)
         except FaceRegionError as error:
             return refused(image_id, [error.reason], [error.tip])
         estimate = self.predict_crops([crop])[0]
         reason = implausible_estimate("age_years", estimate["predicted_age"], "years")
         if reason is not None:
             return refused(image_id, [reason], [IMPLAUSIBLE_TIP.format(how=RETAKE)])
-        return Prediction(image_id, OK, columns=estimate)
+        details = {"face_box": [round(v, 1) for v in face.box], "face_score": round(face.score, 4), "landmarks": np.round(face.landmarks, 1).tolist()}
+        return Prediction(image_id, OK, columns=estimate, details=details)

@@ -55,9 +55,9 @@ $(VENV)/.core: $(VENV)/.venv-created pyproject.toml constraints.txt
 	$(PIP) -e .
 	touch $@
 
-# Everything: training (CPU torch 2.13 pinned in constraints.txt), the service and the tests.
+# Everything: training (CPU torch 2.13 pinned in constraints.txt), the service, Ray and the tests.
 $(VENV)/.all: $(VENV)/.core
-	$(PIP) -e ".[train,serve,dev]"
+	$(PIP) -e ".[train,serve,scale,dev]"
 	touch $@
 
 clean:

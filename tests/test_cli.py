@@ -166,20 +166,20 @@ def test_a_killed_run_resumes_to_exactly_one_row_per_photo(tmp_path, monkeypatch
     for i in range(6):
         Image.new("RGB", (64, 48), (30 * i, 80, 120)).save(folder / f"p{i}.png")
     out = tmp_path / "predictions.csv"
-    real, calls = predict_module.predict_one, []
+    real, calls = predict_module.predict_many, []
 
-    def dies_after_three(*args, **kwargs):
+    def dies_after_three(predictor, items, **population):
         if len(calls) == 3:
             raise KeyboardInterrupt  # as a kill would, between two rows
-        calls.append(args[2])
-        return real(*args, **kwargs)
+        calls.append(items[0][1])
+        return real(predictor, items, **population)
 
-    monkeypatch.setattr(predict_module, "predict_one", dies_after_three)
-    assert runner.invoke(app, ["predict", "--data", str(folder), "--out", str(out)]).exit_code != 0
+    monkeypatch.setattr(predict_module, "predict_many", dies_after_three)
+    assert runner.invoke(app, ["predict", "--data", str(folder), "--out", str(out), "--batch-size", "1"]).exit_code != 0
     partial = out.with_name("predictions.csv.partial")
     with partial.open("a") as handle:
         handle.write("p5.png,ok,,,0.1")  # and a row torn in the middle, with no newline
-    monkeypatch.setattr(predict_module, "predict_one", real)
+    monkeypatch.setattr(predict_module, "predict_many", real)
     result = _invoke("predict", "--data", str(folder), "--out", str(out))
     assert result.exit_code == 0 and "3 photos already scored" in result.stdout
     with out.open() as handle:

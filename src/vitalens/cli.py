@@ -158,14 +158,20 @@ def predict(
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
     restart: bool = typer.Option(False, "--restart", help="score every photo again instead of resuming an earlier run into the same --out"),
     option: Optional[list[str]] = SetOption,
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="photos per model call (the rows do not depend on it)"),
+    threads: int = typer.Option(2, "--threads", min=1, help="threads decoding photos ahead of the model"),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (an actor pool; pip install vitalens[scale])"),
+    workers: int = typer.Option(2, "--workers", min=1, help="with --engine ray: actors (and CPUs of a local Ray)"),
+    address: Optional[str] = typer.Option(None, "--address", help="with --engine ray: join this Ray cluster instead of starting one"),
 ) -> None:
     """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns.
     Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
-    from rich.progress import track
-
     from vitalens.data import load_dataset
-    from vitalens.predict import PredictionWriter, iter_predictions
+    from vitalens.predict import PredictionWriter, iter_predictions, photo_progress
     from vitalens.runtime import load_predictor
+
+    if engine not in ("local", "ray"):
+        raise ValueError(f"--engine {engine!r}: choose local or ray")
 
     predictor = load_predictor(model, task, option_pairs(option))
     task_spec = get_task(predictor.bundle.task)
@@ -179,8 +185,13 @@ def predict(
     shown = [{c: row.get(c, "") for c in ("image_id", "status", "message", *predictor.display_columns)} for row in writer.kept]
     try:
         total = len(dataset.samples) + len(dataset.problems) - len(writer.done_ids)
-        rows = iter_predictions(dataset, predictor, writer.done_ids, **population)
-        for prediction in track(rows, total=max(total, 0), description="scoring", console=console, transient=True):
+        if engine == "ray":
+            from vitalens.scale import ray_predictions
+
+            rows = ray_predictions(dataset, predictor.bundle.path, option_pairs(option), population, writer.done_ids, workers, address, batch_size)
+        else:
+            rows = iter_predictions(dataset, predictor, writer.done_ids, batch_size, threads, **population)
+        for prediction in photo_progress(rows, max(total, 0), console):
             writer.write(prediction)
             if len(shown) <= FULL_TABLE_ROWS:
                 shown.append(prediction.row(predictor.display_columns))

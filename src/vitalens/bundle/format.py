@@ -8,6 +8,7 @@ task writes bundle.json by hand.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -55,9 +56,17 @@ class Bundle:
         return card.read_text() if card.is_file() else ""
 
 
+ORT_THREADS_VARIABLE = "VITALENS_ORT_THREADS"
+
+
 def open_session(path: Path) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # Several workers on one machine (Ray actors) each set this to their share of the cores, so their
+    # ONNX Runtime thread pools do not fight over them; unset, ONNX Runtime uses every core.
+    threads = int(os.environ.get(ORT_THREADS_VARIABLE, "0") or 0)
+    if threads > 0:
+        options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

@@ -14,15 +14,18 @@ MANIFEST_COLUMNS = ("image", "group")
 _BOX_COLUMNS = {"nail_boxes": "nail", "skin_boxes": "skin"}
 
 
+MANIFEST_SUFFIXES = (".csv", ".parquet")
+
+
 def load_dataset(path: str | Path, task: Any = None, own_layout: bool = False) -> Dataset:
-    """A manifest CSV (or a folder holding manifest.csv); else the task's own layout when the task
+    """A manifest CSV or Parquet file (or a folder holding manifest.csv); else the task's own layout when the task
     recognises the folder (or `own_layout` says it is one); else a plain folder of images."""
     from vitalens.tasks.spec import resolve  # the spine reads a task only through its declaration
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder; pass a dataset folder, a manifest CSV or images.")
     target_names = tuple(t.name for t in task.targets) if task is not None else ()
-    if path.is_file() and path.suffix.lower() == ".csv":
+    if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
         return load_manifest(path, target_names)
     if path.is_dir() and (path / "manifest.csv").is_file():
         return load_manifest(path / "manifest.csv", target_names)
@@ -43,16 +46,30 @@ def csv_rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, d
             yield f"{csv_path}:{line_number}", row
 
 
-def load_manifest(csv_path: str | Path, target_names: tuple[str, ...] = ()) -> Dataset:
-    """A user's own data: `image,group[,<target>...][,nail_boxes,skin_boxes][,<attribute>...]`.
+def parquet_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The rows of a Parquet listing (an archive's paths on shared storage) as text, like a CSV's."""
+    import pyarrow.parquet as pq  # only for a Parquet listing (the `scale` extra)
 
-    Image paths are relative to the CSV. Columns named like a task target become targets; box
+    table = pq.read_table(path)
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: needs columns {missing}; found {table.column_names}.")
+    for number, row in enumerate(table.to_pylist(), start=1):
+        yield f"{path}:row {number}", {k: "" if v is None else str(v) for k, v in row.items()}
+
+
+def load_manifest(csv_path: str | Path, target_names: tuple[str, ...] = ()) -> Dataset:
+    """A user's own data: `image,group[,<target>...][,nail_boxes,skin_boxes][,<attribute>...]`, as CSV
+    or as Parquet (the same columns).
+
+    Image paths are relative to the listing. Columns named like a task target become targets; box
     columns hold `[[ymin, xmin, ymax, xmax], ...]`; every other column is an audit attribute.
     """
     csv_path = Path(csv_path)
     samples: list[Sample] = []
     problems: list[Problem] = []
-    for where, row in csv_rows(csv_path, MANIFEST_COLUMNS):
+    rows = parquet_rows if csv_path.suffix.lower() == ".parquet" else csv_rows
+    for where, row in rows(csv_path, MANIFEST_COLUMNS):
         try:
             samples.append(_manifest_sample(csv_path.parent, row, target_names))
         except (ValueError, KeyError) as error:

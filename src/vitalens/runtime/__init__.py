@@ -27,7 +27,8 @@ class Predictor(Protocol):
     Optional hooks: `pre_screen(rgb, image_id, sample) -> Prediction | None` refuses a photo of poor
     quality before the spine's site check; `validate_population(population)` raises ValueError for
     impossible demographics before any inference; `aggregate(predictions, population) -> dict | None`
-    summarises several photos of one person (the API's `aggregate`)."""
+    summarises several photos of one person (the API's `aggregate`); `predict_batch(items, **population)
+    -> list[Prediction]` runs the model once for several screened (rgb, image_id, sample) (`predict_many`)."""
 
     bundle: Bundle  # the bundle it runs (its manifest holds the site check the spine applies)
     columns: tuple[str, ...]  # the task's own CSV columns, written after image_id, status, reasons, message
@@ -91,4 +92,20 @@ def predict_one(predictor: Any, rgb: np.ndarray, image_id: str, sample: Sample |
     return screen(predictor, rgb, image_id, sample) or predictor.predict_image(rgb, image_id, sample, **population)
 
 
-__all__ = ["Bundle", "BundleError", "Predictor", "load_bundle", "load_predictor", "predict_one", "predictor_for", "screen", "shipped_bundle_path"]
+def predict_many(predictor: Any, items: list[tuple[np.ndarray, str, Sample | None]], **population: Any) -> list[Prediction]:
+    """`predict_one` for each (rgb, image_id, sample), in order: the screen photo by photo, then the photos
+    it passes through the task's `predict_batch` hook when it has one (one model call for the batch, the
+    same answers as photo by photo up to float noise), else `predict_image` one at a time."""
+    results = [screen(predictor, rgb, image_id, sample) for rgb, image_id, sample in items]
+    todo = [k for k, result in enumerate(results) if result is None]
+    batch = getattr(predictor, "predict_batch", None)
+    if batch is not None and len(todo) > 1:
+        answers = batch([items[k] for k in todo], **population)
+    else:
+        answers = [predictor.predict_image(*items[k], **population) for k in todo]
+    for k, answer in zip(todo, answers):
+        results[k] = answer
+    return results
+
+
+__all__ = ["Bundle", "BundleError", "Predictor", "load_bundle", "load_predictor", "predict_many", "predict_one", "predictor_for", "screen", "shipped_bundle_path"]

@@ -79,11 +79,23 @@ class FacePredictor:
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """One photo: the estimate for its one face, or a refusal saying why there is none (the
         population fields, age and sex, are what this model estimates, so it takes none)."""
-        try:
-            crop, face = self.locate(rgb)
-        except FaceRegionError as error:
-            return refused(image_id, [error.reason], [error.tip])
-        estimate = self.predict_crops([crop])[0]
+        return self.predict_batch([(rgb, image_id, sample)])[0]
+
+    def predict_batch(self, items: list[tuple[np.ndarray, str, Sample | None]], **population: Any) -> list[Prediction]:
+        """predict_image for several photos: the detector photo by photo, the model once on all their faces."""
+        results: list[Prediction | None] = [None] * len(items)
+        found = []
+        for k, (rgb, image_id, _) in enumerate(items):
+            try:
+                found.append((k, *self.locate(rgb)))
+            except FaceRegionError as error:
+                results[k] = refused(image_id, [error.reason], [error.tip])
+        estimates = self.predict_crops([crop for _, crop, _ in found]) if found else []
+        for (k, _, face), estimate in zip(found, estimates):
+            results[k] = self._answer(items[k][1], estimate, face)
+        return results  # type: ignore[return-value]
+
+    def _answer(self, image_id: str, estimate: dict[str, Any], face: Face) -> Prediction:
         reason = implausible_estimate("age_years", estimate["predicted_age"], "years")
         if reason is not None:
             return refused(image_id, [reason], [IMPLAUSIBLE_TIP.format(how=RETAKE)])

@@ -63,6 +63,16 @@ class SkinPredictor:
         rgb = np.asarray(rgb)
         return too_small(rgb, image_id) or self.prediction(image_id, self.predict(rgb, image_id))
 
+    def predict_batch(self, items: list[tuple[np.ndarray, str, Sample | None]], **population: Any) -> list[Prediction]:
+        """predict_image for several photos with one run of the graph (vitalens.runtime.predict_many)."""
+        results: list[Prediction | None] = [too_small(np.asarray(rgb), image_id) for rgb, image_id, _ in items]
+        todo = [k for k, result in enumerate(results) if result is None]
+        if todo:
+            crops = np.stack([self.crop(np.asarray(items[k][0])) for k in todo])
+            for row, (k, outputs) in enumerate(zip(todo, zip(*self.run(crops)))):
+                results[k] = self.prediction(items[k][1], self.describe(items[k][1], crops[row], *outputs))
+        return results  # type: ignore[return-value]
+
     def crop(self, rgb: np.ndarray) -> np.ndarray:
         """The network's input for a photo: the bundle's centre crop at its size, [S, S, 3] uint8."""
         return centre_crop_resized(rgb, self.size, self.crop_fraction)

@@ -18,6 +18,7 @@ TASK_PACKAGES = (
     "hb_lips",
     "face_age_gender",
     "skin_condition",
+    "hb_conjunctiva",
 )
 
 

@@ -110,3 +110,20 @@ def test_a_parquet_listing_is_read_like_a_manifest_csv(tmp_path):
     dataset = load_dataset(tmp_path / "listing.parquet")
     assert [s.image_path for s in dataset.samples] == [photo.resolve()] and dataset.samples[0].attributes == {"site": "x"}
     assert len(dataset.problems) == 1 and "missing" in dataset.problems[0].reason
+
+
+def test_the_nail_quality_gate_runs_once_per_raw_photo_and_still_guards_direct_calls(monkeypatch):
+    """Profiling found the gate (about 30 ms) paid twice per photo: by the spine's pre_screen and again by
+    the predictor. The predictor now reuses the verdict on the very same array, and measures its own otherwise."""
+    from vitalens.imaging import decode_image
+    from vitalens.runtime import predict_one
+    from vitalens.tasks.hb_nails import runtime as nails_runtime
+
+    calls, real = [], nails_runtime.assess_photo
+    monkeypatch.setattr(nails_runtime, "assess_photo", lambda rgb: calls.append(1) or real(rgb))
+    predictor = load_predictor(None, "hb-nails")
+    rgb = decode_image(REPO / "examples" / "nails" / "yakimov2024_65.png").rgb
+    screened = predict_one(predictor, rgb, "raw.png")
+    assert len(calls) == 1
+    direct = predictor.predict_image(rgb.copy(), "raw.png")  # another array: measured again
+    assert len(calls) == 2 and direct.row(predictor.columns) == screened.row(predictor.columns)

@@ -158,7 +158,7 @@ def predict(
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
     restart: bool = typer.Option(False, "--restart", help="score every photo again instead of resuming an earlier run into the same --out"),
     option: Optional[list[str]] = SetOption,
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="photos per model call (the rows do not depend on it)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="photos per model call (default: the task's; the rows do not depend on it)"),
     threads: int = typer.Option(2, "--threads", min=1, help="threads decoding photos ahead of the model"),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (an actor pool; pip install vitalens[scale])"),
     workers: int = typer.Option(2, "--workers", min=1, help="with --engine ray: actors (and CPUs of a local Ray)"),
@@ -167,7 +167,7 @@ def predict(
     """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns.
     Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
     from vitalens.data import load_dataset
-    from vitalens.predict import PredictionWriter, iter_predictions, photo_progress
+    from vitalens.predict import PredictionWriter, default_batch_size, iter_predictions, photo_progress
     from vitalens.runtime import load_predictor
 
     if engine not in ("local", "ray"):
@@ -179,6 +179,7 @@ def predict(
     if hasattr(predictor, "validate_population"):
         predictor.validate_population(population)
     dataset = load_dataset(data, task_spec)  # a manifest, the task's own layout, a folder or one image
+    batch_size = batch_size or default_batch_size(predictor)
     writer = PredictionWriter(out, predictor.columns, format, restart)
     if writer.done_ids:
         say(f"resuming {out}: {len(writer.done_ids)} photos already scored (--restart to score them again)")

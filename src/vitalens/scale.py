@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -48,7 +49,9 @@ class Scorer:
 
         listed = [sample_from_record(record) for record in batch["sample"]]
         predictions = score_batch(self.predictor, listed, [decode_or_error(sample) for sample, _ in listed], self.population)
-        return {"prediction": np.array([json.dumps(jsonable(dataclasses.asdict(p))) for p in predictions], dtype=object)}
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kB
+        return {"prediction": np.array([json.dumps(jsonable(dataclasses.asdict(p))) for p in predictions], dtype=object),
+                "worker": np.array([os.getpid()] * len(predictions)), "worker_peak_mb": np.array([peak_mb] * len(predictions))}  # fmt: skip
 
 
 def start_ray(workers: int, address: str | None) -> None:
@@ -64,8 +67,9 @@ def start_ray(workers: int, address: str | None) -> None:
 
 
 def ray_predictions(dataset: Dataset, model: str | Path, options: dict[str, Any], population: dict[str, Any], skip: frozenset[str] = frozenset(),
-                    workers: int = 2, address: str | None = None, batch_size: int = 8) -> Iterator[Prediction]:  # fmt: skip
-    """The rows `predict.iter_predictions` gives, computed by `workers` Ray actors, in listing order."""
+                    workers: int = 2, address: str | None = None, batch_size: int = 8, stats: dict | None = None) -> Iterator[Prediction]:  # fmt: skip
+    """The rows `predict.iter_predictions` gives, computed by `workers` Ray actors, in listing order;
+    `stats`, when given, gets each worker's peak resident memory (MB) by process id."""
     import ray
 
     start_ray(workers, address)
@@ -79,5 +83,7 @@ def ray_predictions(dataset: Dataset, model: str | Path, options: dict[str, Any]
         scored = listing.map_batches(Scorer, fn_constructor_args=(str(model), options, population, cores), batch_size=batch_size,
                                      concurrency=workers, num_cpus=1, batch_format="numpy")  # fmt: skip
         for row in scored.iter_rows():
+            if stats is not None:
+                stats.setdefault("worker_peak_mb", {})[int(row["worker"])] = float(row["worker_peak_mb"])
             yield Prediction(**json.loads(row["prediction"]))
     yield from problem_rows(dataset, skip)

@@ -3,6 +3,7 @@ gate) → ONNX per nail → median → refused when implausible → conformal in
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -69,7 +70,17 @@ class NailHbPredictor:
         if sample is not None and sample.boxes.get("nail"):
             return None
         verdict = assess_photo(rgb)
+        self._assessed = (weakref.ref(rgb), verdict)
         return None if verdict.ok else _refusal(image_id, verdict)
+
+    def _quality(self, rgb: np.ndarray) -> QualityVerdict:
+        """The gate's verdict on this very array: the one pre_screen just measured (about 30 ms at 800 px,
+        otherwise paid twice per photo), or measured now. A weak reference, not id(), so a verdict can never
+        outlive its array and be handed to another photo that reuses the address."""
+        assessed = getattr(self, "_assessed", None)
+        if assessed is not None and assessed[0]() is rgb:
+            return assessed[1]
+        return assess_photo(rgb)
 
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """A sample's annotated boxes when it has them (a manifest or the Yakimov layout), else the detector."""
@@ -85,7 +96,8 @@ class NailHbPredictor:
         if self.detector is None:
             return _refusal(image_id, QualityVerdict(False, ["no_boxes"], [NO_DETECTOR_TIP]))
         rules = self.detector_rules
-        found, verdict = find_nails(rgb, lambda: self.detector.detect(rgb, rules["score_threshold"], rules["iou_threshold"]), rules)
+        detect = lambda: self.detector.detect(rgb, rules["score_threshold"], rules["iou_threshold"])  # noqa: E731
+        found, verdict = find_nails(rgb, detect, rules, self._quality)
         if found is None:
             return _refusal(image_id, verdict)
         return self._estimate(rgb, found.nail_boxes, found.skin_boxes, found.scores, image_id, "detector", population)
@@ -113,10 +125,11 @@ class NailHbPredictor:
         return Prediction(image_id, OK, columns=columns, details={"nails": nails, "interpretation": interpretation, "tips": []})
 
 
-def find_nails(rgb: np.ndarray, detect: Callable[[], list[Detection]], rules: dict[str, Any]) -> tuple[DetectedRegions | None, QualityVerdict]:
+def find_nails(rgb: np.ndarray, detect: Callable[[], list[Detection]], rules: dict[str, Any],
+               assess: Callable[[np.ndarray], QualityVerdict] = assess_photo) -> tuple[DetectedRegions | None, QualityVerdict]:  # fmt: skip
     """The first stage's gates, in order: the photo's quality (before any detection is paid for), the
     detector's confidence, then the nails to estimate. `rules` is the bundle's detector entry."""
-    verdict = assess_photo(rgb)
+    verdict = assess(rgb)
     if not verdict.ok:
         return None, verdict
     detections = detect()

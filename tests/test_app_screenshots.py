@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "experiments" / "app"
 # one photo per mode that ships in the repository (never a UTKFace or Fitzpatrick17k image)
-PHOTOS = {"hb-nails": REPO / "examples" / "nails" / "yakimov2024_65.png", "face-age-gender": REPO / "examples" / "faces" / "astronaut_face.jpg"}
+PHOTOS = {"hb-nails": REPO / "examples" / "nails" / "yakimov2024_65.png", "face-age-gender": REPO / "examples" / "faces" / "astronaut.jpg"}
 
 
 @pytest.fixture(scope="module")

@@ -114,3 +114,9 @@ def test_a_tilted_turned_or_small_face_is_refused_with_a_tip(face, reason):
         choose_face([face])
     assert reason in caught.value.reason and caught.value.tip
     assert choose_face([_face(tilt_deg=MAX_TILT_DEG - 5, turn=MAX_TURN - 0.1)])  # inside the limits it is read
+
+
+def test_the_browser_is_not_sent_the_compat_copy_of_the_model(predictor):
+    files = predictor.bundle.files(browser=True)
+    assert predictor.bundle.manifest["compat"]["file"] in predictor.bundle.files() and predictor.bundle.manifest["compat"]["file"] not in files
+    assert {"model.onnx", "detector_pnet.onnx", "detector_rnet.onnx", "detector_onet.onnx"} <= set(files)

@@ -1,7 +1,7 @@
 // Drives the vitalens app in Debian's chromium with playwright-core (never a downloaded browser):
 // upload each photo and read the on-device result, screenshot, upload photos the app refuses, then cut
-// the network and predict again from the service worker's cache, then face mode on a crop and on a face
-// photo that is no crop (refused), then (with a fake camera fed from a .y4m file) camera mode, then skin
+// the network and predict again from the service worker's cache, then face mode on a whole photo (the face
+// found, drawn and aligned on the device) and on a photo with no face (refused), then (with a fake camera fed from a .y4m file) camera mode, then skin
 // mode on each skin photo, reading the heat map drawn on the canvas with the overlay on and off. Each
 // photo's result is the app's Prediction.to_json()-shaped object.
 // Usage: node browser_app.mjs CONFIG.json  ->  JSON on stdout. Driven by tests/test_browser_app.py.
@@ -61,8 +61,11 @@ try {
     await page.evaluate(() => { document.getElementById('face-result').dataset.status = ''; });
     await page.setInputFiles('#face-photo', photo);
     await page.waitForFunction(() => ['ok', 'refused', 'error'].includes(document.getElementById('face-result').dataset.status), null, { timeout: TIMEOUT });
-    return page.evaluate(() => ({ status: document.getElementById('face-result').dataset.status, result: window.vitalensFace,
-      text: document.getElementById('face-result').innerText }));
+    return page.evaluate(() => {
+      const canvas = (id) => { const c = document.getElementById(id); return { hidden: c.hidden, width: c.width, height: c.height }; };
+      return { status: document.getElementById('face-result').dataset.status, result: window.vitalensFace,
+        text: document.getElementById('face-result').innerText, photoView: canvas('face-preview'), alignedView: canvas('face-aligned') };
+    });
   };
   let face = null, faceRefused = null;
   if (config.facePhoto) {

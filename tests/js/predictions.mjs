@@ -1,4 +1,4 @@
-// The browser app's whole path for a photo in Node (the spine's screen, then hb.js, skin.js or face.js), with
+// The browser app's whole path for a photo in Node (the spine's screen and face gate, then hb.js, skin.js or face.js), with
 // the same onnxruntime-web wasm build the app serves, on photos written by tests/test_app_parity.py: one
 // result per photo, in the shape of vitalens.runtime.predict_one's Prediction.to_json().
 // Usage: node predictions.mjs DIR  (DIR/cases.json: {bundles: {task: folder}, siteChecks: {task: check}, rules,
@@ -13,6 +13,8 @@ import { predictFace } from '../../src/vitalens/webapp/js/face.js';
 import { predictHb, preScreenHb } from '../../src/vitalens/webapp/js/hb.js';
 import { screen } from '../../src/vitalens/webapp/js/screen.js';
 import { predictSkin } from '../../src/vitalens/webapp/js/skin.js';
+import { browserStages } from '../../src/vitalens/webapp/js/stages.js';
+import { faceGate } from '../../src/vitalens/webapp/js/face_gate.js';
 
 ort.env.wasm.numThreads = 1; // as the app runs it
 ort.env.logLevel = 'error';
@@ -30,8 +32,7 @@ const { bundles, siteChecks = {}, fakeOutputs = {}, rules, cases } = JSON.parse(
 async function load(folder) {
   const manifest = JSON.parse(readFileSync(join(folder, 'bundle.json'), 'utf8'));
   const sessions = {};
-  for (const stage of ['model', 'detector']) {
-    if (!manifest[stage]) continue;
+  for (const stage of browserStages(manifest)) {
     const bytes = new Uint8Array(readFileSync(join(folder, manifest[stage].file)));
     sessions[stage] = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   }
@@ -55,6 +56,7 @@ for (const [task, folder] of Object.entries(bundles)) {
 const out = [];
 for (const c of cases) {
   const image = rgbImage(c.width, c.height, new Uint8Array(readFileSync(join(dir, c.input))));
-  out.push(screen(models[c.task], image, c.image_id, PRE_SCREEN[c.task]) ?? await PREDICT[c.task](models[c.task], image, c));
+  out.push(screen(models[c.task], image, c.image_id, PRE_SCREEN[c.task]) ?? await faceGate(models[c.task], image, c.image_id)
+    ?? await PREDICT[c.task](models[c.task], image, c));
 }
 console.log(JSON.stringify(out));

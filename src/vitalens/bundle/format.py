@@ -47,9 +47,11 @@ class Bundle:
     def stages(self) -> list[str]:
         return stage_names(self.manifest)
 
-    def files(self) -> list[str]:
-        """bundle.json and every stage's file, relative to the bundle folder (what the browser fetches)."""
-        return [BUNDLE_FILE, *(self.manifest[stage]["file"] for stage in self.stages())]
+    def files(self, browser: bool = False) -> list[str]:
+        """bundle.json and every stage's file, relative to the bundle folder; with `browser`, only what the
+        browser app fetches (a stage marked "browser": false, such as the face bundle's compat copy, is left out)."""
+        stages = [s for s in self.stages() if not (browser and self.manifest[s].get("browser") is False)]
+        return [BUNDLE_FILE, *(self.manifest[stage]["file"] for stage in stages)]
 
     def card(self) -> str:
         card = self.path / CARD_FILE

@@ -88,7 +88,7 @@ def create_app(limits: ServiceLimits = ServiceLimits(), bundle_dirs: Sequence[st
                 "manifest": bundle.manifest,
                 "card": bundle.card(),
                 "caveat": predictors[task].caveat,
-                "browser_files": [f"/bundles/{task}/{name}" for name in bundle.files()],
+                "browser_files": [f"/bundles/{task}/{name}" for name in bundle.files(browser=True)],
             })
         return {"models": listed, "disclaimer": DISCLAIMER}
 
@@ -127,7 +127,7 @@ def _mount_browser_app(app: FastAPI, bundles: dict[str, Bundle]) -> None:
         """What the browser app can offer and the service worker caches: each served task's files (not under
         /v1, so it is cached for offline use)."""
         return {
-            "tasks": {task: [f"/bundles/{task}/{name}" for name in bundle.files()] for task, bundle in bundles.items()},
+            "tasks": {task: [f"/bundles/{task}/{name}" for name in bundle.files(browser=True)] for task, bundle in bundles.items()},
             "modes": {task: get_task(task).browser_mode for task in bundles if get_task(task).browser_mode},
         }
 

@@ -144,7 +144,7 @@ def add_detector_stages(weights_dir: str | Path, bundle_dir: str | Path, utkface
     stages = {"model": (bundle_dir / manifest["model"]["file"], {k: v for k, v in manifest["model"].items() if k not in ("file", "sha256")})}
     stages |= {stage: (path, {**about, "description": f"MTCNN {stage.split('_')[1].upper()} (vitalens.regions.faces), input `pixels` RGB 0-255 NCHW"})
                for stage, path in detector.items()}  # fmt: skip
-    stages["compat"] = (compat, {"description": COMPAT_DESCRIPTION})
+    stages["compat"] = (compat, {"description": COMPAT_DESCRIPTION, "browser": False})
     header = {"schema_version", "task", "vitalens_version", "created", "disclaimer"}
     # The detector is this bundle's face check: the whole-photo site check was fitted on crops and would refuse full photos.
     fields = {k: v for k, v in manifest.items() if k not in header and k not in stage_names(manifest) and k != "site_check"}

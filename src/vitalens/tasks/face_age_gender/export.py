@@ -137,7 +137,7 @@ def write_face_bundle(model: FaceNet, backbone: str, report: dict, bundle_dir: s
         "limitations": [report["limitation"], LIMITATION],
         **detector_fields,
     }  # fmt: skip
-    stages = {"model": (onnx_path, stage), **detector_stages, "compat": (compat, {"description": COMPAT_DESCRIPTION})}
+    stages = {"model": (onnx_path, stage), **detector_stages, "compat": (compat, {"description": COMPAT_DESCRIPTION, "browser": False})}
     return write_bundle(bundle_dir, TASK.name, stages, fields, lambda manifest: render_face_model_card(manifest, report))
 
 

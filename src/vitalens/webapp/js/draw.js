@@ -50,3 +50,42 @@ export function drawHeatmap(canvas, crop, heatmap, side, showMap = true) {
   canvas.getContext('2d').putImageData(pixels, 0, 0);
   canvas.hidden = false;
 }
+
+// The photo with the detected face's box and its 5 landmarks (eyes, nose, mouth corners) drawn over it, so
+// the user sees which face was read and how it was found.
+export const LANDMARK_COLOURS = ['#00e5ff', '#00e5ff', '#ffd54f', '#ff5252', '#ff5252'];
+
+export function drawFace(canvas, bitmap, face, maxWidth = 480) {
+  const scale = Math.min(1, maxWidth / bitmap.width);
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  const context = canvas.getContext('2d');
+  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  if (face) {
+    const [y0, x0, y1, x1] = face.face_box.map((v) => v * scale);
+    context.lineWidth = 2;
+    context.strokeStyle = '#00e5ff';
+    context.strokeRect(x0, y0, x1 - x0, y1 - y0);
+    const radius = Math.max(2, Math.min(5, (x1 - x0) / 30));
+    face.landmarks.forEach(([x, y], i) => {
+      context.beginPath();
+      context.arc(x * scale, y * scale, radius, 0, 2 * Math.PI);
+      context.fillStyle = LANDMARK_COLOURS[i];
+      context.fill();
+    });
+  }
+  canvas.hidden = false;
+}
+
+// An RGB image (as image.js holds it) drawn at its own size: the aligned crop the face model read.
+export function drawImage(canvas, image) {
+  canvas.width = image.width;
+  canvas.height = image.height;
+  const pixels = new ImageData(image.width, image.height);
+  for (let i = 0; i < image.width * image.height; i++) {
+    pixels.data.set(image.data.subarray(i * 3, i * 3 + 3), i * 4);
+    pixels.data[i * 4 + 3] = 255;
+  }
+  canvas.getContext('2d').putImageData(pixels, 0, 0);
+  canvas.hidden = false;
+}

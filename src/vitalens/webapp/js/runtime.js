@@ -2,6 +2,7 @@
 // onnxruntime-web (wasm, single thread, served by vitalens itself: no CDN) and the bundles it runs.
 // Bundle files are checked against bundle.json's sha256, as the Python runtime's load_bundle does.
 import * as ort from '/vendor/onnxruntime-web/ort.wasm.min.mjs';
+import { browserStages } from './stages.js';
 
 ort.env.wasm.wasmPaths = new URL('/vendor/onnxruntime-web/', location.href).href;
 ort.env.wasm.numThreads = 1; // no cross-origin isolation needed, and results do not depend on the thread count
@@ -25,7 +26,7 @@ export async function fetchJSON(url) {
 
 const loaded = new Map();
 
-// { manifest, sessions: { model, detector? }, Tensor, rules, disclaimer } for a shipped task.
+// { manifest, sessions: { model, detector?, detector_pnet?, ... }, Tensor, rules, disclaimer } for a shipped task.
 export function loadModel(task) {
   if (!loaded.has(task)) loaded.set(task, load(task).catch((error) => { loaded.delete(task); throw error; }));
   return loaded.get(task);
@@ -35,8 +36,7 @@ async function load(task) {
   const base = `/bundles/${task}/`;
   const [manifest, rules] = await Promise.all([fetchJSON(`${base}bundle.json`), fetchJSON('/rules/who_2024_anaemia.json')]);
   const sessions = {};
-  for (const stage of ['model', 'detector']) {
-    if (!manifest[stage]) continue;
+  for (const stage of browserStages(manifest)) {
     const bytes = await fetchChecked(base + manifest[stage].file, manifest[stage].sha256);
     sessions[stage] = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   }

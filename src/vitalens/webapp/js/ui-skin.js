@@ -5,6 +5,7 @@
 // The result (the photo's Prediction, as the API returns it) is also left on window.vitalensSkin (and
 // #skin-result's data-status) for the browser tests.
 import { drawHeatmap } from './draw.js';
+import { faceGate } from './face_gate.js';
 import { imageFromFile } from './photo.js';
 import { screen } from './screen.js';
 import { predictSkin, skinCrop } from './skin.js';
@@ -60,7 +61,7 @@ async function run(file) {
   out.dataset.status = 'running';
   try {
     const { image } = await imageFromFile(file);
-    const result = screen(current, image, file.name) ?? await predictSkin(current, image, file.name);
+    const result = screen(current, image, file.name) ?? await faceGate(current, image, file.name) ?? await predictSkin(current, image, file.name);
     window.vitalensSkin = result;
     if (result.status !== 'ok') {
       shown = null;

@@ -127,3 +127,18 @@ def test_the_nail_quality_gate_runs_once_per_raw_photo_and_still_guards_direct_c
     assert len(calls) == 1
     direct = predictor.predict_image(rgb.copy(), "raw.png")  # another array: measured again
     assert len(calls) == 2 and direct.row(predictor.columns) == screened.row(predictor.columns)
+
+
+def test_nested_folds_run_as_ray_tasks_give_the_local_report(synthetic_nails, tmp_path, local_ray):
+    from vitalens.runs import Job, check_run_folder, write_config
+
+    task = get_task("hb-nails")
+    reports = {}
+    for engine in ("local", "ray"):
+        job = Job(task.name, "evaluate", synthetic_nails, tmp_path / engine, task.parse_options("evaluate", {}), show_progress=False, engine=engine)
+        write_config(job)
+        reports[engine] = task.verb("evaluate")(job)
+        check_run_folder(job.out)
+        assert job.mapped == (len(reports[engine]["candidates"]) if engine == "ray" else 0)
+    assert reports["ray"]["candidates"] == reports["local"]["candidates"]  # every fold's inner scores and choice
+    assert (tmp_path / "ray" / "predictions.csv").read_text() == (tmp_path / "local" / "predictions.csv").read_text()

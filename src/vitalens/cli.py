@@ -24,7 +24,7 @@ from rich.table import Column, Table
 
 from vitalens import DISCLAIMER, __version__
 from vitalens.tasks import TaskError, all_tasks, default_task, get_task
-from vitalens.options import option_pairs, parse_options
+from vitalens.options import AddressOption, Engine, EngineOption, WorkersOption, option_pairs, parse_options
 from vitalens.tasks.spec import resolve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=f"vitalens: screening estimates from smartphone photos. {DISCLAIMER}")
@@ -90,7 +90,8 @@ def tasks(options: bool = typer.Option(False, "--options", help="also list each 
         console.print(listing)
 
 
-def _run_verb(verb: str, task_name: Optional[str], data: Path, out: Optional[Path], config: Optional[Path], pairs: Optional[list[str]]) -> None:
+def _run_verb(verb: str, task_name: Optional[str], data: Path, out: Optional[Path], config: Optional[Path], pairs: Optional[list[str]],
+              engine: str = "local", workers: int = 2, address: Optional[str] = None) -> None:  # fmt: skip
     from vitalens.runs import Job, check_run_folder, default_run_dir, write_config
 
     task = get_task(task_name or default_task())
@@ -98,9 +99,11 @@ def _run_verb(verb: str, task_name: Optional[str], data: Path, out: Optional[Pat
     options = parse_options(task.name, verb, config, pairs)
     if not Path(data).exists():
         raise FileNotFoundError(f"{data}: no such file or folder; pass the dataset folder or manifest CSV.")
-    job = Job(task.name, verb, Path(data), out or default_run_dir(task.name, verb), options)
+    job = Job(task.name, verb, Path(data), out or default_run_dir(task.name, verb), options, engine=str(getattr(engine, 'value', engine)), workers=workers, address=address)
     write_config(job)
     report = step(job)
+    if job.engine != "local" and not job.mapped:
+        say(f"{task.name} {verb} has no pieces it runs on {job.engine}: it ran in this process", "yellow")
     check_run_folder(job.out)
     print_headline(report, job.out, f"{task.name} {verb}")
     _write_report_html(job.out)
@@ -121,17 +124,19 @@ def report(run: Path = typer.Argument(..., help="a run folder written by `vitale
 @command()
 def evaluate(task: Optional[str] = TaskOption, data: Path = typer.Option(..., help="dataset folder or manifest CSV"),
              out: Optional[Path] = typer.Option(None, help="run folder (default experiments/<task>-evaluate-<time>)"),
-             config: Optional[Path] = ConfigOption, option: Optional[list[str]] = SetOption) -> None:  # fmt: skip
+             config: Optional[Path] = ConfigOption, option: Optional[list[str]] = SetOption,
+             engine: Engine = EngineOption, workers: int = WorkersOption, address: Optional[str] = AddressOption) -> None:  # fmt: skip
     """Measure a task: grouped CV, or the task's fixed held-out protocol. Writes the run folder."""
-    _run_verb("evaluate", task, data, out, config, option)
+    _run_verb("evaluate", task, data, out, config, option, engine, workers, address)
 
 
 @command()
 def train(task: Optional[str] = TaskOption, data: Path = typer.Option(..., help="dataset folder or manifest CSV"),
           out: Optional[Path] = typer.Option(None, help="run folder (default experiments/<task>-train-<time>)"),
-          config: Optional[Path] = ConfigOption, option: Optional[list[str]] = SetOption) -> None:  # fmt: skip
+          config: Optional[Path] = ConfigOption, option: Optional[list[str]] = SetOption,
+          engine: Engine = EngineOption, workers: int = WorkersOption, address: Optional[str] = AddressOption) -> None:  # fmt: skip
     """Measure, then fit the final model; writes the run folder (make a bundle with `vitalens export`)."""
-    _run_verb("train", task, data, out, config, option)
+    _run_verb("train", task, data, out, config, option, engine, workers, address)
     say("make a bundle with `vitalens export --run RUN --out BUNDLE`")
 
 
@@ -160,9 +165,9 @@ def predict(
     option: Optional[list[str]] = SetOption,
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="photos per model call (default: the task's; the rows do not depend on it)"),
     threads: int = typer.Option(2, "--threads", min=1, help="threads decoding photos ahead of the model"),
-    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (an actor pool; pip install vitalens[scale])"),
-    workers: int = typer.Option(2, "--workers", min=1, help="with --engine ray: actors (and CPUs of a local Ray)"),
-    address: Optional[str] = typer.Option(None, "--address", help="with --engine ray: join this Ray cluster instead of starting one"),
+    engine: Engine = EngineOption,
+    workers: int = WorkersOption,
+    address: Optional[str] = AddressOption,
 ) -> None:
     """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns.
     Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
@@ -170,8 +175,6 @@ def predict(
     from vitalens.predict import PredictionWriter, default_batch_size, iter_predictions, photo_progress
     from vitalens.runtime import load_predictor
 
-    if engine not in ("local", "ray"):
-        raise ValueError(f"--engine {engine!r}: choose local or ray")
 
     predictor = load_predictor(model, task, option_pairs(option))
     task_spec = get_task(predictor.bundle.task)
@@ -186,7 +189,7 @@ def predict(
     shown = [{c: row.get(c, "") for c in ("image_id", "status", "message", *predictor.display_columns)} for row in writer.kept]
     try:
         total = len(dataset.samples) + len(dataset.problems) - len(writer.done_ids)
-        if engine == "ray":
+        if engine.value == "ray":
             from vitalens.scale import ray_predictions
 
             rows = ray_predictions(dataset, predictor.bundle.path, option_pairs(option), population, writer.done_ids, workers, address, batch_size)

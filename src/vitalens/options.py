@@ -1,11 +1,14 @@
 """Task options from the command line: a YAML config (a run's config.yaml or a plain mapping) and
-`-o key=value` pairs, checked by the task (`Task.parse_options`) so an option it does not take is an error."""
+`-o key=value` pairs, checked by the task (`Task.parse_options`) so an option it does not take is an error;
+and the engine options every heavy verb takes."""
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
+import typer
 import yaml
 
 from vitalens.tasks import get_task
@@ -34,3 +37,10 @@ def option_pairs(pairs: Optional[list[str]]) -> dict[str, str]:
             raise ValueError(f"-o {pair!r}: write options as key=value")
         given[key.strip().replace("-", "_")] = value
     return given
+
+
+# Where independent pieces run (`vitalens.scale`): shared by predict, evaluate and train.
+Engine = Enum("Engine", {"local": "local", "ray": "ray"}, type=str)  # typer lists and checks the choices
+EngineOption = typer.Option("local", "--engine", help="local, or ray: run independent pieces (predict's batches, evaluate's folds) on Ray")
+WorkersOption = typer.Option(2, "--workers", min=1, help="with --engine ray: workers (and CPUs of a local Ray)")
+AddressOption = typer.Option(None, "--address", help="with --engine ray: join this Ray cluster instead of starting one")

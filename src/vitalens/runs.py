@@ -43,6 +43,17 @@ class Job:
     out: Path
     options: dict[str, Any] = field(default_factory=dict)
     show_progress: bool = True
+    engine: str = "local"  # "ray": independent pieces (cross-validation folds) run as Ray tasks (vitalens.scale.map_tasks)
+    workers: int = 2
+    address: str | None = None
+    mapped: int = 0  # pieces sent through `map`: 0 after a verb means the engine had nothing to run
+
+    def map(self, function: Any, arguments: list[tuple]) -> list:
+        """function(*args) for each tuple, in order, on this job's engine (the results do not depend on it)."""
+        from vitalens.scale import map_tasks
+
+        self.mapped += len(arguments)
+        return map_tasks(function, arguments, self.engine, self.workers, self.address)
 
     def config(self) -> dict[str, Any]:
         """The resolved configuration, as config.yaml records it."""

@@ -1,4 +1,5 @@
-"""`vitalens predict --engine ray`: the same batched predictor on a Ray cluster (Ray Data, an actor pool).
+"""`--engine ray`: `predict`'s batched predictor on a Ray cluster (Ray Data, an actor pool), and the
+independent pieces of `evaluate` and `train` (cross-validation folds) as Ray tasks (`map_tasks`).
 
 Ray Data reads the listing (one item per photo: its path and, for a manifest, its boxes and labels);
 `map_batches` sends batches to a pool of actors, each of which loads the bundle once and runs
@@ -87,3 +88,26 @@ def ray_predictions(dataset: Dataset, model: str | Path, options: dict[str, Any]
                 stats.setdefault("worker_peak_mb", {})[int(row["worker"])] = float(row["worker_peak_mb"])
             yield Prediction(**json.loads(row["prediction"]))
     yield from problem_rows(dataset, skip)
+
+
+def map_tasks(function: Any, arguments: list[tuple], engine: str = "local", workers: int = 2, address: str | None = None) -> list:
+    """[function(*args) for args in arguments], here or as Ray tasks of one CPU each. `function` must be
+    importable (module level); an argument object shared by several calls is put in the object store once."""
+    if engine == "local":
+        return [function(*args) for args in arguments]
+    if engine != "ray":
+        raise ValueError(f"engine {engine!r}: choose local or ray")
+    import ray
+
+    start_ray(workers, address)
+    stored: dict[int, Any] = {}
+
+    def put(value: Any) -> Any:
+        if isinstance(value, (str, int, float, bool, type(None))):
+            return value
+        if id(value) not in stored:
+            stored[id(value)] = ray.put(value)
+        return stored[id(value)]
+
+    remote = ray.remote(num_cpus=1)(function)
+    return ray.get([remote.remote(*(put(value) for value in args)) for args in arguments])

@@ -98,7 +98,7 @@ def export(job: Job) -> Path:
 def _validated_run(config: RunConfig, data: PreparedData, cache: FeatureCache, job: Job, nested: bool, final: dict | None = None) -> dict[str, Any]:
     """The CV the protocol asks for, its report and every run file; `final` is train's nested choice."""
     started = time.perf_counter()
-    cv: CrossValidation | NestedValidation = nested_cross_validate(data, config, job.show_progress, cache=cache) if nested else cross_validate(data, config, job.show_progress)
+    cv: CrossValidation | NestedValidation = nested_cross_validate(data, config, job.show_progress, cache=cache, map_folds=job.map if job.engine != "local" else None) if nested else cross_validate(data, config, job.show_progress)
     report = regression_report(cv.predictions, config, config.audit_attributes)
     label = _validation_label(config, data)
     if isinstance(cv, NestedValidation):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,13 @@ class FeatureCache:
         """Feature rows computed elsewhere (a probe's candidate that is not an extractor yet)."""
         self._tables[features] = (np.asarray(X, dtype=np.float64), np.asarray(photo_index))
 
+    def prepare(self, candidates: tuple[str, ...]) -> None:
+        """Extract every candidate's feature table now (else each is made the first time a fold needs it)."""
+        for name in candidates:
+            model = NailHbRegressor(**candidate_config(self.config, name).model_params())
+            if model.features not in self._tables:
+                self._tables[model.features] = model.transform(self.data.regions)
+
     def fit_predict(self, name: str, train: np.ndarray, test: np.ndarray) -> np.ndarray:
         """Candidate `name` fitted on photos `train`, its estimates for photos `test`."""
         model = NailHbRegressor(**candidate_config(self.config, name).model_params())
@@ -93,20 +101,35 @@ class NestedValidation:
     timings: dict = field(default_factory=dict)
 
 
-def nested_cross_validate(data: PreparedData, config: RunConfig, show_progress: bool = True,
-                          candidates: tuple[str, ...] = CANDIDATE_NAMES, cache: FeatureCache | None = None) -> NestedValidation:  # fmt: skip
-    """Outer split by `config.scheme` (leave-one-session-out by default), inner selection per outer fold."""
+def outer_fold(cache: FeatureCache, train: np.ndarray, test: np.ndarray, seed: int, candidates: tuple[str, ...]) -> tuple[dict[str, float], str, np.ndarray]:
+    """One outer fold: every candidate's inner score, the winner, and its estimates for the held-out photos
+    (a module-level function, so `--engine ray` can run the folds as Ray tasks)."""
+    scores = inner_scores(cache, train, seed, candidates)
+    chosen = choose(scores)
+    return scores, chosen, cache.fit_predict(chosen, train, test)
+
+
+def serial_map(function: Callable, arguments: list[tuple], show_progress: bool = False) -> list:
+    return [function(*args) for args in (track(arguments, description="nested outer folds") if show_progress else arguments)]
+
+
+def nested_cross_validate(data: PreparedData, config: RunConfig, show_progress: bool = True, candidates: tuple[str, ...] = CANDIDATE_NAMES,
+                          cache: FeatureCache | None = None, map_folds: Callable | None = None) -> NestedValidation:  # fmt: skip
+    """Outer split by `config.scheme` (leave-one-session-out by default), inner selection per outer fold;
+    `map_folds(function, arguments)` runs the folds (in order here by default; `Job.map` for Ray)."""
     started = time.perf_counter()
     cache = cache or FeatureCache(data, config)
     y, groups = data.y, data.groups
     predicted, baseline, fold_of = np.full(len(y), np.nan), np.full(len(y), np.nan), np.full(len(y), -1)
     outer = list(grouped_splits(groups, config.scheme, config.n_splits, config.seed))
-    log, rows = [], []
-    for fold, (train, test) in enumerate(track(outer, description="nested outer folds") if show_progress else outer):
+    for train, test in outer:
         assert_no_leakage(groups, train, test)
-        scores = inner_scores(cache, train, config.seed, candidates)
-        chosen = choose(scores)
-        predicted[test] = cache.fit_predict(chosen, train, test)
+    if map_folds is not None:
+        cache.prepare(candidates)  # every feature table once, before the cache is shipped to the workers
+    runs = (map_folds or (lambda f, a: serial_map(f, a, show_progress)))(outer_fold, [(cache, train, test, config.seed, candidates) for train, test in outer])
+    log, rows = [], []
+    for fold, ((train, test), (scores, chosen, estimates)) in enumerate(zip(outer, runs)):
+        predicted[test] = estimates
         baseline[test], fold_of[test] = y[train].mean(), fold
         test_groups = ";".join(sorted(set(groups[test])))
         log.append({"fold": fold, "test_groups": test_groups, "inner_mae": scores, "chosen": chosen})

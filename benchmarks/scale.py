@@ -4,8 +4,8 @@ on the same photos in one run, with each path's peak memory.
 Each (task, path) runs in a fresh subprocess, so its peak resident memory (`ru_maxrss`) is its own; Ray
 rows give each worker's peak. Times are wall clock from the first photo to the last row, after the
 bundle is loaded (Ray's include starting the cluster and its actors, about 7-10 s here: what a user
-waits for; "first row s" shows it). Batches are each task's default (`predict.default_batch_size`)
-except on the sequential path.
+waits for; "first row s" shows it). The batched path uses each task's default batch size and
+decoding threads (`predict.default_pipeline`: batches only where the task's model runs on a batch).
 The photos are held-out photos of each task's own body site from ../shared/data (`evaluation.sites`).
 
     python benchmarks/scale.py [--photos 96] [--tasks hb-nails,face-age-gender] [--out benchmarks/results/scale.json]
@@ -24,14 +24,14 @@ from pathlib import Path
 
 from vitalens.tasks import all_tasks, get_task
 
-PATHS = {"sequential": {"batch_size": 1, "threads": 1}, "batched": {"threads": 2}, "ray-1": {"workers": 1}, "ray-2": {"workers": 2}}
+PATHS = {"sequential": {"batch_size": 1, "threads": 1}, "batched": {}, "ray-1": {"workers": 1}, "ray-2": {"workers": 2}}
 
 
 def one(task_name: str, path: str, photos: int) -> dict:
     """Run one path on the task's photos in this process; the numbers as a dict."""
     from vitalens.data import load_dataset
     from vitalens.evaluation.sites import site_photos
-    from vitalens.predict import default_batch_size, iter_predictions
+    from vitalens.predict import default_pipeline, iter_predictions
     from vitalens.runtime import load_predictor
 
     listed = site_photos(get_task(task_name).body_site, "test", photos)
@@ -43,14 +43,14 @@ def one(task_name: str, path: str, photos: int) -> dict:
         dataset = load_dataset(folder, get_task(task_name))
         predictor = load_predictor(None, task_name)
         stats: dict = {}
-        batch_size = PATHS[path].get("batch_size", default_batch_size(predictor))
+        batch_size, threads = PATHS[path].get("batch_size", default_pipeline(predictor)[0]), PATHS[path].get("threads", default_pipeline(predictor)[1])
         started = time.perf_counter()
         if path.startswith("ray"):
             from vitalens.scale import ray_predictions
 
             produced = ray_predictions(dataset, predictor.bundle.path, {}, {}, workers=PATHS[path]["workers"], batch_size=batch_size, stats=stats)
         else:
-            produced = iter_predictions(dataset, predictor, batch_size=batch_size, threads=PATHS[path]["threads"])
+            produced = iter_predictions(dataset, predictor, batch_size=batch_size, threads=threads)
         rows, stamps = [], []
         for row in produced:
             rows.append(row)

@@ -112,7 +112,7 @@ def test_predict_writes_the_contract_columns_and_refuses_a_photo_without_a_face(
     result = CliRunner().invoke(app, ["predict", "--task", TASK.name, "--data", str(photos), "--out", str(out)])
     assert result.exit_code == 0, result.output + repr(result.exception)
     rows = pd.read_csv(out, keep_default_na=False).set_index("image_id")
-    assert list(pd.read_csv(out).columns) == [*CONTRACT, "predicted_age", "predicted_gender", "probability_female"]
+    assert list(pd.read_csv(out).columns) == [*CONTRACT, "predicted_age", "age_low", "age_high", "predicted_gender", "probability_female"]
     assert rows.loc["astronaut_face.jpg", "status"] == "ok" and rows.loc["astronaut_face.jpg", "predicted_gender"] in ("male", "female")
     refused = rows.loc["group.jpg"]
     assert refused["status"] == "refused" and refused["predicted_age"] == "" and refused["message"] == "no face found; use a photo with one face, front-on and well lit"

@@ -120,3 +120,19 @@ def test_the_browser_is_not_sent_the_compat_copy_of_the_model(predictor):
     files = predictor.bundle.files(browser=True)
     assert predictor.bundle.manifest["compat"]["file"] in predictor.bundle.files() and predictor.bundle.manifest["compat"]["file"] not in files
     assert {"model.onnx", "detector_pnet.onnx", "detector_rnet.onnx", "detector_onet.onnx"} <= set(files)
+
+
+def test_the_age_interval_widens_with_the_age_band_and_never_leaves_0_to_120_years():
+    from vitalens.tasks.face_age_gender.age_interval import EDGES, interval
+
+    block = {"bin_edges": EDGES, "bin_half_widths": [3.0, 6.0, 9.0, 12.0, 15.0]}
+    low, high = interval(np.array([2.0, 25.0, 40.0, 60.0, 115.0]), block)
+    assert low.tolist() == [0.0, 19.0, 31.0, 48.0, 100.0] and high.tolist() == [5.0, 31.0, 49.0, 72.0, 120.0]
+
+
+def test_every_answered_face_carries_its_interval(predictor):
+    assert "age_interval" in predictor.manifest, "the shipped bundle has no age interval: run age_interval --write"
+    prediction = predictor.predict_image(decode_image(EXAMPLES / "faces" / "astronaut.jpg").rgb, "astronaut.jpg")
+    columns = prediction.columns
+    assert 0 <= columns["age_low"] < columns["predicted_age"] < columns["age_high"] <= 120
+    assert list(columns) == list(predictor.columns)

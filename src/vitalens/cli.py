@@ -164,7 +164,7 @@ def predict(
     restart: bool = typer.Option(False, "--restart", help="score every photo again instead of resuming an earlier run into the same --out"),
     option: Optional[list[str]] = SetOption,
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="photos per model call (default: the task's; the rows do not depend on it)"),
-    threads: int = typer.Option(2, "--threads", min=1, help="threads decoding photos ahead of the model"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="threads decoding photos ahead of the model (default: the task's)"),
     engine: Engine = EngineOption,
     workers: int = WorkersOption,
     address: Optional[str] = AddressOption,
@@ -172,7 +172,7 @@ def predict(
     """One row per photo: image_id, status (ok / refused / unreadable), reasons, message, then the task's columns.
     Rows are written as they come; re-running with the same --out resumes where the last run stopped."""
     from vitalens.data import load_dataset
-    from vitalens.predict import PredictionWriter, default_batch_size, iter_predictions, photo_progress
+    from vitalens.predict import PredictionWriter, default_pipeline, iter_predictions, photo_progress
     from vitalens.runtime import load_predictor
 
 
@@ -182,7 +182,7 @@ def predict(
     if hasattr(predictor, "validate_population"):
         predictor.validate_population(population)
     dataset = load_dataset(data, task_spec)  # a manifest, the task's own layout, a folder or one image
-    batch_size = batch_size or default_batch_size(predictor)
+    batch_size, threads = batch_size or default_pipeline(predictor)[0], threads or default_pipeline(predictor)[1]
     writer = PredictionWriter(out, predictor.columns, format, restart)
     if writer.done_ids:
         say(f"resuming {out}: {len(writer.done_ids)} photos already scored (--restart to score them again)")

@@ -10,6 +10,7 @@ from typing import Any
 
 from vitalens.tasks.face_age_gender.data import TEST_FRACTION, VALIDATION_FRACTION
 from vitalens.model_card import Section, render_card
+from vitalens.tasks.face_age_gender.age_interval import card_lines as age_interval_lines
 
 CARD_FILE = "MODEL_CARD.md"
 # The targets issue #6 set for this task; the card says whether the measured model meets them.
@@ -99,6 +100,7 @@ def render_face_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
         ("Training data", _training_data_section()),
         ("Evaluation", _evaluation_section(report, macro_f1)),
         ("Bias, risks and limitations", _limitations_section(report)),
+        *([("Age interval", age_interval_lines(manifest["age_interval"]))] if "age_interval" in manifest else []),
         ("How to run it", [
             "```bash",
             "vitalens predict --task face-age-gender --data <aligned face crops or photos> --out faces.csv",

@@ -23,9 +23,10 @@ from vitalens.plausibility import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks.face_age_gender import TASK
 from vitalens.regions.faces import Face
+from vitalens.tasks.face_age_gender.age_interval import interval as age_interval
 from vitalens.tasks.face_age_gender.regions import CHOICES, FaceRegionError, detector_sessions, find_face
 
-COLUMNS = ("predicted_age", "predicted_gender", "probability_female")
+COLUMNS = ("predicted_age", "age_low", "age_high", "predicted_gender", "probability_female")
 RETAKE = "front-on, one face, well lit, from forehead to chin"
 
 
@@ -99,5 +100,9 @@ class FacePredictor:
         reason = implausible_estimate("age_years", estimate["predicted_age"], "years")
         if reason is not None:
             return refused(image_id, [reason], [IMPLAUSIBLE_TIP.format(how=RETAKE)])
+        if "age_interval" in self.manifest:  # a bundle fitted before the interval existed has none
+            low, high = age_interval(np.array([estimate["predicted_age"]]), self.manifest["age_interval"])
+            bounds = {"age_low": round(float(low[0]), 1), "age_high": round(float(high[0]), 1)}
+            estimate = {name: {**estimate, **bounds}[name] for name in COLUMNS}
         details = {"face_box": [round(v, 1) for v in face.box], "face_score": round(face.score, 4), "landmarks": np.round(face.landmarks, 1).tolist()}
         return Prediction(image_id, OK, columns=estimate, details=details)

@@ -13,6 +13,7 @@ import { resize } from './resample.js';
 import { prediction, refused, roundTo } from './results.js';
 import { implausibleEstimate, implausibleTip } from './who.js';
 import { align, detectFaces, faceSide } from './face_detector.js';
+import { halfWidthAt } from './hb.js';
 
 // vitalens/tasks/face_age_gender/regions.py: the model reads 112 px, so a face under MIN_FACE_PX would be
 // upsampled and lose the texture age is read from; smaller faces (down to DETECT_MIN_PX) are still found, so
@@ -92,8 +93,12 @@ export async function predictFace(model, image, imageId = '') {
   const implausible = implausibleEstimate(model.rules, 'age_years', age, 'years');
   if (implausible) return refused(imageId, [implausible], [implausibleTip(RETAKE)], disclaimer);
   const { face } = found;
+  const interval = manifest.age_interval; // twin of runtime._answer: a conformal interval by the age's band, inside 0-120 years
+  const bounds = interval ? { age_low: roundTo(Math.min(120, Math.max(0, age - halfWidthAt(interval, age))), 1),
+    age_high: roundTo(Math.min(120, Math.max(0, age + halfWidthAt(interval, age))), 1) } : {};
   const result = prediction(imageId, {
     predicted_age: age,
+    ...bounds,
     predicted_gender: classes[probabilities.indexOf(Math.max(...probabilities))],
     probability_female: roundTo(probabilities[classes.indexOf('female')], 4),
   }, {

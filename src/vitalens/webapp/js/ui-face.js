@@ -45,7 +45,8 @@ async function run(file) {
         <p class="small">${escapeHtml(result.disclaimer)}</p>`;
     } else {
       const { manifest } = current;
-      out.innerHTML = `<div class="hb">age ≈ ${result.predicted_age.toFixed(0)} years</div>
+      const range = result.age_low === undefined ? '' : `<p>${(100 * manifest.age_interval.coverage).toFixed(0)} % interval: ${result.age_low.toFixed(0)}–${result.age_high.toFixed(0)} years</p>`;
+      out.innerHTML = `<div class="hb">age ≈ ${result.predicted_age.toFixed(0)} years</div>${range}
         <p>${escapeHtml(result.predicted_gender)} (P(female) = ${result.probability_female.toFixed(2)})</p>
         <p class="small">Face found with detector score ${result.face_score.toFixed(2)}; the aligned crop beside the photo is what the model read.</p>
         <p class="small">Held-out age MAE ${manifest.metrics.age_mae_years.toFixed(1)} years (always the mean: ${manifest.metrics.baselines.mean_age_mae.toFixed(1)}).

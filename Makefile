@@ -29,13 +29,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund || echo "npm ci failed: the browser tests will say why"; \
 		else echo "npm is not installed: the browser app cannot run onnxruntime-web and the browser tests will skip"; fi
 
-# Copy onnxruntime-web's browser files and Swagger UI (for /docs) into the package, so a built wheel
+# Copy onnxruntime-web's browser files, Swagger UI (for /docs) and ReDoc (for /redoc) into the package, so a built wheel
 # serves the app and its API docs without node_modules.
 app: node_modules/.package-lock.json
 	mkdir -p src/vitalens/webapp/vendor/onnxruntime-web src/vitalens/webapp/vendor/swagger-ui
 	cp node_modules/onnxruntime-web/dist/ort.wasm.min.mjs node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \
 		node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm src/vitalens/webapp/vendor/onnxruntime-web/
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css src/vitalens/webapp/vendor/swagger-ui/
+	mkdir -p src/vitalens/webapp/vendor/redoc && cp node_modules/redoc/bundles/redoc.standalone.js src/vitalens/webapp/vendor/redoc/
 
 benchmark: $(VENV)/.all
 	$(PY) benchmarks/hb_nails.py

@@ -16,6 +16,8 @@ def test_an_evaluate_run_writes_a_self_contained_report_html_and_report_rerender
     page = (run / "report.html").read_text()
     assert "not a medical device" in page and "Headline" in page and "mean predictor" in page
     assert page.count('src="data:image/png;base64,') == len(list((run / "figures").glob("*.png"))) >= 3
+    svg = (run / "figures" / "interval_scale.svg").read_text()  # the WHO-band picture of three example answers
+    assert page.count('src="data:image/svg+xml;base64,') == 1 and len(re.findall(r"90 % interval \d", svg)) == 3 and "spans:" in svg
     # nothing that a browser would fetch: every src is inline, no stylesheet/script/font link at all
     assert not re.search(r'src="(?!data:)', page) and "<script" not in page and "<link" not in page and "@import" not in page
     (run / "report.html").unlink()

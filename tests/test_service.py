@@ -261,7 +261,12 @@ def test_the_api_docs_are_served_from_local_files(client):
         assert client.get(asset).status_code == 200, asset
     policy = docs.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "http" not in policy
-    assert client.get("/redoc").status_code == 404 and client.get("/vendor/swagger-ui/package.json").status_code == 404
+    redoc = client.get("/redoc")
+    redoc_assets = re.findall(r'(?:src|href)="([^"]+)"', redoc.text)
+    assert redoc.status_code == 200 and "/vendor/redoc/redoc.standalone.js" in redoc_assets and all(a.startswith("/") for a in redoc_assets)
+    assert client.get("/vendor/redoc/redoc.standalone.js").status_code == 200 and "worker-src 'self' blob:" in redoc.headers["content-security-policy"]
+    assert "fonts.googleapis" not in redoc.text and client.get("/vendor/swagger-ui/package.json").status_code == 404
+    assert client.get("/vendor/redoc/package.json").status_code == 404
 
 
 def test_an_internal_error_is_the_documented_json(monkeypatch):

@@ -1,4 +1,4 @@
-// Opens the API docs (/docs) in Debian's chromium with every request that leaves the server refused, and
+// Opens the API docs (/docs, then /redoc) in Debian's chromium with every request that leaves the server refused, and
 // prints what rendered and what was refused. Usage: node docs_offline.mjs BASE_URL CHROMIUM [SCREENSHOT]
 import { chromium } from 'playwright-core';
 
@@ -17,5 +17,10 @@ await page.waitForSelector('.swagger-ui .info .title', { timeout: 60000 });
 const title = await page.textContent('.swagger-ui .info .title');
 const operations = await page.locator('.opblock').count();
 if (screenshot) await page.screenshot({ path: screenshot, fullPage: false });
-console.log(JSON.stringify({ title, operations, outside }));
+// ReDoc at /redoc: the same document, rendered by the standalone bundle served from the package.
+await page.goto(`${base}/redoc`);
+await page.waitForFunction(() => document.querySelector('redoc')?.textContent.includes('vitalens'), null, { timeout: 60000 });
+const redocText = await page.textContent('redoc');
+if (screenshot) await page.screenshot({ path: screenshot.replace(/\.png$/, '_redoc.png'), fullPage: false });
+console.log(JSON.stringify({ title, operations, outside, redoc: { rendered: redocText.length, mentions_predict: redocText.includes('predict') } }));
 await browser.close();

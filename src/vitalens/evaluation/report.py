@@ -12,6 +12,7 @@ import pandas as pd
 from vitalens import DISCLAIMER
 from vitalens.results import jsonable
 from vitalens.evaluation import figures
+from vitalens.evaluation.hb_scale import interval_scale_figure
 from vitalens.evaluation.fairness import disaggregate
 from vitalens.evaluation.metrics import anaemia_detection, mae_by_severity, mae_by_severity_with_ci, regression_metrics, screening_with_ci
 
@@ -64,6 +65,8 @@ def _write_figures(folder: Path, report: dict[str, Any], predictions: pd.DataFra
         bands["mae_ci_low"], bands["mae_ci_high"] = [c[0] for c in bands["ci"]], [c[1] for c in bands["ci"]]
     baseline = [report["by_severity"]["mean_predictor"][band]["mae"] for band in bands.index]
     written.append(figures.error_by_group(bands, folder / "error_by_severity.png", title="MAE by WHO severity band (true Hb, 95 % CI)", baseline=baseline))
+    if (report.get("conformal") or {}).get("bin_half_widths"):  # what an answer looks like, with this run's intervals
+        written.append(interval_scale_figure(report["conformal"], folder / "interval_scale.svg"))
     for column, records in report.get("disaggregated", {}).items():
         table = pd.DataFrame(records).set_index("group")
         written.append(figures.error_by_group(table, folder / f"error_by_{column}.png", title=f"MAE by {column} (95 % bootstrap CI)", baseline=report["mean_predictor"]["mae"]))

@@ -1,5 +1,6 @@
 """Where the browser app's static files come from: the app shell and bundles inside the package, and the
-npm packages it serves itself (never a CDN): onnxruntime-web's browser build and Swagger UI for /docs."""
+npm packages it serves itself (never a CDN): onnxruntime-web's browser build, Swagger UI for /docs and
+ReDoc's standalone bundle for /redoc."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ ORT_WEB_ENV = "VITALENS_ORT_WEB_DIR"
 # The wasm-only build (no WebGPU/WebGL): the ES module, its loader and the SIMD wasm binary.
 ORT_WEB_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 SWAGGER_UI_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")
+REDOC_FILES = ("redoc.standalone.js",)
 
 
 def package_dir(name: str) -> Path:
@@ -41,3 +43,7 @@ def ort_web_dir() -> Path | None:
 
 def swagger_ui_dir() -> Path | None:
     return _vendor_dir("swagger-ui", "swagger-ui-dist", SWAGGER_UI_FILES)
+
+
+def redoc_dir() -> Path | None:
+    return _vendor_dir("redoc", "redoc/bundles", REDOC_FILES)

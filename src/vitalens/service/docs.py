@@ -1,7 +1,6 @@
-"""The API docs at /docs, with Swagger UI served from the npm package beside vitalens (never a CDN) and
-no external fonts, so they render offline; and each served model's card at /cards/<task>, rendered from
-its MODEL_CARD.md (markdown-it-py, installed with rich). ReDoc is not served: its npm package would bring
-a large dependency tree (React, mobx, styled components) for a second view of the same OpenAPI document."""
+"""The API docs, served from npm packages beside vitalens (never a CDN) and with no external fonts, so they
+render offline: Swagger UI at /docs (try the operations) and ReDoc at /redoc (read the schemas); and each
+served model's card at /cards/<task>, rendered from its MODEL_CARD.md (markdown-it-py, installed with rich)."""
 
 from __future__ import annotations
 
@@ -11,13 +10,14 @@ from typing import Mapping
 
 from fastapi import FastAPI, HTTPException
 from markdown_it import MarkdownIt
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from vitalens.bundle import Bundle
-from vitalens.service.app_files import SWAGGER_UI_FILES, swagger_ui_dir
+from vitalens.service.app_files import REDOC_FILES, SWAGGER_UI_FILES, redoc_dir, swagger_ui_dir
 
 ASSETS = "/vendor/swagger-ui"
+REDOC_ASSETS = "/vendor/redoc"
 
 
 def mount_docs(app: FastAPI) -> None:
@@ -35,6 +35,22 @@ def mount_docs(app: FastAPI) -> None:
         folder = swagger_ui_dir()
         if name not in SWAGGER_UI_FILES or folder is None:
             raise HTTPException(404, f"{name}: not one of the API docs' Swagger UI files here")
+        return FileResponse(folder / name)
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        if redoc_dir() is None:
+            return HTMLResponse("<!doctype html><title>vitalens API</title><p>ReDoc is not installed next to this vitalens (run "
+                                "<code>npm ci</code> or <code>make app</code>); see <a href=\"/docs\">/docs</a>.</p>")  # fmt: skip
+        # ReDoc 2.x: 3.x sends telemetry to redocly.com and loads its logo from a CDN, so it cannot render offline.
+        return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} API", redoc_js_url=f"{REDOC_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url="/icon-192.png", with_google_fonts=False)  # fmt: skip
+
+    @app.get(f"{REDOC_ASSETS}/{{name}}", include_in_schema=False)
+    def redoc_asset(name: str) -> FileResponse:
+        folder = redoc_dir()
+        if name not in REDOC_FILES or folder is None:
+            raise HTTPException(404, f"{name}: not one of ReDoc's files here")
         return FileResponse(folder / name)
 
 

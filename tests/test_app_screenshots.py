@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "experiments" / "app"
 # one photo per mode that ships in the repository (never a UTKFace or Fitzpatrick17k image)
-PHOTOS = {"hb-nails": REPO / "examples" / "nails" / "yakimov2024_65.png", "face-age-gender": REPO / "examples" / "faces" / "astronaut.jpg"}
+PHOTOS = {"hb-nails": REPO / "examples" / "nails" / "yakimov2024_65.png", "face-age-gender": REPO / "examples" / "faces" / "astronaut.jpg",
+          "hb-lips": REPO / "examples" / "faces" / "astronaut.jpg"}  # no lip photo ships: the lips screen shows its refusal
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,8 @@ def screenshots(tmp_path_factory, skin_fixture_bundle):
     folder = tmp_path_factory.mktemp("screens")
     Image.fromarray(skin_photo(320, seed=3)[:, :270]).save(folder / "skin.png")
     write_y4m(decode_image(PHOTOS["hb-nails"]).rgb, folder / "camera.y4m")
-    photos = {**PHOTOS, "skin-condition": folder / "skin.png"}
+    Image.fromarray(_segmented_eyelid()).save(folder / "conjunctiva.png")
+    photos = {**PHOTOS, "skin-condition": folder / "skin.png", "hb-conjunctiva": folder / "conjunctiva.png"}
     browser_modes = [name for name, task in all_tasks().items() if task.browser_mode]
     OUT.mkdir(parents=True, exist_ok=True)
     # the skin mode runs the untrained fixture bundle (tests/skin_fixture.py), whose photo check passes the synthetic
@@ -44,8 +46,21 @@ def screenshots(tmp_path_factory, skin_fixture_bundle):
     return base, config, json.loads(done.stdout)
 
 
+def _segmented_eyelid():
+    """A pink lower-eyelid lining cut out onto white, as CP-AnemiC's photos are (none of which may ship)."""
+    import numpy as np
+
+    rng = np.random.default_rng(22)
+    rgb = np.full((300, 400, 3), 255, np.uint8)
+    yy, xx = np.mgrid[:300, :400]
+    inside = ((xx - 200) / 170.0) ** 2 + ((yy - 150) / 60.0) ** 2 <= 1
+    rgb[inside] = np.clip(rng.normal((190, 90, 100), 12, (int(inside.sum()), 3)), 0, 254).astype(np.uint8)
+    return rgb
+
+
 def test_every_mode_is_shot_at_both_widths_with_its_answer_on_screen(screenshots):
     _, config, run = screenshots
+    assert set(config["photos"]) == {name for name, task in all_tasks().items() if task.browser_mode}  # every mode the app has
     modes = [*config["photos"], "hb-nails camera"]
     assert {(s["task"], s["width"]) for s in run["shots"]} == {(t, w) for t in modes for w in ("phone", "desktop")}
     for shot in run["shots"]:

@@ -231,3 +231,4 @@ def test_the_api_docs_render_with_no_request_leaving_the_server():
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert "vitalens" in result["title"] and result["operations"] >= 3 and result["outside"] == []
+    assert result["redoc"]["rendered"] > 1000 and result["redoc"]["mentions_predict"]  # ReDoc rendered the same document

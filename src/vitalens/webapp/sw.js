@@ -3,13 +3,13 @@
 // cached at install; anything else the app fetches is cached on first use. Responses come from the cache
 // and are refreshed in the background, so an update shows on the next visit. The JSON API (/v1, /healthz,
 // /docs) is never cached.
-const CACHE = 'vitalens-app-v8';
+const CACHE = 'vitalens-app-v9';
 const SHELL = [
   '/', '/index.html', '/style.css', '/manifest.webmanifest', '/icon-192.png', '/icon-512.png',
   '/js/app.js', '/js/camera_view.js', '/js/centre_crop.js', '/js/detection.js', '/js/draw.js', '/js/face.js', '/js/hb.js', '/js/hb_scale.js', '/js/html.js', '/js/image.js',
   '/js/lighting.js', '/js/nails.js', '/js/photo.js', '/js/quality.js', '/js/resample.js', '/js/results.js', '/js/runtime.js',
   '/js/screen.js', '/js/site_check.js', '/js/skin.js', '/js/stats.js', '/js/ui-face.js', '/js/ui-hb.js', '/js/ui-skin.js', '/js/who.js',
-  '/js/hb_conjunctiva.js', '/js/ui-hb_conjunctiva.js',
+  '/js/hb_conjunctiva.js', '/js/ui-hb_conjunctiva.js', '/js/hb_lips.js', '/js/lip_cv.js', '/js/lip_regions.js', '/js/ui-hb_lips.js',
   '/js/cv_ports.js', '/js/face_detector.js', '/js/face_gate.js', '/js/stages.js',
   '/rules/who_2024_anaemia.json', '/bundles/index.json',
   '/vendor/onnxruntime-web/ort.wasm.min.mjs', '/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs',

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 
 from vitalens.bundle import write_bundle
 from vitalens.runs import refuse_foreign_model
@@ -19,7 +18,6 @@ from vitalens.tasks.hb_conjunctiva.card import render_card_for
 from vitalens.tasks.hb_conjunctiva.training import MODEL_FILE
 from vitalens.tasks.hb_lips.export import linear_head_onnx
 
-IR_VERSION = 10  # onnxruntime-web 1.30 (the browser's runtime) reads IR <= 13; onnx writes its newest (14) by default
 SAVED_KEYS = {"features", "candidate", "weights", "bias", "interval_half_width", "config"}
 INTERVAL_NOTE = ("Calibrated on nested leave-one-hospital-out residuals of {n} photos from {groups} hospitals; children of one hospital "
                  "share light and camera, so the coverage is a rough guide, not a guarantee.")  # fmt: skip
@@ -41,10 +39,7 @@ def export_bundle(run_dir: Path, out_dir: Path) -> Path:
     saved = read_saved(run_dir)
     report = json.loads((run_dir / "report.json").read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = linear_head_onnx(np.asarray(saved["weights"], np.float64), saved["bias"], out_dir / "model.onnx")
-    graph = onnx.load(str(onnx_path))
-    graph.ir_version = IR_VERSION
-    onnx.save(graph, str(onnx_path))
+    onnx_path = linear_head_onnx(np.asarray(saved["weights"], np.float64), saved["bias"], out_dir / "model.onnx")  # IR 10, for the browser
     model = {"features": saved["candidate"].split(" + ")[0], "head": saved["candidate"].split(" + ")[1] + ", scaler folded in", "fit_on": "photo"}
     return write_bundle(out_dir, TASK.name, {"model": (onnx_path, model)}, bundle_fields(saved, report), lambda manifest: render_card_for(manifest, report))
 

@@ -28,4 +28,5 @@ TASK = Task(
     ),
     commands=("vitalens.tasks.hb_lips.extract:extract", "vitalens.tasks.hb_lips.commands:train_lip_check"),
     demonstration=True,
+    browser_mode="ui-hb_lips.js",
 )

@@ -43,6 +43,9 @@ INTERVAL_NOTE = (
 )
 
 
+IR_VERSION = 10  # onnxruntime-web 1.30 (the browser's runtime) reads IR <= 13; onnx writes its newest (14) by default
+
+
 def linear_head_onnx(weights: np.ndarray, bias: float, path: Path) -> Path:
     """features [photos, n] float32 -> hb [photos] = features @ weights + bias."""
     graph = helper.make_graph(
@@ -56,6 +59,7 @@ def linear_head_onnx(weights: np.ndarray, bias: float, path: Path) -> Path:
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="vitalens", producer_version=__version__)
+    model.ir_version = IR_VERSION
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path

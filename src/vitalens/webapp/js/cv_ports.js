@@ -7,7 +7,7 @@
 import { rgbImage } from './image.js';
 
 // Python/OpenCV rounding of a non-negative value to 0-255 (cvRound: halves to even).
-function cast8(v) {
+export function cast8(v) {
   if (!(v > 0)) return 0;
   if (v >= 255) return 255;
   const f = Math.floor(v), d = v - f;
@@ -15,7 +15,7 @@ function cast8(v) {
 }
 
 // OpenCV's computeResizeAreaTab: for each target index, the (source index, weight) pairs it averages.
-function areaTable(inSize, outSize, scale) {
+export function areaTable(inSize, outSize, scale) {
   const table = [];
   for (let dx = 0; dx < outSize; dx++) {
     const fsx1 = dx * scale, fsx2 = fsx1 + scale, cellWidth = Math.min(scale, inSize - fsx1);
@@ -49,6 +49,11 @@ export function resizeArea(image, width, height) {
   const shrink = scaleX >= 1 && scaleY >= 1; // OpenCV averages only when neither axis grows
   const xs = (shrink ? areaTable : linearTable)(image.width, width, scaleX);
   const ys = (shrink ? areaTable : linearTable)(image.height, height, scaleY);
+  return resampleWithTables(image, width, height, xs, ys);
+}
+
+// Each target pixel the weighted sum of the source pixels its row and column tables name, rounded once.
+export function resampleWithTables(image, width, height, xs, ys) {
   const src = image.data, stride = image.width * 3, out = rgbImage(width, height);
   const row = new Float64Array(width * 3);
   for (let dy = 0; dy < height; dy++) {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,9 @@ def test_lifecycle_writes_every_run_file_and_exports_a_bundle_that_loads(tmp_pat
     assert report["data"]["duplicates_dropped"] == 3 and report["headline"][0]["baseline_name"] == "mean predictor"
     bundle = task.verb("export")(Job(task.name, "export", job.out, tmp_path / "bundle"))
     predictor = ConjunctivaHbPredictor(load_bundle(bundle))
-    assert "research software, not a medical device" in (bundle / "MODEL_CARD.md").read_text()
+    card = (bundle / "MODEL_CARD.md").read_text()
+    assert "research software, not a medical device" in card and "](interval_scale.svg)" in card  # the Hb scale beside it
+    assert len(re.findall(r"90 % interval \d", (bundle / "interval_scale.svg").read_text())) == 3
     result = predictor.predict_image(decode_image(tmp_path / "cp" / "Anemic" / "Image_000.png").rgb, "x")
     assert result.status in ("ok", "refused") and (not result.ok or result.columns["interval_low"] >= 0)
 

@@ -314,5 +314,6 @@ def test_each_served_model_card_is_a_rendered_page_and_the_app_links_to_it():
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<table>" in page.text and "<h2>Evaluation</h2>" in page.text and "not a medical device" in page.text
     assert "card metadata (YAML)" in page.text and "<script" not in page.text
+    assert page.text.count('<img src="data:image/svg+xml;base64,') == 1  # the Hb scale beside the card, inlined
     assert client.get("/cards/no-such-task").status_code == 404
     assert 'id="cards"' in client.get("/").text  # the footer the app fills with /cards/<task> links

@@ -41,7 +41,7 @@ def render_run_html(run_dir: str | Path) -> Path:
         raise FileNotFoundError(f"{run_dir}: no report.md here; pass a folder written by `vitalens train` or `vitalens evaluate`.")
     report = json.loads((run_dir / "report.json").read_text()) if (run_dir / "report.json").is_file() else {}
     body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown_file.read_text())
-    body = _IMAGE.sub(lambda match: f'<img src="{_data_uri(run_dir, match.group(1))}"', body)
+    body = inline_images(body, run_dir)
     title = html.escape(f"{report.get('task', 'vitalens')} — run report")
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{title}</title><style>{STYLE}</style></head><body>"
@@ -68,6 +68,11 @@ def _headline(report: dict[str, Any]) -> str:
 
 def _number(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else html.escape("–" if value is None else str(value))
+
+
+def inline_images(page: str, folder: Path) -> str:
+    """Every <img src> of `page` that names a file inside `folder` as a data: URI (any other src is emptied)."""
+    return _IMAGE.sub(lambda match: f'<img src="{_data_uri(folder, match.group(1))}"', page)
 
 
 def _data_uri(run_dir: Path, source: str) -> str:

@@ -14,6 +14,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from vitalens.bundle import Bundle
+from vitalens.evaluation.report_html import inline_images
 from vitalens.service.app_files import REDOC_FILES, SWAGGER_UI_FILES, redoc_dir, swagger_ui_dir
 
 ASSETS = "/vendor/swagger-ui"
@@ -67,6 +68,7 @@ def mount_cards(app: FastAPI, bundles: Mapping[str, Bundle]) -> None:
         text = bundles[task].card()
         header = _FRONT_MATTER.match(text)
         body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text[header.end():] if header else text)
+        body = inline_images(body, bundles[task].path)  # a card's pictures (the Hb scale) sit beside it in the bundle
         metadata = f"<details><summary>card metadata (YAML)</summary><pre>{html.escape(header.group(1))}</pre></details>" if header else ""
         return HTMLResponse(f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
                             f'<title>{html.escape(task)} model card</title><link rel="stylesheet" href="/style.css"></head>'

@@ -1,9 +1,15 @@
-"""What both Hb tasks' model cards share: the Hugging Face YAML header of a haemoglobin bundle and the
-table that sets the model beside the mean predictor (the baseline every Hb score is read against)."""
+"""What the Hb tasks' model cards share: the Hugging Face YAML header of a haemoglobin bundle, the table
+that sets the model beside the mean predictor (the baseline every Hb score is read against), and the
+picture of what an answer looks like (`add_interval_scale`, the browser's WHO-band scale)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+SCALE_FILE = "interval_scale.svg"
+SCALE_SECTION = "What an answer looks like"
 
 
 def hb_front_matter(manifest: dict[str, Any], dataset_id: str, dataset_name: str, dataset_type: str, tags: list[str]) -> dict[str, Any]:
@@ -45,3 +51,20 @@ def model_vs_mean_table(model: dict, base: dict) -> list[str]:
 
 def _row(name: str, model: dict, base: dict, key: str) -> str:
     return f"| {name} | {model[key]:.2f} | {base[key]:.2f} |"
+
+
+def add_interval_scale(bundle_dir: str | Path) -> Path:
+    """Draw three example estimates with the bundle's own interval rule on the WHO-band scale (the browser's
+    picture, `evaluation.hb_scale`) as `interval_scale.svg` beside MODEL_CARD.md, and show it in the card."""
+    from vitalens.bundle.writer import update_bundle
+    from vitalens.evaluation.hb_scale import EXAMPLES_G_DL, interval_scale_figure
+    from vitalens.model_card import with_section
+
+    bundle_dir = Path(bundle_dir)
+    uncertainty = json.loads((bundle_dir / "bundle.json").read_text())["uncertainty"]
+    interval_scale_figure(uncertainty, bundle_dir / SCALE_FILE)
+    lines = [f"![three example estimates with their 90 % intervals on the WHO 2024 bands]({SCALE_FILE})", "",
+             f"Estimates of {', '.join(f'{hb:g}' for hb in EXAMPLES_G_DL)} g/dL with this bundle's 90 % interval, on the WHO 2024 "
+             "bands for a non-pregnant woman of 30 (the app draws the same scale for each answer, with the person's own cut-offs). "
+             "An interval that spans several bands is reported as such, never as one band."]  # fmt: skip
+    return update_bundle(bundle_dir, {}, {}, lambda card, _: with_section(card, SCALE_SECTION, lines))

@@ -17,6 +17,7 @@ from vitalens.tasks.hb_conjunctiva import features as rules
 from vitalens.tasks.hb_conjunctiva.card import render_card_for
 from vitalens.tasks.hb_conjunctiva.training import MODEL_FILE
 from vitalens.tasks.hb_lips.export import linear_head_onnx
+from vitalens.tasks._haemoglobin.card import add_interval_scale
 
 SAVED_KEYS = {"features", "candidate", "weights", "bias", "interval_half_width", "config"}
 INTERVAL_NOTE = ("Calibrated on nested leave-one-hospital-out residuals of {n} photos from {groups} hospitals; children of one hospital "
@@ -41,7 +42,7 @@ def export_bundle(run_dir: Path, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = linear_head_onnx(np.asarray(saved["weights"], np.float64), saved["bias"], out_dir / "model.onnx")  # IR 10, for the browser
     model = {"features": saved["candidate"].split(" + ")[0], "head": saved["candidate"].split(" + ")[1] + ", scaler folded in", "fit_on": "photo"}
-    return write_bundle(out_dir, TASK.name, {"model": (onnx_path, model)}, bundle_fields(saved, report), lambda manifest: render_card_for(manifest, report))
+    return add_interval_scale(write_bundle(out_dir, TASK.name, {"model": (onnx_path, model)}, bundle_fields(saved, report), lambda manifest: render_card_for(manifest, report)))
 
 
 def bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:

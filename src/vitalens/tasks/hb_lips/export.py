@@ -32,6 +32,7 @@ from vitalens.tasks.hb_lips.card import render_lip_model_card
 from vitalens.tasks.hb_lips.lip_check import CHECK_FILE
 from vitalens.tasks.hb_lips.lip_colour import MIN_PIXELS
 from vitalens.tasks.hb_lips.training import FEATURES_NAME, MODEL_FILE, RIDGE_ALPHA
+from vitalens.tasks._haemoglobin.card import add_interval_scale
 
 OPSET = 17
 ONNX_FILE = "model.onnx"
@@ -101,7 +102,7 @@ def export_lip_bundle(run_dir: Path, out_dir: Path, lip_check: Path | None = Non
         if not (lip_check / CHECK_FILE).is_file():
             raise FileNotFoundError(f"{lip_check}: no {CHECK_FILE} here; fit one with `vitalens train-lip-check`.")
         stages["lip_check"] = (lip_check / CHECK_FILE, json.loads((lip_check / "lip_check.json").read_text()))
-    return write_bundle(out_dir, TASK.name, stages, lip_bundle_fields(saved, report), lambda manifest: render_lip_model_card(manifest, report))
+    return add_interval_scale(write_bundle(out_dir, TASK.name, stages, lip_bundle_fields(saved, report), lambda manifest: render_lip_model_card(manifest, report)))
 
 
 def lip_bundle_fields(saved: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:

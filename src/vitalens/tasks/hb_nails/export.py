@@ -24,6 +24,7 @@ from torch import nn
 from vitalens.bundle import write_bundle
 from vitalens.heads import linear_parameters
 from vitalens.runs import refuse_foreign_model
+from vitalens.tasks._haemoglobin.card import add_interval_scale
 from vitalens.tasks.hb_nails import TASK
 from vitalens.tasks.hb_nails import regions as nail_rules
 from vitalens.tasks.hb_nails.card import render_model_card
@@ -138,7 +139,7 @@ def export_bundle(run_dir: Path, out_dir: Path, quantize: bool = False, detector
     if detector is not None:
         stages["detector"] = detector_stage(detector)
         fields["region"]["finder"] = "nail-detector, or the photo's annotated nail boxes when given"
-    return write_bundle(out_dir, TASK.name, stages, fields, lambda manifest: render_model_card(manifest, report))
+    return add_interval_scale(write_bundle(out_dir, TASK.name, stages, fields, lambda manifest: render_model_card(manifest, report)))
 
 
 def detector_stage(detector: Path) -> tuple[Path, dict[str, Any]]:

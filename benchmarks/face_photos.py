@@ -56,21 +56,29 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return np.clip(image + rng.normal(0, rng.uniform(0, 8), image.shape), 0, 255).astype(np.uint8)
 
 
-def scene(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """(the scene, (centre x, centre y, side) of the pasted crop)."""
+def scene(crop: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """(the scene, (centre x, centre y, side, degrees turned anticlockwise) of the pasted crop)."""
     height, width = (960, 1280) if rng.random() < 0.5 else (1280, 960)
     canvas = Image.fromarray(background(rng, height, width))
-    side = int(rng.integers(180, 481))
-    face = Image.fromarray(crop).convert("RGBA").resize((side, side), Image.BILINEAR).rotate(float(rng.uniform(-12, 12)), Image.BILINEAR, expand=True)
+    side, angle = int(rng.integers(180, 481)), float(rng.uniform(-12, 12))
+    face = Image.fromarray(crop).convert("RGBA").resize((side, side), Image.BILINEAR).rotate(angle, Image.BILINEAR, expand=True)
     left, top = int(rng.integers(0, width - face.width)), int(rng.integers(0, height - face.height))
     canvas.paste(face, (left, top), face)
-    return np.asarray(canvas), (left + face.width / 2, top + face.height / 2, float(side))
+    return np.asarray(canvas), (left + face.width / 2, top + face.height / 2, float(side), angle)
+
+
+def crop_to_scene(points: np.ndarray, crop_side: int, truth: tuple[float, float, float, float]) -> np.ndarray:
+    """Points (x, y) on the crop where `scene` put them: scaled to the pasted side, turned, moved."""
+    cx, cy, side, angle = truth
+    v = np.asarray(points, float) * side / crop_side - side / 2
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    return np.stack([cx + v[:, 0] * c + v[:, 1] * s, cy - v[:, 0] * s + v[:, 1] * c], axis=1)
 
 
 def matches(box, truth) -> bool:
     """A detection is the pasted face when its centre is within a quarter side of the crop's centre and its
     size is 30-150 % of the crop's side (MTCNN's box for a UTKFace crop is about 1.1-1.25 times the crop)."""
-    cx, cy, side = truth
+    cx, cy, side = truth[:3]
     ymin, xmin, ymax, xmax = box
     near = abs((xmin + xmax) / 2 - cx) < side / 4 and abs((ymin + ymax) / 2 - cy) < side / 4
     return near and 0.3 * side <= max(ymax - ymin, xmax - xmin) <= 1.5 * side

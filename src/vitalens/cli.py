@@ -158,7 +158,7 @@ def predict(
     out: Path = typer.Option(Path("predictions.csv"), help="file to write: one row per photo"),
     model: Optional[Path] = typer.Option(None, help="bundle folder or .zip (default: the bundle shipped for --task)"),
     task: Optional[str] = TaskOption,
-    format: str = typer.Option("csv", "--format", help="csv, json or jsonl"),
+    format: str = typer.Option("csv", "--format", help="csv, json, jsonl or parquet (a folder of shards)"),
     age: Optional[float] = typer.Option(None, help="age in years, for the WHO band"),
     sex: Optional[str] = typer.Option(None, help="female or male, for the WHO band"),
     restart: bool = typer.Option(False, "--restart", help="score every photo again instead of resuming an earlier run into the same --out"),
@@ -174,7 +174,6 @@ def predict(
     from vitalens.data import load_dataset
     from vitalens.predict import PredictionWriter, default_pipeline, iter_predictions, photo_progress
     from vitalens.runtime import load_predictor
-
 
     predictor = load_predictor(model, task, option_pairs(option))
     task_spec = get_task(predictor.bundle.task)

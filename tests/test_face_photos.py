@@ -136,3 +136,11 @@ def test_every_answered_face_carries_its_interval(predictor):
     columns = prediction.columns
     assert 0 <= columns["age_low"] < columns["predicted_age"] < columns["age_high"] <= 120
     assert list(columns) == list(predictor.columns)
+
+
+def test_an_unknown_face_choice_is_an_option_error_not_a_bundle_error():
+    from vitalens.tasks import TaskError
+
+    with pytest.raises(TaskError, match="face: 'biggest' is not one of one, largest"):
+        load_predictor(None, TASK.name, {"face": "biggest"})
+    assert load_predictor(None, TASK.name, {"face": "largest"}).face == "largest"

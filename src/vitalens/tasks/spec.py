@@ -32,8 +32,15 @@ class Option:
     default: Any = None
     help: str = ""
     verbs: tuple[str, ...] = ("train", "evaluate")
+    choices: tuple[Any, ...] = ()  # when given, the only values it takes
 
     def parse(self, text: Any) -> Any:
+        value = self._parse(text)
+        if self.choices and value not in self.choices:
+            raise TaskError(f"option {self.name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        return value
+
+    def _parse(self, text: Any) -> Any:
         if not isinstance(text, str) or self.type is str:
             return text
         if self.type is list:  # "a,b" on the command line; a YAML list arrives as a list

@@ -28,7 +28,7 @@ TASK = Task(
         Option("cache_dir", str, None, "decoded-crop cache (default /tmp/vitalens-face-cache)", ("train",)),
         Option("model", str, None, "the bundle to evaluate (default: the shipped one)", ("evaluate",)),
         Option("card", bool, False, "rewrite the evaluated bundle's MODEL_CARD.md from this evaluation", ("evaluate",)),
-        Option("face", str, "one", "with several faces in a photo: one (refuse it) or largest (read the largest face)", ("predict",)),
+        Option("face", str, "one", "with several faces in a photo: one (refuse it) or largest (read the largest face)", ("predict",), ("one", "largest")),
     ),
     browser_mode="ui-face.js",
 )

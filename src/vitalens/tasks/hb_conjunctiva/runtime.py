@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from vitalens.bundle import Bundle
 from vitalens.data.samples import Sample
 from vitalens.interpretation import interpret_interval
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks._haemoglobin import response
+from vitalens.tasks._haemoglobin.predictor import FeatureHeadHbPredictor
 from vitalens.tasks.hb_conjunctiva import TASK
 from vitalens.tasks.hb_conjunctiva.features import conjunctiva_features, tissue_fraction
 
@@ -30,16 +30,10 @@ MEASURED = "In nested leave-one-hospital-out validation the MAE was {model:.2f} 
 DECIMALS = 3
 
 
-class ConjunctivaHbPredictor:
+class ConjunctivaHbPredictor(FeatureHeadHbPredictor):
+    task_name = TASK.name
     columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "tissue_fraction")
     display_columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity")
-
-    def __init__(self, bundle: Bundle):
-        if bundle.task != TASK.name:
-            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
-        self.bundle = bundle
-        self.feature_names = tuple(bundle.manifest["inputs"]["features"]["names"])
-        self.uncertainty = response.uncertainty_block(bundle.manifest)
 
     @property
     def caveat(self) -> str:
@@ -47,10 +41,6 @@ class ConjunctivaHbPredictor:
         low, high = validation["paired_mae_difference"]["ci"]
         text = CAVEAT if self.bundle.manifest.get("demonstration", True) else MEASURED
         return text.format(model=validation["model"]["mae"], baseline=validation["mean_predictor"]["mae"], low=low, high=high)
-
-    def predict_features(self, features: np.ndarray) -> np.ndarray:
-        (hb,) = self.bundle.session().run(None, {"features": np.asarray(features, np.float32).reshape(-1, len(self.feature_names))})
-        return hb.astype(np.float64)
 
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """An estimate with its interval and WHO reading, or a refusal with the reason and a tip (`sample` is not used)."""
@@ -69,9 +59,3 @@ class ConjunctivaHbPredictor:
         columns = {"predicted_hgb": round(hb, DECIMALS), "interval_low": round(low, DECIMALS), "interval_high": round(high, DECIMALS),
                    "who_severity": interpretation["statement"], "tissue_fraction": round(fraction, DECIMALS)}  # fmt: skip
         return Prediction(image_id, OK, columns=columns, details={"interpretation": interpretation})
-
-    def validate_population(self, population: dict[str, Any]) -> None:
-        response.validate_population(population)
-
-    def aggregate(self, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
-        return response.hb_aggregate(self.uncertainty, predictions, population)

@@ -19,6 +19,7 @@ from vitalens.data.samples import Sample
 from vitalens.interpretation import interpret_interval
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks._haemoglobin import response
+from vitalens.tasks._haemoglobin.predictor import FeatureHeadHbPredictor
 from vitalens.tasks.hb_lips import TASK
 from vitalens.tasks.hb_lips.lip_check import check_lips
 from vitalens.tasks.hb_lips.lip_colour import measure_lips
@@ -36,16 +37,13 @@ RETAKE = "front-on in even light, with the closed, bare lips filling a good part
 DECIMALS = 3  # the published predictions.csv precision
 
 
-class LipHbPredictor:
+class LipHbPredictor(FeatureHeadHbPredictor):
+    task_name = TASK.name
     columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "regions_from", "lip_confidence")
     display_columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "regions_from")
 
     def __init__(self, bundle: Bundle):
-        if bundle.task != TASK.name:
-            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
-        self.bundle = bundle
-        self.feature_names = tuple(bundle.manifest["inputs"]["features"]["names"])
-        self.uncertainty = response.uncertainty_block(bundle.manifest)
+        super().__init__(bundle)
         self.lip_check = bundle.manifest.get("lip_check")  # the mouth check; a bundle exported without one has none
         self.lip_check_session = bundle.session("lip_check") if self.lip_check else None
         self.coverage = float(bundle.manifest["uncertainty"]["coverage"])
@@ -56,11 +54,6 @@ class LipHbPredictor:
         p_value = validation.get("permutation_test", {}).get("p_value")
         return CAVEAT.format(scheme=validation["scheme"], model=validation["model"]["mae"], baseline=validation["mean_predictor"]["mae"],
                              p_value=f"{p_value:.2f}" if p_value is not None else "not run")  # fmt: skip
-
-    def predict_features(self, features: np.ndarray) -> np.ndarray:
-        """Hb (g/dL) for rows of `inputs.features.names` values."""
-        (hb,) = self.bundle.session().run(None, {"features": np.asarray(features, np.float32).reshape(-1, len(self.feature_names))})
-        return hb.astype(np.float64)
 
     def predict_image(self, rgb: np.ndarray, image_id: str, sample: Sample | None = None, **population: Any) -> Prediction:
         """An estimate with its interval and WHO reading, or a refusal with the reason and a tip.
@@ -92,9 +85,3 @@ class LipHbPredictor:
             "lip_confidence": round(region.confidence, DECIMALS),
         }
         return Prediction(image_id, OK, columns=columns, details={"lip_box": lip_box, "interpretation": interpretation})
-
-    def validate_population(self, population: dict[str, Any]) -> None:
-        response.validate_population(population)
-
-    def aggregate(self, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
-        return response.hb_aggregate(self.uncertainty, predictions, population)

@@ -14,6 +14,7 @@ from vitalens.interpretation import interpret_interval
 from vitalens.quality import QualityVerdict, assess_photo, gate_detections
 from vitalens.results import OK, Prediction, refused
 from vitalens.tasks._haemoglobin import response
+from vitalens.tasks._haemoglobin.predictor import HbPredictor
 from vitalens.tasks.hb_nails import TASK
 from vitalens.tasks.hb_nails.detection import DetectedRegions, Detection, OnnxDetector, detections_to_regions
 from vitalens.tasks.hb_nails.regions import nail_regions, region_inputs
@@ -29,19 +30,18 @@ NO_DETECTOR_TIP = (
 RETAKE = "with three or four fingernails sharp and filling the frame, in even daylight, without nail polish"
 
 
-class NailHbPredictor:
+class NailHbPredictor(HbPredictor):
     """The fingernail bundle as a `vitalens.runtime.Predictor`: one `Prediction` per photo, the photo's
     Hb in `columns` (CSV), each nail's box, skin box, estimate and detector score in `details` (JSON)."""
 
     columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "n_nails", "per_nail_hgb", "regions_from")
     display_columns = ("predicted_hgb", "interval_low", "interval_high", "who_severity", "n_nails", "regions_from")
 
+    task_name = TASK.name
+
     def __init__(self, bundle: Bundle):
-        if bundle.task != TASK.name:
-            raise ValueError(f"{bundle.path}: bundle is for task {bundle.task!r}, not {TASK.name}")
-        self.bundle = bundle
+        super().__init__(bundle)
         self.crop_size = int(bundle.manifest["region"]["crop_size"])
-        self.uncertainty = response.uncertainty_block(bundle.manifest)
         self.detector_rules = bundle.manifest.get("detector")
         self.detector = None if self.detector_rules is None else OnnxDetector(bundle.session("detector"), tuple(self.detector_rules["classes"]))
 
@@ -49,12 +49,6 @@ class NailHbPredictor:
     def caveat(self) -> str:
         validation = self.bundle.manifest["validation"]
         return MEAN_PREDICTOR_CAVEAT.format(model=validation["model"]["mae"], baseline=validation["mean_predictor"]["mae"])
-
-    def validate_population(self, population: dict[str, Any]) -> None:
-        response.validate_population(population)
-
-    def aggregate(self, predictions: list[Prediction], population: dict[str, Any]) -> dict[str, Any] | None:
-        return response.hb_aggregate(self.uncertainty, predictions, population)
 
     def per_nail(self, rgb: np.ndarray, nail_boxes: list[Box], skin_boxes: list[Box]) -> tuple[np.ndarray, list[Box]]:
         regions = nail_regions(rgb, nail_boxes, skin_boxes, self.crop_size)

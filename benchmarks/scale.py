@@ -43,7 +43,8 @@ def one(task_name: str, path: str, photos: int) -> dict:
         dataset = load_dataset(folder, get_task(task_name))
         predictor = load_predictor(None, task_name)
         stats: dict = {}
-        batch_size, threads = PATHS[path].get("batch_size", default_pipeline(predictor)[0]), PATHS[path].get("threads", default_pipeline(predictor)[1])
+        default_batch, default_threads = default_pipeline(predictor)
+        batch_size, threads = PATHS[path].get("batch_size", default_batch), PATHS[path].get("threads", default_threads)
         started = time.perf_counter()
         if path.startswith("ray"):
             from vitalens.scale import ray_predictions

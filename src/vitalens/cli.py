@@ -181,7 +181,8 @@ def predict(
     if hasattr(predictor, "validate_population"):
         predictor.validate_population(population)
     dataset = load_dataset(data, task_spec)  # a manifest, the task's own layout, a folder or one image
-    batch_size, threads = batch_size or default_pipeline(predictor)[0], threads or default_pipeline(predictor)[1]
+    default_batch, default_threads = default_pipeline(predictor)
+    batch_size, threads = batch_size or default_batch, threads or default_threads
     writer = PredictionWriter(out, predictor.columns, format, restart)
     if writer.done_ids:
         say(f"resuming {out}: {len(writer.done_ids)} photos already scored (--restart to score them again)")

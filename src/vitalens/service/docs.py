@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Mapping
+from pathlib import Path
+from typing import Callable, Mapping
 
 from fastapi import FastAPI, HTTPException
 from markdown_it import MarkdownIt
@@ -31,12 +32,7 @@ def mount_docs(app: FastAPI) -> None:
         return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} API", swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{ASSETS}/swagger-ui.css", swagger_favicon_url="/icon-192.png")  # fmt: skip
 
-    @app.get(f"{ASSETS}/{{name}}", include_in_schema=False)
-    def swagger_asset(name: str) -> FileResponse:
-        folder = swagger_ui_dir()
-        if name not in SWAGGER_UI_FILES or folder is None:
-            raise HTTPException(404, f"{name}: not one of the API docs' Swagger UI files here")
-        return FileResponse(folder / name)
+    _serve_files(app, ASSETS, SWAGGER_UI_FILES, swagger_ui_dir, "the API docs' Swagger UI files")
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
@@ -46,12 +42,17 @@ def mount_docs(app: FastAPI) -> None:
         # ReDoc 2.x: 3.x sends telemetry to redocly.com and loads its logo from a CDN, so it cannot render offline.
         return get_redoc_html(openapi_url=app.openapi_url, title=f"{app.title} API", redoc_js_url=f"{REDOC_ASSETS}/redoc.standalone.js",
                               redoc_favicon_url="/icon-192.png", with_google_fonts=False)  # fmt: skip
+    _serve_files(app, REDOC_ASSETS, REDOC_FILES, redoc_dir, "ReDoc's files")
 
-    @app.get(f"{REDOC_ASSETS}/{{name}}", include_in_schema=False)
-    def redoc_asset(name: str) -> FileResponse:
-        folder = redoc_dir()
-        if name not in REDOC_FILES or folder is None:
-            raise HTTPException(404, f"{name}: not one of ReDoc's files here")
+
+def _serve_files(app: FastAPI, prefix: str, files: tuple[str, ...], folder_of: Callable[[], Path | None], what: str) -> None:
+    """GET prefix/<name> for the named files of an npm package beside vitalens, and nothing else (404)."""
+
+    @app.get(f"{prefix}/{{name}}", include_in_schema=False)
+    def asset(name: str) -> FileResponse:
+        folder = folder_of()
+        if name not in files or folder is None:
+            raise HTTPException(404, f"{name}: not one of {what} here")
         return FileResponse(folder / name)
 
 

@@ -53,3 +53,47 @@ def test_lip_finder_boxes_are_unchanged(name):
     assert [p.name for p in photos] == list(FROZEN["lips"][name])
     for path in photos:
         assert_same(lip_record(decode_image(path).rgb), FROZEN["lips"][name][path.name], path.name)
+
+
+# Every 8-bit colour, a red level at a time: the fast rules must agree with the float formulas they replace
+# for all 2^24 of them, not only for the colours of some photos.
+def _every_colour():
+    green, blue = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    for red in range(256):
+        yield np.stack([np.full_like(green, red), green, blue], axis=-1).astype(np.uint8).reshape(-1, 1, 3)
+
+
+def test_fast_colour_rules_agree_with_the_float_formulas_on_every_8_bit_colour():
+    import cv2
+
+    from vitalens.colour import _OPENCV_LAB_MARGIN, srgb8_to_lab, srgb_to_lab
+    from vitalens.quality import skin_mask
+    from vitalens.tasks.hb_nails import regions
+
+    worst = 0.0
+    for k, rgb in enumerate(_every_colour()):
+        unit = rgb.astype(np.float32) / 255.0
+        lab = srgb_to_lab(unit)
+        assert np.array_equal(srgb8_to_lab(rgb, np.float32), lab)
+        if k % 8 == 0:  # the float64 table the same way (the rest of the conversion is shared)
+            assert np.array_equal(srgb8_to_lab(rgb), srgb_to_lab(rgb.astype(np.float64) / 255.0))
+        worst = max(worst, float(np.abs(cv2.cvtColor(unit, cv2.COLOR_RGB2Lab) - lab).max()))
+        L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+        assert np.array_equal(skin_mask(rgb), (a > 8) & (b > 5) & (L > 20) & (L < 95))
+        red, green, blue = unit[..., 0], unit[..., 1], unit[..., 2]
+        floats = ((red - np.maximum(green, blue)) > regions.RED_MIN_EXCESS) & (np.abs(green - blue) < regions.RED_MAX_GREEN_BLUE_GAP)
+        r, g, b8 = (rgb[..., k].astype(int) for k in range(3))
+        assert np.array_equal(floats, (r - np.maximum(g, b8) >= regions._RED_EXCESS) & (np.abs(g - b8) <= regions._RED_GAP))
+        saturation = unit.max(axis=-1) - unit.min(axis=-1)
+        assert np.array_equal(saturation < regions.WHITE_MAX_SATURATION, rgb.max(axis=-1) - rgb.min(axis=-1) <= regions._WHITE_SPREAD)
+    assert worst < _OPENCV_LAB_MARGIN
+
+
+def test_white_reference_median_by_counting_is_np_median():
+    from vitalens.tasks.hb_nails.regions import _median_unit
+
+    rng = np.random.default_rng(0)
+    for size in (1, 2, 3, 50, 51, 1000, 1001):
+        values = rng.integers(0, 256, size).astype(np.uint8)
+        expected = np.median(values.astype(np.float32) / 255.0)
+        assert _median_unit(values) == expected and _median_unit(values).dtype == expected.dtype

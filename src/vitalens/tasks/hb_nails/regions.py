@@ -30,6 +30,13 @@ RED_MIN_AREA_FRACTION = 1e-4  # about 48 pixels at 800 x 600; the mark covers 34
 # The mark's median colour over the white, measured on the 197 Yakimov development photos (label-free).
 # A photo whose mark is not found gets exactly this, so the red correction leaves it white-balanced only.
 RED_MARK_RELATIVE = (0.946, 0.318, 0.296)
+# The same rules on 8-bit values: a spread of at most 30 is below 0.12 x 255 = 30.6; an excess of 90 or
+# more is above 0.35 x 255 = 89.25; a gap of at most 20 is below 0.08 x 255 = 20.4 (far from any
+# rounding; tests/test_numpy_stages.py checks every colour against the float rules).
+_WHITE_SPREAD = int(WHITE_MAX_SATURATION * 255)
+_RED_EXCESS = int(RED_MIN_EXCESS * 255) + 1
+_RED_GAP = int(RED_MAX_GREEN_BLUE_GAP * 255)
+_UNIT = np.arange(256, dtype=np.float32) / 255.0  # v / 255 as rgb.astype(np.float32) / 255.0 gives it
 
 
 @dataclass
@@ -59,31 +66,55 @@ def region_inputs(regions: NailRegions) -> dict[str, np.ndarray]:
 
 
 def reference_white(rgb: np.ndarray) -> np.ndarray:
-    """Median colour of the bright, unsaturated pixels (the white card), in [0, 1]."""
-    pixels = rgb[::WHITE_STRIDE, ::WHITE_STRIDE].reshape(-1, 3).astype(np.float32) / 255.0
-    brightness = pixels.mean(axis=1)
-    saturation = pixels.max(axis=1) - pixels.min(axis=1)
+    """Median colour of the bright, unsaturated pixels (the white card), in [0, 1].
+
+    Bright = mean of the three channels (each v / 255 in float32) above its 60th percentile; unsaturated
+    = channel spread below WHITE_MAX_SATURATION, which on 8-bit values is a spread of at most _WHITE_SPREAD."""
+    sampled = rgb[::WHITE_STRIDE, ::WHITE_STRIDE]
+    channels = sampled[..., 0], sampled[..., 1], sampled[..., 2]
+    brightness = sum(np.take(_UNIT, c) for c in channels) / np.float32(3)  # = pixels.mean(axis=1), in the same order
     bright = brightness > np.percentile(brightness, WHITE_BRIGHTNESS_PERCENTILE)
-    selected = pixels[bright & (saturation < WHITE_MAX_SATURATION)]
-    if len(selected) < 50:  # no card in view: fall back to the bright pixels so the photo still has a reference
-        selected = pixels[bright] if bright.sum() >= 50 else pixels
-    return np.clip(np.median(selected, axis=0), 1e-3, 1.0).astype(np.float32)
+    spread = np.maximum(np.maximum(*channels[:2]), channels[2]) - np.minimum(np.minimum(*channels[:2]), channels[2])
+    selected = bright & (spread <= _WHITE_SPREAD)
+    if np.count_nonzero(selected) < 50:  # no card in view: fall back to the bright pixels so the photo still has a reference
+        selected = bright if np.count_nonzero(bright) >= 50 else np.ones_like(bright)
+    return np.clip([_median_unit(c[selected]) for c in channels], 1e-3, 1.0).astype(np.float32)
 
 
 def reference_red(rgb: np.ndarray) -> np.ndarray | None:
-    """Median colour of the card's red mark (the largest pure-red blob, edge pixels eroded), in [0, 1]; None if absent."""
-    pixels = rgb.astype(np.float32) / 255.0
-    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
-    mask = ((red - np.maximum(green, blue)) > RED_MIN_EXCESS) & (np.abs(green - blue) < RED_MAX_GREEN_BLUE_GAP)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    """Median colour of the card's red mark (the largest pure-red blob, edge pixels eroded), in [0, 1]; None if absent.
+
+    Pure red = red above the larger of green and blue by more than RED_MIN_EXCESS and green within
+    RED_MAX_GREEN_BLUE_GAP of blue, compared here on the 8-bit values (_RED_EXCESS, _RED_GAP)."""
+    red, green, blue = cv2.split(np.ascontiguousarray(rgb[..., :3]))
+    excess = cv2.subtract(red, cv2.max(green, blue))  # saturates at 0, below the threshold anyway
+    mask = cv2.bitwise_and(cv2.compare(excess, _RED_EXCESS, cv2.CMP_GE), cv2.compare(cv2.absdiff(green, blue), _RED_GAP, cv2.CMP_LE))
+    # Components, their areas and their raster order are the same inside the box around every masked
+    # pixel (grown by the one pixel the erosion below looks at), and that box is mostly the mark alone.
+    x, y, w, h = cv2.boundingRect(mask)
+    top, left, bottom, right = max(0, y - 1), max(0, x - 1), min(mask.shape[0], y + h + 1), min(mask.shape[1], x + w + 1)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[top:bottom, left:right], connectivity=8)
     if count < 2:
         return None
     largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     if stats[largest, cv2.CC_STAT_AREA] < RED_MIN_AREA_FRACTION * mask.size:
         return None
-    core = cv2.erode((labels == largest).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    selected = pixels[core] if core.any() else pixels[labels == largest]
-    return np.clip(np.median(selected, axis=0), 1e-3, 1.0).astype(np.float32)
+    blob = (labels == largest).astype(np.uint8)
+    core = cv2.erode(blob, np.ones((3, 3), np.uint8)) > 0  # OpenCV leaves pixels beyond the photo out, as before
+    box = rgb[top:bottom, left:right, :3]
+    selected = box[core] if core.any() else box[blob > 0]
+    return np.clip(np.median(_UNIT[selected], axis=0), 1e-3, 1.0).astype(np.float32)
+
+
+def _median_unit(values: np.ndarray) -> np.float32:
+    """np.median(values.astype(np.float32) / 255) of 8-bit values, bit for bit, by counting.
+
+    Written out because a 256-bin count finds the middle value(s) without the float copy and the sort
+    np.median needs (most of the white reference's cost); np.median then averages just those, so the
+    result is the float32 it would have given."""
+    middle = [(len(values) - 1) // 2, len(values) // 2]
+    picked = np.searchsorted(np.cumsum(np.bincount(values, minlength=256)), middle, side="right")
+    return np.median(_UNIT[picked[: 1 + (middle[0] != middle[1])]])
 
 
 def clip_box(box: Box, height: int, width: int) -> Box:

@@ -28,6 +28,7 @@ from vitalens.evaluation.metrics import mae_by_severity_with_ci, regression_metr
 from vitalens.evaluation.splits import grouped_splits
 from vitalens.imaging import decode_image
 from vitalens.interpretation import who_severity
+from vitalens.interval_rules import rule_check
 from vitalens.tasks import get_task
 from vitalens.tasks._haemoglobin.config import RunConfig
 from vitalens.tasks.hb_nails.features import ColourFeatures, _white_balanced
@@ -35,8 +36,7 @@ from vitalens.tasks.hb_nails.card import learning_curve_markdown
 from vitalens.tasks.hb_nails.learning_curve import learning_curve
 from vitalens.tasks.hb_nails.nested import FeatureCache, fixed_candidate_predictions, nested_cross_validate
 from vitalens.tasks.hb_nails.regions import RED_MARK_RELATIVE
-from vitalens.tasks.hb_nails.training import INTERVAL_BIN_EDGES, prepare_nail_data
-from vitalens.uncertainty import outer_fold_coverage
+from vitalens.tasks.hb_nails.training import INTERVAL_RULES, interval_check, prepare_nail_data
 
 TASK = get_task("hb-nails")
 COVERAGE = 0.9
@@ -79,12 +79,13 @@ def colour_ccm_table(data, greens: list[np.ndarray | None]) -> tuple[np.ndarray,
     return np.concatenate(rows).astype(np.float64), np.asarray(photo_index)
 
 
-def interval_study(y, predicted, outer) -> dict:
-    """Split conformal (one width) against Mondrian by the estimate's bin (the shipped rule), each outer fold
-    calibrated on the other outer folds' nested residuals only."""
+def interval_study(y, predicted, outer, groups) -> dict:
+    """Every candidate interval rule fixed, each outer fold calibrated on the other folds' nested residuals
+    (the best of these is optimistic: chosen on the same folds), then the shipped protocol: the rule chosen
+    inside each outer fold by leave-one-session-out on the other folds (vitalens.interval_rules)."""
     bands = who_severity(y)
-    return {"split": outer_fold_coverage(y, predicted, outer, COVERAGE, (), bands),
-            "mondrian": outer_fold_coverage(y, predicted, outer, COVERAGE, INTERVAL_BIN_EDGES, bands)}  # fmt: skip
+    study = {rule.name: rule_check(rule, y, predicted, outer, bands, COVERAGE) for rule in INTERVAL_RULES}
+    return {**study, "nested choice (shipped)": interval_check(y, predicted, outer, groups, COVERAGE)}
 
 
 def main() -> None:
@@ -121,13 +122,13 @@ def main() -> None:
     best_pool = min(result["pools"], key=lambda p: result["pools"][p]["nested"]["mae"])
     predicted = np.asarray(result["pools"][best_pool]["predictions"])
     result["best_pool_by_nested_mae"] = best_pool
-    result["intervals"] = {pool: interval_study(y, np.asarray(r["predictions"]), outer) for pool, r in result["pools"].items()}
+    result["intervals"] = {pool: interval_study(y, np.asarray(r["predictions"]), outer, groups) for pool, r in result["pools"].items()}
     result["severity"] = {"mae_by_band": mae_by_severity_with_ci(y, predicted, groups), "screening": screening_with_ci(y, predicted, clusters=groups)}
     for pool, study in result["intervals"].items():
         for method, row in study.items():
             bands = ", ".join(f"{b} {v['coverage']:.2f} (n={v['n']})" for b, v in row["by_stratum"].items())
             worst = min(f["coverage"] for f in row["by_fold"])
-            print(f"{pool[:2]} {method:8s} 90% interval: coverage {row['empirical_coverage']:.3f}, width {row['mean_width']:.2f}, worst fold {worst:.2f}; {bands}")
+            print(f"{pool[:2]} {method:34s} 90% interval: coverage {row['empirical_coverage']:.3f}, width {row['mean_width']:.2f}, worst fold {worst:.2f}; {bands}")
     for row in result["severity"]["screening"]:
         print(f"below {row['threshold']:g} g/dL (n={row['n_below']}): sensitivity {row['sensitivity']:.2f} {row['sensitivity_ci']}, specificity {row['specificity']:.2f} {row['specificity_ci']}")
     for band, row in result["severity"]["mae_by_band"].items():

@@ -14,7 +14,7 @@ from vitalens.plausibility import implausible_estimate
 from vitalens.results import Prediction
 from vitalens.runtime import load_predictor, predict_one
 from vitalens.tasks._haemoglobin import response
-from vitalens.uncertainty import half_width_at
+from vitalens.uncertainty import half_width_at, reach_at
 
 REPO = Path(__file__).resolve().parents[1]
 NAILS = sorted((REPO / "examples" / "nails").glob("*.png"))
@@ -137,11 +137,11 @@ def test_a_low_estimate_gets_its_lower_bound_clipped_at_zero_and_nothing_else_ch
     predictor = _nails_reading(monkeypatch, [1.0, 1.2, 0.9])
     prediction = predict_one(predictor, decode_image(NAILS[0]).rgb, NAILS[0].name, sex="female", age_years=30)
     assert prediction.ok and prediction.columns["predicted_hgb"] == 1.0
-    half_width = half_width_at(predictor.uncertainty, 1.0)  # the width of the lowest bin
-    assert prediction.columns["interval_low"] == 0.0 and prediction.columns["interval_high"] == 1.0 + half_width
+    below, above = reach_at(predictor.uncertainty, 1.0)  # the reaches of the lowest bin
+    assert below > 1.0 and prediction.columns["interval_low"] == 0.0 and prediction.columns["interval_high"] == 1.0 + above
     assert prediction.columns["who_severity"] == "severe"
     wide = response.hb_aggregate(predictor.uncertainty, [prediction, prediction], {})
-    assert wide["interval"] == [0.0, 1.0 + half_width] and wide["interpretation"]["statement"] == "severe"
+    assert wide["interval"] == [0.0, 1.0 + above] and wide["interpretation"]["statement"] == "severe"
 
 
 def test_the_aggregate_interval_and_statement(monkeypatch):

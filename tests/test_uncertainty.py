@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from vitalens.tasks._haemoglobin import response
-from vitalens.uncertainty import conformal_half_width, half_width_at, mondrian_half_widths, outer_fold_coverage
+from vitalens.interval_rules import Criterion, IntervalRule, leave_one_group_out, nested_rule_check
+from vitalens.uncertainty import conformal_half_width, describe_rule, half_width_at, mondrian_half_widths, outer_fold_coverage, reach_at
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,3 +61,50 @@ def test_the_browser_interval_matches_python_on_every_bin_edge(tmp_path):
     assert done.returncode == 0, done.stderr
     got = np.array(json.loads(done.stdout))
     np.testing.assert_allclose(got, [response.interval(hb, block) for hb in estimates], atol=1e-12)
+
+
+def _over_estimated_lows(n=800, seed=1):
+    """A model that pulls its rare low values up: below 10 the truth sits 3 g/dL under the estimate."""
+    rng = np.random.default_rng(seed)
+    y = np.r_[rng.uniform(5, 8, n // 10), rng.uniform(12, 16, n - n // 10)]
+    predicted = np.where(y < 10, y + 3.0, y) + rng.normal(0, 0.7, n)
+    return y, predicted, np.arange(n) % 16, np.where(y < 10, "low", "normal")
+
+
+def test_an_asymmetric_rule_reaches_further_below_and_covers_the_over_estimated_lows():
+    y, predicted, groups, band = _over_estimated_lows()
+    outer = leave_one_group_out(groups)
+    symmetric = outer_fold_coverage(y, predicted, outer, 0.9, (12.0,), band)
+    asymmetric = outer_fold_coverage(y, predicted, outer, 0.9, (12.0,), band, lower_share=0.25)
+    assert asymmetric["bin_below"][0] > asymmetric["bin_above"][0] and symmetric["bin_below"] == symmetric["bin_above"]
+    assert asymmetric["by_stratum"]["low"]["coverage"] > symmetric["by_stratum"]["low"]["coverage"]
+    assert asymmetric["method"] == "mondrian-conformal, asymmetric" and asymmetric["lower_share"] == 0.25
+
+
+def test_the_nested_rule_check_picks_a_rule_that_covers_every_band_and_logs_every_candidate():
+    y, predicted, groups, band = _over_estimated_lows()
+    rules = (IntervalRule(), IntervalRule((12.0,)), IntervalRule((12.0,), 0.25))
+    checked = nested_rule_check(rules, y, predicted, leave_one_group_out(groups), groups, band, Criterion(0.9, 0.85, 10))
+    assert [row["rule"] for row in checked["rule_selection"]["candidates_on_all_groups"]] == [r.name for r in rules]
+    assert len(checked["rule_selection"]["chosen_by_fold"]) == 16
+    assert min(row["coverage"] for row in checked["by_stratum"].values()) >= 0.85, checked["by_stratum"]
+    assert checked["rule"] in {r.name for r in rules} and 0.85 <= checked["empirical_coverage"] <= 0.97
+
+
+def test_an_asymmetric_block_gives_the_runtime_its_two_reaches_and_a_floor_at_zero():
+    block = {"half_width": 3.0, "bin_edges": [12.0], "bin_below": [5.0, 3.4], "bin_above": [4.2, 2.4]}
+    assert reach_at(block, 9.0) == (5.0, 4.2) and reach_at(block, 12.0) == (3.4, 2.4)
+    assert response.interval(10.0, block) == (5.0, 14.2) and response.interval(3.0, block) == (0.0, 7.2)
+    assert describe_rule(block, "g/dL") == "estimate below 12 g/dL: −5.00 / +4.20; estimate 12 g/dL and above: −3.40 / +2.40"
+    with pytest.raises(ValueError, match="one width per bin"):
+        response.uncertainty_block({"uncertainty": {**block, "bin_above": [4.2]}})
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (apt-get install nodejs)")
+def test_the_browser_interval_matches_python_with_an_asymmetric_block(tmp_path):
+    block = {"half_width": 3.0, "bin_edges": [12.0], "bin_below": [5.06, 3.4], "bin_above": [4.27, 2.4]}
+    estimates = [0.5, 4.9, 11.99, 12.0, 12.01, 19.0]
+    (tmp_path / "cases.json").write_text(json.dumps({"uncertainty": block, "estimates": estimates}))
+    done = subprocess.run(["node", str(REPO / "tests" / "js" / "interval_grid.mjs"), str(tmp_path / "cases.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.array(json.loads(done.stdout)), [response.interval(hb, block) for hb in estimates], atol=1e-12)

@@ -6,6 +6,8 @@ bundle so the runtime only adds and subtracts it (no crepes needed at inference)
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -50,33 +52,82 @@ def bin_of(estimates, edges) -> np.ndarray:
     return np.digitize(np.asarray(estimates, dtype=np.float64), np.asarray(edges, dtype=np.float64))
 
 
-def outer_fold_coverage(y_true, y_pred, outer, coverage: float, bin_edges=(), strata=None) -> dict:
+def mondrian_reaches(residuals, bins, coverage: float, lower_share: float | None = None) -> dict[int, tuple[float, float]]:
+    """How far the interval reaches below and above the estimate, per bin of the estimate. Symmetric
+    (`lower_share` None): the Mondrian half-width on both sides. Otherwise crepes' conformal predictive
+    system on the signed residuals (y - estimate): of the miss rate 1 - coverage, `lower_share` is spent
+    below the interval and the rest above, so a model that over-estimates its rare low values (anaemia) can
+    be given a longer reach downwards. A bin too small for a finite bound takes the widest finite one."""
+    residuals, bins = np.asarray(residuals, dtype=np.float64), np.asarray(bins)
+    if lower_share is None:
+        return {b: (w, w) for b, w in mondrian_half_widths(np.abs(residuals), bins, coverage).items()}
+    from crepes import ConformalPredictiveSystem
+
+    miss = 1.0 - coverage
+    tails = {"lower_percentiles": [100 * miss * lower_share], "higher_percentiles": [100 * (1 - miss * (1 - lower_share))]}
+    found = {}
+    with warnings.catch_warnings():  # crepes warns of a bin too small for a finite bound: handled just below
+        warnings.simplefilter("ignore", UserWarning)
+        for b in np.unique(bins):
+            system = ConformalPredictiveSystem().fit(residuals[bins == b])
+            low, high = system.predict(np.zeros(1), smoothing=False, **tails)[0]
+            found[int(b)] = (-float(low), float(high))
+    widest = tuple(max((r[side] for r in found.values() if np.isfinite(r[side])), default=np.inf) for side in (0, 1))
+    return {b: tuple(r[side] if np.isfinite(r[side]) else widest[side] for side in (0, 1)) for b, r in found.items()}
+
+
+def outer_fold_coverage(y_true, y_pred, outer, coverage: float, bin_edges=(), strata=None, lower_share: float | None = None) -> dict:
     """Each outer test fold's interval calibrated on the other outer folds' out-of-fold residuals only, so
     no person is in the calibration of their own interval; one width (split conformal), or with
-    `bin_edges` one per bin of the estimate (Mondrian). Coverage overall, per outer fold and per stratum
-    (e.g. the WHO band of the true Hb), and the widths calibrated on every residual, for the saved model."""
+    `bin_edges` one per bin of the estimate (Mondrian), symmetric or (`lower_share`) asymmetric. Coverage
+    overall, per outer fold and per stratum (e.g. the WHO band of the true Hb), and the reaches calibrated
+    on every residual, for the saved model."""
     y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     residuals, bins = y_true - y_pred, bin_of(y_pred, bin_edges)
-    covered, widths, by_fold = np.zeros(len(y_true), dtype=bool), np.zeros(len(y_true)), []
+    below, above, by_fold = np.zeros(len(y_true)), np.zeros(len(y_true)), []
     for fold, (_, test) in enumerate(outer):
         others = np.setdiff1d(np.arange(len(y_true)), test)
-        by_bin = mondrian_half_widths(residuals[others], bins[others], coverage)
-        half = np.array([by_bin.get(b, max(by_bin.values())) for b in bins[test]])  # a bin no other fold reached: the widest
-        covered[test], widths[test] = np.abs(residuals[test]) <= half, 2 * half
-        by_fold.append({"fold": fold, "coverage": float(covered[test].mean()), "mean_width": float(widths[test].mean()), "n": len(test)})
+        below[test], above[test] = reaches_of_bins(mondrian_reaches(residuals[others], bins[others], coverage, lower_share), bins[test])
+        covered = (-below[test] <= residuals[test]) & (residuals[test] <= above[test])
+        by_fold.append({"fold": fold, "coverage": float(covered.mean()), "mean_width": float((below + above)[test].mean()), "n": len(test)})
+    covered = (-below <= residuals) & (residuals <= above)
     strata = np.asarray(strata) if strata is not None else np.full(len(y_true), "all")
-    final = mondrian_half_widths(residuals, bins, coverage)
-    return {
-        "method": "mondrian-conformal" if len(bin_edges) else "split-conformal",
+    final = mondrian_reaches(residuals, bins, coverage, lower_share)
+    final_below, final_above = reaches_of_bins(final, np.arange(len(bin_edges) + 1))
+    block = {
+        "method": ("mondrian-conformal" if len(bin_edges) else "split-conformal") + ("" if lower_share is None else ", asymmetric"),
         "target_coverage": coverage,
         "empirical_coverage": float(covered.mean()),
-        "mean_width": float(widths.mean()),
+        "mean_width": float((below + above).mean()),
         "by_fold": by_fold,
         "by_stratum": {str(s): {"n": int((strata == s).sum()), "coverage": float(covered[strata == s].mean())} for s in dict.fromkeys(strata)},
         "bin_edges": [float(e) for e in bin_edges],
-        "bin_half_widths": [final.get(b, max(final.values())) for b in range(len(bin_edges) + 1)],
+        "bin_below": final_below.tolist(),
+        "bin_above": final_above.tolist(),
         "half_width_all": conformal_half_width(residuals, coverage),
     }
+    if lower_share is None:
+        block["bin_half_widths"] = final_below.tolist()
+    else:
+        block["lower_share"] = float(lower_share)
+    return block
+
+
+def reaches_of_bins(by_bin: dict[int, tuple[float, float]], bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each bin's (below, above); a bin the calibration never reached takes the widest of each."""
+    widest = (max(r[0] for r in by_bin.values()), max(r[1] for r in by_bin.values()))
+    pairs = np.array([by_bin.get(int(b), widest) for b in bins], dtype=np.float64).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def reach_at(uncertainty, estimate: float) -> tuple[float, float]:
+    """How far the interval around `estimate` reaches (below, above): a bundle block with `bin_below` /
+    `bin_above` (asymmetric Mondrian), else the symmetric half-width of `half_width_at` on both sides."""
+    if isinstance(uncertainty, dict) and uncertainty.get("bin_below"):
+        index = int(bin_of([estimate], uncertainty.get("bin_edges") or [])[0])
+        return float(uncertainty["bin_below"][index]), float(uncertainty["bin_above"][index])
+    half = half_width_at(uncertainty, estimate)
+    return half, half
 
 
 def half_width_at(uncertainty, estimate: float) -> float:
@@ -88,3 +139,21 @@ def half_width_at(uncertainty, estimate: float) -> float:
     if not edges:
         return float(uncertainty["half_width"])
     return float(uncertainty["bin_half_widths"][int(bin_of([estimate], edges)[0])])
+
+
+def interval_around(estimate: float, uncertainty, floor: float = 0.0) -> tuple[float, float]:
+    """The interval around `estimate` by the block's rule, its lower bound clipped at the physical `floor`."""
+    below, above = reach_at(uncertainty, estimate)
+    return max(floor, estimate - below), estimate + above
+
+
+def describe_rule(block: dict, unit: str) -> str:
+    """The rule in words for a card or report: the reach below and above per bin of the estimate, or one ±width."""
+    edges = block.get("bin_edges") or []
+    below, above = block.get("bin_below") or block.get("bin_half_widths"), block.get("bin_above") or block.get("bin_half_widths")
+    if not edges or not below:
+        width = block.get("half_width", block.get("half_width_all"))
+        return f"±{width:.2f} {unit}"
+    bounds = [f"below {edges[0]:g} {unit}"] + [f"{a:g}–{b:g} {unit}" for a, b in zip(edges, edges[1:])] + [f"{edges[-1]:g} {unit} and above"]
+    reach = [f"±{b:.2f}" if abs(b - a) < 5e-3 else f"−{b:.2f} / +{a:.2f}" for b, a in zip(below, above)]
+    return "; ".join(f"estimate {bound}: {r}" for bound, r in zip(bounds, reach))

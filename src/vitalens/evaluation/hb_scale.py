@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vitalens.interpretation import interpret_interval
-from vitalens.uncertainty import half_width_at
+from vitalens.uncertainty import interval_around
 
 MAX, WIDTH = 20.0, 400.0
 COLOURS = {"severe": "#e57373", "moderate": "#ffb74d", "mild": "#fff176", "none": "#a5d6a7"}
@@ -48,8 +48,7 @@ def interval_scale_figure(uncertainty: dict[str, Any], path: Path, examples: tup
     uncertainty = {"half_width": uncertainty.get("half_width_all"), **uncertainty}  # a split-conformal block names its one width so
     rows = []
     for k, hb in enumerate(examples):
-        half = half_width_at(uncertainty, hb)
-        low, high = max(0.0, hb - half), hb + half
+        low, high = interval_around(hb, uncertainty)
         rows.append(hb_scale_svg(interpret_interval(hb, low, high, sex="female", age_years=30), hb, low, high, y0=k * 124))
     height = 124 * len(examples)
     path.write_text(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-14 0 {WIDTH + 28:g} {height}" width="{WIDTH + 28:g}" height="{height}" '

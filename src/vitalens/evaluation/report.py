@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from vitalens import DISCLAIMER
 from vitalens.results import jsonable
+from vitalens.uncertainty import describe_rule
 from vitalens.evaluation import figures
 from vitalens.evaluation.hb_scale import interval_scale_figure
 from vitalens.evaluation.fairness import disaggregate
@@ -65,7 +67,7 @@ def _write_figures(folder: Path, report: dict[str, Any], predictions: pd.DataFra
         bands["mae_ci_low"], bands["mae_ci_high"] = [c[0] for c in bands["ci"]], [c[1] for c in bands["ci"]]
     baseline = [report["by_severity"]["mean_predictor"][band]["mae"] for band in bands.index]
     written.append(figures.error_by_group(bands, folder / "error_by_severity.png", title="MAE by WHO severity band (true Hb, 95 % CI)", baseline=baseline))
-    if (report.get("conformal") or {}).get("bin_half_widths"):  # what an answer looks like, with this run's intervals
+    if (report.get("conformal") or {}).get("bin_below"):  # what an answer looks like, with this run's intervals
         written.append(interval_scale_figure(report["conformal"], folder / "interval_scale.svg"))
     for column, records in report.get("disaggregated", {}).items():
         table = pd.DataFrame(records).set_index("group")
@@ -130,13 +132,26 @@ def _screening_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _rule_selection_lines(conformal: dict[str, Any]) -> list[str]:
+    """Every interval rule tried, with its leave-one-group-out figures on all groups, and the nested choices."""
+    selection = conformal["rule_selection"]
+    chosen = ", ".join(f"{rule} {n}" for rule, n in Counter(selection["chosen_by_fold"]).most_common())
+    lines = [f"Rule shipped: {conformal['rule']} ({selection['how']}). Chosen in the outer folds: {chosen}.", "",
+             "| interval rule tried | coverage (leave-one-group-out, all groups) | worst band with >= 10 | mean width | meets the criterion |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    return lines + [f"| {r['rule']} | {r['coverage']:.1%} | {r['worst_stratum']:.1%} | {r['mean_width']:.2f} | {'yes' if r['meets'] else 'no'} |"
+                    for r in selection["candidates_on_all_groups"]]  # fmt: skip
+
+
 def _uncertainty_lines(conformal: dict[str, Any]) -> list[str]:
     """The interval's coverage when each group's interval is calibrated without it: overall, per stratum
     (WHO band of the true value) and the worst outer fold."""
     lines = ["", "## Uncertainty", "", f"Conformal {conformal['target_coverage']:.0%} interval ({conformal.get('method', 'split-conformal')}): "
              f"empirical coverage {conformal['empirical_coverage']:.1%} under leave-one-group-out calibration, mean width {conformal['mean_width']:.2f} g/dL."]  # fmt: skip
     if conformal.get("bin_edges"):
-        lines.append(f"Half-widths by bin of the estimate (edges {conformal['bin_edges']}): {', '.join(f'±{w:.2f}' for w in conformal['bin_half_widths'])} g/dL.")
+        lines.append(f"Reach below / above the estimate, by its bin: {describe_rule(conformal, 'g/dL')}.")
+    if conformal.get("rule_selection"):
+        lines += _rule_selection_lines(conformal)
     if conformal.get("by_stratum"):
         lines += ["", "| true-Hb band | n | coverage |", "|---|---|---|"] + [f"| {band} | {row['n']} | {row['coverage']:.1%} |" for band, row in conformal["by_stratum"].items()]
     if conformal.get("by_fold"):

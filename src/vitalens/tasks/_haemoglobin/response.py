@@ -9,7 +9,7 @@ from vitalens.aggregate import aggregate_estimates
 from vitalens.interpretation import interpret_hb, interpret_interval
 from vitalens.plausibility import IMPLAUSIBLE_TIP, implausible_estimate
 from vitalens.results import Prediction, refused
-from vitalens.uncertainty import half_width_at
+from vitalens.uncertainty import interval_around
 
 
 def validate_population(population: dict[str, Any]) -> None:
@@ -26,18 +26,21 @@ def implausible(hb: float, image_id: str, how: str, **details: Any) -> Predictio
 
 def interval(hb: float, uncertainty: float | dict[str, Any]) -> tuple[float, float]:
     """The conformal interval around `hb` (`uncertainty`: a half-width, or the bundle's uncertainty block,
-    whose Mondrian bins give a low estimate its own width), its lower bound clipped at 0 (Hb cannot be
-    negative); the upper bound is left as it is."""
-    half_width = half_width_at(uncertainty, hb)
-    return max(0.0, hb - half_width), hb + half_width
+    whose Mondrian bins give a low estimate its own reach below and above), its lower bound clipped at 0
+    (Hb cannot be negative); the upper bound is left as it is."""
+    return interval_around(hb, uncertainty)
 
 
 def uncertainty_block(manifest: dict[str, Any]) -> dict[str, Any]:
     """The bundle's interval rule, checked at load (a malformed one fails there, not at the first photo)."""
     block = manifest["uncertainty"]
+    bins = len(block.get("bin_edges") or []) + (1 if block.get("bin_edges") else 0)
+    for key in ("bin_half_widths", "bin_below", "bin_above"):
+        if block.get(key) and len(block[key]) != max(bins, 1):
+            raise ValueError(f"uncertainty: {key} needs one width per bin (len(bin_edges) + 1)")
+    if block.get("bin_edges") and not (block.get("bin_half_widths") or block.get("bin_below")):
+        raise ValueError("uncertainty: bin_edges without bin_half_widths or bin_below / bin_above")
     interval(12.0, block)
-    if len(block.get("bin_half_widths") or []) != len(block.get("bin_edges") or []) + (1 if block.get("bin_edges") else 0):
-        raise ValueError("uncertainty: bin_half_widths needs one width per bin (len(bin_edges) + 1)")
     return block
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from vitalens.model_card import render_card
 from vitalens.tasks._haemoglobin.card import hb_front_matter, model_vs_mean_table
+from vitalens.uncertainty import describe_rule
 
 
 def _detector_section(detector: dict[str, Any] | None) -> list[str]:
@@ -38,14 +39,11 @@ def learning_curve_markdown(curve: dict) -> str:
 
 
 def _interval_lines(uncertainty: dict[str, Any]) -> list[str]:
-    edges, widths = uncertainty.get("bin_edges") or [], uncertainty.get("bin_half_widths") or []
-    if edges:
-        bounds = [f"below {edges[0]:g} g/dL"] + [f"{a:g}–{b:g} g/dL" for a, b in zip(edges, edges[1:])] + [f"{edges[-1]:g} g/dL and above"]
-        rule = "; ".join(f"estimate {bound}: ±{width:.2f}" for bound, width in zip(bounds, widths))
-    else:
-        rule = f"±{uncertainty['half_width']:.2f} g/dL"
-    lines = [f"Conformal {uncertainty['coverage']:.0%} interval ({uncertainty['method']}): {rule}; empirical coverage with "
-             f"each session's interval calibrated on the other sessions {uncertainty['empirical_coverage_loso']:.1%}."]  # fmt: skip
+    lines = [f"Conformal {uncertainty['coverage']:.0%} interval ({uncertainty['method']}): {describe_rule(uncertainty, 'g/dL')} "
+             "(reach below / above the estimate); empirical coverage with each session's interval calibrated, and its rule "
+             f"chosen, on the other sessions only {uncertainty['empirical_coverage_loso']:.1%}."]  # fmt: skip
+    if uncertainty.get("rule"):
+        lines.append(f"\nRule: {uncertainty['rule']}, {uncertainty.get('rule_how', '')}.")
     by_band = uncertainty.get("coverage_by_who_band") or {}
     if by_band:
         lines += ["", "| true-Hb band | n | interval coverage |", "|---|---|---|"] + [f"| {b} | {r['n']} | {r['coverage']:.1%} |" for b, r in by_band.items()]

@@ -43,6 +43,7 @@ from vitalens.tasks.hb_nails.detection import (
 OPSET = 17
 MODEL_FILE = "model.json"  # what `train` saves in the run folder for export (see `saved_model`)
 SAVED_KEYS = {"model", "config", "interval"}
+INTERVAL_KEYS = ("bin_edges", "bin_half_widths", "bin_below", "bin_above", "lower_share", "rule")
 
 
 class NailHbGraph(nn.Module):
@@ -70,10 +71,12 @@ def linear_graph(model: NailHbRegressor, weights: np.ndarray, bias: float) -> Na
 
 
 def saved_model(model: NailHbRegressor, config: dict[str, Any], conformal: dict[str, Any]) -> dict[str, Any]:
-    """What `train` writes to MODEL_FILE: plain numbers only (the interval rule: one half-width, and one per
-    Mondrian bin of the estimate). A head that is not linear (catboost) keeps the reason instead of weights,
+    """What `train` writes to MODEL_FILE: plain numbers only (the interval rule: one half-width, and per
+    Mondrian bin of the estimate how far the interval reaches below and above it). A head that is not linear (catboost) keeps the reason instead of weights,
     so export refuses it in one line rather than half-way through."""
-    interval = {"half_width": conformal["half_width_all"], "bin_edges": conformal.get("bin_edges", []), "bin_half_widths": conformal.get("bin_half_widths", [])}
+    interval = {"half_width": conformal["half_width_all"], **{key: conformal[key] for key in INTERVAL_KEYS if key in conformal}}
+    if "rule_selection" in conformal:
+        interval["rule_how"] = conformal["rule_selection"]["how"]
     saved = {"model": model.get_params(), "config": config, "interval": interval}
     try:
         weights, bias = linear_parameters(model.head_)

@@ -134,7 +134,7 @@ def nested_cross_validate(data: PreparedData, config: RunConfig, show_progress: 
         test_groups = ";".join(sorted(set(groups[test])))
         log.append({"fold": fold, "test_groups": test_groups, "inner_mae": scores, "chosen": chosen})
         rows.append({**fold_row(fold, groups[test], y[test], predicted[test], baseline[test]), "chosen": chosen})
-    conformal = interval_check(y, predicted, outer, config.interval_coverage)
+    conformal = interval_check(y, predicted, outer, groups, config.interval_coverage)
     for row, fold_coverage in zip(rows, conformal["by_fold"]):
         row["interval_coverage"], row["interval_mean_width"] = fold_coverage["coverage"], fold_coverage["mean_width"]
     predictions = predictions_frame(data, fold_of, predicted, baseline).assign(chosen=[log[f]["chosen"] for f in fold_of])

@@ -17,8 +17,20 @@ export const RETAKE = 'with three or four fingernails sharp and filling the fram
 
 // The conformal interval around hb, its lower bound clipped at 0 (Hb cannot be negative), as response.interval.
 export function hbInterval(hb, uncertainty) {
-  const halfWidth = halfWidthAt(uncertainty, hb);
-  return [Math.max(0, hb - halfWidth), hb + halfWidth];
+  const [below, above] = reachAt(uncertainty, hb);
+  return [Math.max(0, hb - below), hb + above];
+}
+
+// Twin of vitalens.uncertainty.reach_at: how far the interval reaches below and above the estimate, per
+// Mondrian bin when the bundle has bin_below / bin_above (asymmetric), else the symmetric half-width.
+export function reachAt(uncertainty, estimate) {
+  const below = uncertainty.bin_below || [];
+  if (!below.length) {
+    const half = halfWidthAt(uncertainty, estimate);
+    return [half, half];
+  }
+  const bin = (uncertainty.bin_edges || []).filter((edge) => estimate >= edge).length;
+  return [below[bin], uncertainty.bin_above[bin]];
 }
 
 // Twin of vitalens.uncertainty.half_width_at: Mondrian bins (by the estimate) when the bundle has them.

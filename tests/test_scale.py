@@ -142,3 +142,19 @@ def test_nested_folds_run_as_ray_tasks_give_the_local_report(synthetic_nails, tm
         assert job.mapped == (len(reports[engine]["candidates"]) if engine == "ray" else 0)
     assert reports["ray"]["candidates"] == reports["local"]["candidates"]  # every fold's inner scores and choice
     assert (tmp_path / "ray" / "predictions.csv").read_text() == (tmp_path / "local" / "predictions.csv").read_text()
+
+
+def test_conjunctiva_nested_folds_run_as_ray_tasks_give_the_local_report(tmp_path, local_ray):
+    from test_hb_conjunctiva import synthetic_layout
+
+    from vitalens.runs import Job, write_config
+
+    task, data = get_task("hb-conjunctiva"), synthetic_layout(tmp_path / "cp")
+    reports = {}
+    for engine in ("local", "ray"):
+        job = Job(task.name, "evaluate", data, tmp_path / engine, task.parse_options("evaluate", {}), show_progress=False, engine=engine)
+        write_config(job)
+        reports[engine] = task.verb("evaluate")(job)
+        assert job.mapped == reports[engine]["data"]["groups"] > 2  # one piece per held-out hospital, on either engine
+    assert reports["ray"]["candidates"] == reports["local"]["candidates"]
+    assert (tmp_path / "ray" / "predictions.csv").read_text() == (tmp_path / "local" / "predictions.csv").read_text()

@@ -65,7 +65,7 @@ def _run(job: Job, fit_final: bool) -> dict[str, Any]:
     n_groups = table["group"].nunique() if len(table) else 0
     if n_groups < MIN_GROUPS:
         raise ValueError(f"{job.data}: {len(table)} usable photos from {n_groups} hospitals; nested leave-one-hospital-out needs at least {MIN_GROUPS}.")
-    predictions, folds, candidates = nested_cross_validation(table)
+    predictions, folds, candidates = nested_cross_validation(table, map_folds=job.map)
     y, pred, base = predictions["hb_true"].to_numpy(), predictions["hb_pred"].to_numpy(), predictions["hb_mean_predictor"].to_numpy()
     outer = [(np.flatnonzero(predictions["fold"] != f), np.flatnonzero(predictions["fold"] == f)) for f in sorted(predictions["fold"].unique())]
     conformal = outer_fold_coverage(y, pred, outer, config.interval_coverage)

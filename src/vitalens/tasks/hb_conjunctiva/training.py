@@ -10,7 +10,7 @@ it was chosen; the final model is the candidate the same inner CV picks on every
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -106,23 +106,33 @@ def choose(table: pd.DataFrame, candidates: tuple[Candidate, ...] = CANDIDATES) 
     return best, scores
 
 
-def nested_cross_validation(table: pd.DataFrame, candidates: tuple[Candidate, ...] = CANDIDATES) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
-    """(out-of-fold predictions, one row per outer fold, the candidate log)."""
+def outer_fold(table: pd.DataFrame, train: np.ndarray, test: np.ndarray, candidates: tuple[Candidate, ...]) -> tuple[str, dict[str, float], np.ndarray]:
+    """One outer fold: the inner choice on the training hospitals, its scores, and its estimates for the held-out
+    hospital (module level, so `--engine ray` can run the folds as Ray tasks)."""
+    best, scores = choose(table.iloc[train], candidates)
+    model = best.make().fit(table.iloc[train][best.columns()].to_numpy(), table["hb_true"].to_numpy()[train])
+    return best.name, scores, model.predict(table.iloc[test][best.columns()].to_numpy())
+
+
+def nested_cross_validation(table: pd.DataFrame, candidates: tuple[Candidate, ...] = CANDIDATES,
+                            map_folds: Callable | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:  # fmt: skip
+    """(out-of-fold predictions, one row per outer fold, the candidate log); `map_folds(function, arguments)`
+    runs the outer folds (in order here by default; `Job.map` for Ray)."""
     y, groups = table["hb_true"].to_numpy(), table["group"].to_numpy()
     predictions = table[["image_id", "group", "hb_true", "age_months", "age_band", "sex", "who_cutoff"]].copy()
     predictions["hb_pred"] = np.nan
     predictions["hb_mean_predictor"] = np.nan
     predictions["fold"] = -1
+    outer = list(LeaveOneGroupOut().split(table, y, groups))
+    runs = (map_folds or (lambda f, arguments: [f(*a) for a in arguments]))(outer_fold, [(table, train, test, candidates) for train, test in outer])
     folds, inner = [], []
-    for fold, (train, test) in enumerate(LeaveOneGroupOut().split(table, y, groups)):
-        best, scores = choose(table.iloc[train], candidates)
+    for fold, ((train, test), (chosen_name, scores, estimates)) in enumerate(zip(outer, runs)):
         inner.append(scores)
-        model = best.make().fit(table.iloc[train][best.columns()].to_numpy(), y[train])
-        predictions.iloc[test, predictions.columns.get_loc("hb_pred")] = model.predict(table.iloc[test][best.columns()].to_numpy())
+        predictions.iloc[test, predictions.columns.get_loc("hb_pred")] = estimates
         predictions.iloc[test, predictions.columns.get_loc("hb_mean_predictor")] = y[train].mean()
         predictions.iloc[test, predictions.columns.get_loc("fold")] = fold
         held = predictions.iloc[test]
-        folds.append({"fold": fold, "held_out_hospital": groups[test][0], "n": len(test), "chosen": best.name,
+        folds.append({"fold": fold, "held_out_hospital": groups[test][0], "n": len(test), "chosen": chosen_name,
                       "mae": float((held["hb_pred"] - held["hb_true"]).abs().mean()),
                       "mae_mean_predictor": float((held["hb_mean_predictor"] - held["hb_true"]).abs().mean())})  # fmt: skip
     chosen = pd.Series([f["chosen"] for f in folds]).value_counts().to_dict()

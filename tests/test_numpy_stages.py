@@ -97,3 +97,17 @@ def test_white_reference_median_by_counting_is_np_median():
         values = rng.integers(0, 256, size).astype(np.uint8)
         expected = np.median(values.astype(np.float32) / 255.0)
         assert _median_unit(values) == expected and _median_unit(values).dtype == expected.dtype
+
+
+def test_disc_dilation_is_opencvs_elliptical_dilation():
+    import cv2
+
+    from vitalens.morphology import dilate_disc
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        height, width = (int(v) for v in rng.integers(1, 150, 2))
+        mask = (rng.random((height, width)) < rng.choice([0.002, 0.02, 0.3])).astype(np.uint8)
+        radius = int(rng.integers(0, 80))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        assert np.array_equal(dilate_disc(mask, radius), cv2.dilate(mask, kernel)), (height, width, radius)

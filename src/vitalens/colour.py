@@ -56,7 +56,10 @@ def _decoding_table(dtype: str) -> np.ndarray:
 
 def srgb8_to_linear(rgb: np.ndarray, dtype: type = np.float64) -> np.ndarray:
     """`srgb_to_linear(rgb.astype(dtype) / 255.0)` of 8-bit sRGB, bit for bit, from a 256-entry table."""
-    return np.take(_decoding_table(np.dtype(dtype).name), np.asarray(rgb, dtype=np.uint8))
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8:
+        raise ValueError(f"srgb8_to_linear needs 8-bit sRGB, got {rgb.dtype}")
+    return np.take(_decoding_table(np.dtype(dtype).name), rgb)
 
 
 def srgb8_to_lab(rgb: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -76,7 +79,7 @@ def lab_box_mask(rgb: np.ndarray, lower: tuple[float, float, float], upper: tupl
     least `_OPENCV_LAB_MARGIN` inside or outside the box, and the exact formula is run on the few near a bound."""
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8:
-        raise ValueError(f"lab_box_mask needs 8-bit sRGB (its OpenCV margin holds for those), got {rgb.dtype}")
+        raise ValueError(f"lab_box_mask needs 8-bit sRGB (its OpenCV margin was checked on those), got {rgb.dtype}")
     if rgb.size == 0:
         return np.zeros(rgb.shape[:-1], dtype=bool)
     approx = cv2.cvtColor(rgb.astype(np.float32).reshape(1, -1, 3) / 255.0, cv2.COLOR_RGB2Lab)

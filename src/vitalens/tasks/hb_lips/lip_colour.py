@@ -1,4 +1,4 @@
-"""Colour features of the lips, raw and normalised against the skin around them (pure numpy).
+"""Colour features of the lips, raw and normalised against the skin around them (numpy).
 
 Why normalise: the camera sees lip colour times the light's colour times the white-balance error
 times exposure, and melanin darkens lips and skin alike. Dividing lip by skin (in linear RGB) cancels
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vitalens.colour import srgb_to_lab, srgb_to_linear
+from vitalens.colour import srgb8_to_lab, srgb8_to_linear
 from vitalens.tasks.hb_lips.regions import Box, LipRegion, find_lips
 
 RAW_LIP_FEATURES = ("lip_L", "lip_a", "lip_b", "lip_log_r", "lip_log_g", "lip_log_b")
@@ -54,8 +54,8 @@ def measure_lips(rgb: np.ndarray) -> LipMeasurement:
 
 def lip_colour_features(rgb: np.ndarray, lip_box: Box, skin_box: Box | None = None) -> np.ndarray:
     """`LIP_COLOUR_FEATURES` for one photo; skin and normalised entries are NaN without a skin box."""
-    lip = _colour_stats(lip_pixels(rgb, lip_box))
-    skin = _colour_stats(skin_pixels(rgb, lip_box, skin_box)) if skin_box is not None else None
+    lip = _colour_stats(*_lip_half(rgb, lip_box))
+    skin = _colour_stats(*_skin_half(rgb, lip_box, skin_box)) if skin_box is not None else None
     if lip is None:
         return np.full(len(LIP_COLOUR_FEATURES), np.nan)
     lip_lab, lip_linear = lip
@@ -68,38 +68,55 @@ def lip_colour_features(rgb: np.ndarray, lip_box: Box, skin_box: Box | None = No
 
 def lip_pixels(rgb: np.ndarray, lip_box: Box) -> np.ndarray:
     """Usable pixels of the lip box, the redder half (the lips, not the skin in the box's corners)."""
-    return _half_by_redness(_crop(rgb, lip_box).reshape(-1, 3), redder=True)
+    return _lip_half(rgb, lip_box)[0]
 
 
 def skin_pixels(rgb: np.ndarray, lip_box: Box, skin_box: Box) -> np.ndarray:
     """Usable pixels of the skin box outside the lip box, the less red half (not lip overflow)."""
-    inside = np.zeros(rgb.shape[:2], dtype=bool)
+    return _skin_half(rgb, lip_box, skin_box)[0]
+
+
+def _lip_half(rgb: np.ndarray, lip_box: Box) -> tuple[np.ndarray, np.ndarray]:
+    return _half_by_redness(_sample(_crop(rgb, lip_box).reshape(-1, 3)), redder=True)
+
+
+def _skin_half(rgb: np.ndarray, lip_box: Box, skin_box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """The skin box's pixels outside the lip box in row order, masked within the skin box alone (not the
+    photo), and only the sampled ones gathered."""
     ymin, xmin, ymax, xmax = _clip(skin_box, rgb.shape)
-    inside[ymin:ymax, xmin:xmax] = True
-    ymin, xmin, ymax, xmax = _clip(lip_box, rgb.shape)
-    inside[ymin:ymax, xmin:xmax] = False
-    return _half_by_redness(rgb[inside], redder=False)
+    region = rgb[ymin:ymax, xmin:xmax]
+    inside = np.ones(region.shape[:2], dtype=bool)
+    top, left, bottom, right = _clip(lip_box, rgb.shape)
+    top, bottom = np.clip([top - ymin, bottom - ymin], 0, inside.shape[0])
+    left, right = np.clip([left - xmin, right - xmin], 0, inside.shape[1])
+    inside[top:bottom, left:right] = False
+    rows, columns = np.divmod(_sample(np.flatnonzero(inside)), max(1, inside.shape[1]))
+    return _half_by_redness(region[rows, columns], redder=False)
 
 
-def _half_by_redness(pixels: np.ndarray, redder: bool) -> np.ndarray:
-    # Medians of a regular sample of a large region equal the full ones to well within camera noise.
-    pixels = pixels[:: max(1, len(pixels) // MAX_SAMPLED_PIXELS)]
-    lab = srgb_to_lab(pixels.astype(np.float64) / 255.0)
+def _sample(items: np.ndarray) -> np.ndarray:
+    """A regular sample of a large region's pixels: their medians equal the full ones to well within camera noise."""
+    return items[:: max(1, len(items) // MAX_SAMPLED_PIXELS)]
+
+
+def _half_by_redness(pixels: np.ndarray, redder: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen half of the usable pixels, with their CIELAB."""
+    lab = srgb8_to_lab(pixels)
     usable = (lab[:, 0] > _LIGHTNESS_RANGE[0]) & (lab[:, 0] < _LIGHTNESS_RANGE[1]) & (np.hypot(lab[:, 1], lab[:, 2]) > _MIN_CHROMA)
     pixels, lab = pixels[usable], lab[usable]
     if len(pixels) < MIN_PIXELS:
-        return pixels
+        return pixels, lab
     redness = lab[:, 1] - lab[:, 2]
     median = np.median(redness)
-    return pixels[redness >= median] if redder else pixels[redness <= median]
+    half = redness >= median if redder else redness <= median
+    return pixels[half], lab[half]
 
 
-def _colour_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _colour_stats(pixels: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Median CIELAB and median linear RGB of a pixel set (None when too few pixels)."""
     if len(pixels) < MIN_PIXELS:
         return None
-    srgb = pixels.astype(np.float64) / 255.0
-    return np.median(srgb_to_lab(srgb), axis=0), np.median(srgb_to_linear(srgb), axis=0) + _EPSILON
+    return np.median(lab, axis=0), np.median(srgb8_to_linear(pixels), axis=0) + _EPSILON
 
 
 def _crop(rgb: np.ndarray, box: Box) -> np.ndarray:

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vitalens.colour import srgb_to_lab
+from vitalens.colour import srgb8_to_lab
 from vitalens.data.samples import Box  # (ymin, xmin, ymax, xmax) in pixels of the image passed in
+from vitalens.morphology import dilate_disc
 
 WORK_SIDE = 400
 THRESHOLD_PERCENTILES = (50, 60, 70, 78, 85, 91, 95)
@@ -84,7 +85,7 @@ def find_lips(rgb: np.ndarray) -> LipFinding:
         return LipFinding(None, f"expected an RGB image of at least 8x8 pixels, got shape {rgb.shape}")
     scale = min(1.0, WORK_SIDE / max(rgb.shape[:2]))
     small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
-    lab = srgb_to_lab(small.astype(np.float64) / 255.0)
+    lab = srgb8_to_lab(small)
     content = content_mask(small, lab)
     if content.mean() < MIN_CONTENT_FRACTION:
         return LipFinding(None, "no coloured content: the image is blank, flat, grey or too dark/bright")
@@ -118,9 +119,9 @@ def content_mask(rgb: np.ndarray, lab: np.ndarray) -> np.ndarray:
 
 def _candidates(score: np.ndarray, content: np.ndarray) -> list[_Candidate]:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    found = []
+    found, content_scores = [], score[content]
     for percentile in THRESHOLD_PERCENTILES:
-        threshold = np.percentile(score[content], percentile)
+        threshold = np.percentile(content_scores, percentile)
         mask = ((score > threshold) & content).astype(np.uint8)
         mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), cv2.MORPH_OPEN, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -163,8 +164,15 @@ def _grow(best: _Candidate, candidates: list[_Candidate], score: np.ndarray) -> 
 
 
 def _ring(component: np.ndarray, width: int) -> np.ndarray:
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
-    return cv2.dilate(component.astype(np.uint8), kernel).astype(bool) & ~component
+    """Pixels within the elliptical `width` of the component, not in it. Dilated only inside the component's
+    box grown by `width` (nothing farther is reached, and pixels beyond that window count as unset, as
+    beyond the image), by `dilate_disc`: the same pixels as cv2.dilate with the ellipse, much faster."""
+    mask = component.astype(np.uint8)
+    x, y, w, h = cv2.boundingRect(mask)
+    window = np.s_[max(0, y - width) : y + h + width, max(0, x - width) : x + w + width]
+    ring = np.zeros_like(component, dtype=bool)
+    ring[window] = dilate_disc(mask[window], width).astype(bool) & ~component[window]
+    return ring
 
 
 def _shape_prior(width: int, height: int, area: int) -> float:

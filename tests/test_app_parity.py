@@ -243,10 +243,10 @@ def hb_tolerance(key: str, want: float) -> float:
 
 
 def skin_tolerance(key: str, want: float) -> float:
-    return SKIN_TOLERANCE * abs(want) if key == "typicality" else SKIN_TOLERANCE
+    return SKIN_TOLERANCE * max(1.0, abs(want)) if key in ("typicality", "skin_check") else SKIN_TOLERANCE
 
 
-PHOTO_CHECK = re.compile(r"\(photo check ([0-9.]+) > ")
+PHOTO_CHECK = re.compile(r"\((?:photo|skin) check (-?[0-9.]+) [<>] ")
 
 
 def assert_same_skin_result(got, want, where: str = "") -> None:
@@ -254,10 +254,10 @@ def assert_same_skin_result(got, want, where: str = "") -> None:
     ONNX runtimes agree on the score within skin_tolerance, not to the last digit (82772.57 beside 82772.45), so
     the browser's score in the reason and message must match Python's within that (plus the rounding) and is
     then read as Python's."""
-    if want["status"] == "refused" and "typicality" in want:
+    if want["status"] == "refused" and ("typicality" in want or "skin_check" in want):
         (shown,), (expected,) = PHOTO_CHECK.findall(got["reasons"][0]), PHOTO_CHECK.findall(want["reasons"][0])
         assert abs(float(shown) - float(expected)) <= skin_tolerance("typicality", float(expected)) + 0.01, (where, shown, expected)
-        swap = lambda text: text.replace(f"(photo check {shown} > ", f"(photo check {expected} > ")  # noqa: E731
+        swap = lambda text: text.replace(f" check {shown} ", f" check {expected} ")  # noqa: E731
         got = {**got, "reasons": [swap(reason) for reason in got["reasons"]], "message": swap(got["message"])}
     assert_same_result(got, want, skin_tolerance, where)
 
@@ -343,6 +343,37 @@ def test_skin_results_match_the_python_predictor(tmp_path, skin_fixture_bundle):
     refusals = {r["image_id"]: r["reasons"][0] for r in want if r["status"] == "refused"}
     assert {"skin-small-5x7.png", "skin-2x2.png"} <= set(refusals) and "too small" in refusals["skin-2x2.png"]
     assert {"skin-301x257.png", "dark.png"}.isdisjoint(refusals) and "photo check" in refusals["astronaut_face.png"]  # typical, and not
+    for js, py in zip(got, want):
+        assert_same_skin_result(js, py, py["image_id"])
+
+
+def test_the_skin_check_output_scores_and_refuses_alike_in_the_browser(tmp_path, skin_fixture_bundle):
+    """A made-up skin check folded into the fixture's graph by the shipped bundle's own code (seeded weights, threshold
+    between two photos' scores, so about half the photos are refused by it): the browser must read and refuse alike."""
+    from vitalens.bundle.writer import update_bundle
+    from vitalens.runtime import load_bundle
+    from vitalens.tasks.skin_condition.runtime import SkinPredictor
+    from vitalens.tasks.skin_condition.skin_check_fit import OUTPUT, append_site_logit, features_session
+
+    bundle = shutil.copytree(skin_fixture_bundle, tmp_path / "bundle")
+    predictor = SkinPredictor(load_bundle(bundle))
+    cases = [("skin-condition", f"{name}.png", rgb, {}) for name, rgb, _ in _skin_cases() if min(rgb.shape[:2]) >= 16]
+    session, index = features_session(bundle / "model.onnx")
+    crops = [predictor.crop(rgb) for _, _, rgb, _ in cases]
+    pooled = np.array([session.run(None, {"image": crop[None].transpose(0, 3, 1, 2).astype(np.float32) / 255})[index][0] for crop in crops])
+    weights = {"mean": pooled.mean(axis=0), "scale": pooled.std(axis=0) + 0.05, "weights": np.random.default_rng(4).normal(0, 1, pooled.shape[1]), "bias": 0.25}
+    scores = sorted(((pooled - weights["mean"]) / weights["scale"]) @ weights["weights"] + weights["bias"])
+    append_site_logit(bundle / "model.onnx", weights)
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    check = {"shape": ["batch"], "threshold": float((scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2)}
+    update_bundle(bundle, {"model": (bundle / "model.onnx", {k: v for k, v in manifest["model"].items() if k not in ("file", "sha256")})},
+                  {"outputs": {**manifest["outputs"], OUTPUT: check}})  # fmt: skip
+    predictor = SkinPredictor(load_bundle(bundle))
+    (tmp_path / "browser").mkdir()
+    got, want = run_predictions(tmp_path / "browser", {"skin-condition": bundle}, cases), _expected(predictor, cases)
+    refused_by_it = [r for r in want if r["status"] == "refused" and "skin check" in r["reasons"][0]]
+    assert 2 <= len(refused_by_it) <= len(cases) // 2 + 1 and all(r["tips"] and "label_1" not in r for r in refused_by_it)
+    assert any(r["status"] == "ok" and "skin_check" in r for r in want)
     for js, py in zip(got, want):
         assert_same_skin_result(js, py, py["image_id"])
 

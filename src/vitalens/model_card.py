@@ -34,6 +34,15 @@ def with_site_check(card: str, check: dict[str, Any]) -> str:
     return with_section(card, SITE_CHECK_HEADING, body)
 
 
+def without_section(card: str, heading: str) -> str:
+    """The card with the section `heading` taken out (a card without it comes back unchanged)."""
+    start = card.find(f"## {heading}")
+    if start < 0:
+        return card
+    end = card.find("\n## ", start + 1)
+    return card[:start] + (card[end + 1:] if end >= 0 else "")
+
+
 def with_section(card: str, heading: str, body: list[str]) -> str:
     """The card with the section `heading` added or replaced, before "How to run it" when the card has one."""
     section = "\n".join([f"## {heading}", *body]) + "\n"

@@ -5,7 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitalens.model_card import Section, render_card
+from vitalens.model_card import Section, render_card, with_section
+
+SKIN_CHECK_HEADING = "Input gate (skin check)"
+
+
+def skin_check_section(check: dict[str, Any]) -> list[str]:
+    """The card's words for the graph's `site_logit` output: its threshold and the rates it was chosen at."""
+    chosen, rates = check["chosen"], check["pass_rate_out_of_fold_by_site"]
+    lines = [f"The graph's `site_logit` output is a logistic check on the pooled features the network already computes ({check['features']}); "
+             f"under {check['threshold']:.3f} the photo is not a skin close-up like the training photos and is refused with the tip: \"{check['tip']}\".",
+             "", f"Chosen on the tuning half of every body site's photos only: C = {chosen['C']} ({chosen['by']}); threshold: {check['threshold_chosen']}. "
+             "Out-of-fold pass rates on the tuning half (test-half answered rates: benchmarks/results/wrong_photos.md):",
+             "", "| tuning photos | n | pass the skin check | pass it, the face gate and the typicality check |", "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {site} | {r['n']} | {r['skin_check']:.1%} | {r['with_face_gate_and_typicality']:.1%} |" for site, r in rates.items()]
+    return lines
+
+
+def with_skin_check(card: str, manifest: dict[str, Any]) -> str:
+    """The card with its skin-check section added or replaced (a card without the check comes back unchanged)."""
+    check = manifest["outputs"].get("site_logit")
+    return with_section(card, SKIN_CHECK_HEADING, skin_check_section(check)) if check else card
 
 
 def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
@@ -66,7 +86,7 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
                           "lighting-quality verdict and heat maps showing where the network looked. It names the three most likely of "
                           f"{len(manifest['labels'])} conditions; it is not a diagnosis."]),
         ("Out-of-scope use", ["Diagnosis, triage or treatment decisions; conditions outside the 21 trained ones (the model will still name one); "
-                              "dermoscopy; photos that are not clinical close-ups of skin (the predictor refuses many of them through the `typicality` output and the site check, not all: "
+                              "dermoscopy; photos that are not clinical close-ups of skin (the predictor refuses many of them through the `site_logit` skin check and the `typicality` output, not all: "
                               "see benchmarks/skin_ood.py and benchmarks/wrong_photos.py); commercial use (the training data is CC BY-NC-SA)."]),
         ("Model", [f"{model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, {model['parameters']:,} parameters: "
                    + "; ".join(f"{k}: {v}" for k, v in model.items() if k not in ("file", "sha256", "architecture", "backbones", "parameters", "input_size"))]),
@@ -79,7 +99,9 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
             f"three-group agreement {ita['group_agreement']:.2f}): lighting and white balance move ITA°, so ITA-based audits measure the photo as much as the person."]),
         ("How to run it", ["```bash", f"vitalens predict --task {manifest['task']} --data <photos> --out predictions.csv", "```",
                            "Input: RGB in [0, 1], square centre crop (0.8 of the short side) resized to "
-                           f"{model['input_size']} px; outputs `diagnosis_probs`, `lighting_good`, `cam`, `typicality` (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
+                           f"{model['input_size']} px; outputs {', '.join(f'`{name}`' for name in manifest['outputs'])} (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
     ]  # fmt: skip
+    if "site_logit" in manifest["outputs"]:
+        sections.insert(-1, (SKIN_CHECK_HEADING, skin_check_section(manifest["outputs"]["site_logit"])))
     title = f"vitalens {manifest['task']} — {model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, Grad-CAM"
     return render_card(front, title, manifest["disclaimer"], sections)

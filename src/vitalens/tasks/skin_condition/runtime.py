@@ -1,7 +1,9 @@
 """Skin condition at inference: centre crop → ONNX → top-3 conditions and the coarse benign / malignant /
 non-neoplastic view, lighting verdict + tip and heat map; a photo unlike the clinical close-ups the model
-learned from (its typicality above the bundle's threshold) is refused with the reason and a tip, no labels,
-because the conditions the network names for such a photo are unreliable.
+learned from (its typicality above the bundle's threshold), or one the skin check on the same pooled
+features finds is not a skin close-up (`site_logit` under its threshold: a lip photo, a face, a nail; fitted
+by vitalens.tasks.skin_condition.skin_check_fit), is refused with the reason and a tip, no labels, because
+the conditions the network names for such a photo are unreliable.
 
 numpy, Pillow and onnxruntime only. The graph applies colour calibration, normalisation and the
 temperature itself; this module crops, runs it and words the answer as a `vitalens.results.Prediction`.
@@ -26,6 +28,7 @@ HEATMAP_DECIMALS = 3
 TIP_POOR_LIGHT = "poor lighting: retake in even daylight, without flash, holding the phone steady"
 ATYPICAL = "unlike the clinical close-ups this model learned from (photo check {typicality:.2f} > {threshold:.2f})"
 TIP_ATYPICAL = "photograph the affected skin close up, filling the frame"
+NOT_SKIN = "not a skin close-up like the ones this model learned from (skin check {score:.2f} < {threshold:.2f})"
 HEATMAP_OVER = "centre crop (see the bundle's inputs.image.preprocessing)"
 
 
@@ -42,6 +45,8 @@ class SkinPredictor:
         self.crop_fraction = float(bundle.manifest["inputs"]["image"]["crop_fraction"])
         self.threshold = float(bundle.manifest["lighting"]["threshold"])
         self.typicality_threshold = float(bundle.manifest["outputs"]["typicality"]["threshold"])
+        skin_check = bundle.manifest["outputs"].get("site_logit")  # a graph exported before the skin check has none
+        self.skin_check_threshold = float(skin_check["threshold"]) if skin_check else None
         self.partition_of_label = [bundle.manifest["three_partition"][label] for label in self.labels]
 
     @property
@@ -77,11 +82,11 @@ class SkinPredictor:
         """The network's input for a photo: the bundle's centre crop at its size, [S, S, 3] uint8."""
         return centre_crop_resized(rgb, self.size, self.crop_fraction)
 
-    def run(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """[B, S, S, 3] uint8 crops → (probabilities [B, C], P(good lighting) [B], maps [B, C, h, w], typicality [B])."""
+    def run(self, crops: np.ndarray) -> tuple[np.ndarray, ...]:
+        """[B, S, S, 3] uint8 crops → (probabilities [B, C], P(good lighting) [B], maps [B, C, h, w], typicality [B]),
+        then the skin check's logit [B] when the graph has one."""
         image = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
-        probabilities, lighting, cam, typicality = self.bundle.session().run(None, {"image": image})
-        return probabilities, lighting, cam, typicality
+        return tuple(self.bundle.session().run(None, {"image": image}))
 
     def predict(self, rgb: np.ndarray, image_id: str = "") -> dict[str, Any]:
         """Everything the graph says about one photo, in words (the heat map as an array)."""
@@ -89,8 +94,9 @@ class SkinPredictor:
         return self.describe(image_id, crop, *(out[0] for out in self.run(crop[None])))
 
     def describe(self, image_id: str, crop: np.ndarray, probabilities: np.ndarray, lighting: np.ndarray, cam: np.ndarray,
-                 typicality: np.ndarray) -> dict[str, Any]:  # fmt: skip
-        """One photo's graph outputs worded: top-3, coarse view, lighting verdict and tip, photo check and its score, heat map.
+                 typicality: np.ndarray, site_logit: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
+        """One photo's graph outputs worded: top-3, coarse view, lighting verdict and tip, photo check and its score,
+        the skin check's score (None without one), heat map.
         Separate from `predict` so a batch run through the graph (the held-out evaluation) words each photo alike."""
         order = np.argsort(-probabilities)[:TOP_K]
         good = bool(lighting >= self.threshold)
@@ -105,13 +111,19 @@ class SkinPredictor:
             "lighting_tip": tip,
             "photo_check": "typical" if typical else "atypical",
             "typicality": float(typicality),
+            "skin_check": None if site_logit is None or self.skin_check_threshold is None else float(site_logit),
             "heatmap": cam[order[0]],  # Grad-CAM of the top label, h x w in [0, 1], over the centre crop
             "disclaimer": DISCLAIMER,
         }
 
     def prediction(self, image_id: str, result: dict[str, Any]) -> Prediction:
         """`describe`'s answer as the contract's Prediction: flat CSV columns, the rest (heat map rounded) in details;
-        an atypical photo is refused with the reason and the retake tip, keeping only its photo-check score (no labels)."""
+        a photo the skin check refuses, or an atypical one, is refused with the reason and the retake tip, keeping only
+        that check's score (no labels)."""
+        score = result.get("skin_check")
+        if score is not None and not score >= self.skin_check_threshold:
+            reason = NOT_SKIN.format(score=score, threshold=self.skin_check_threshold)
+            return refused(image_id, [reason], [TIP_ATYPICAL], skin_check=score)
         if result["photo_check"] == "atypical":
             reason = ATYPICAL.format(typicality=result["typicality"], threshold=self.typicality_threshold)
             return refused(image_id, [reason], [TIP_ATYPICAL], typicality=result["typicality"])
@@ -123,6 +135,8 @@ class SkinPredictor:
         heatmap = {"label": result["top"][0]["label"], "over": HEATMAP_OVER,
                    "values": np.round(result["heatmap"].astype(float), HEATMAP_DECIMALS).tolist()}  # fmt: skip
         details = {key: result[key] for key in ("top", "three_partition", "lighting_probability_good", "typicality")}
+        if score is not None:
+            details["skin_check"] = score
         return Prediction(image_id, OK, columns=columns, details={**details, "heatmap": heatmap})
 
     def partition_probabilities(self, probabilities: np.ndarray) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 // twin: vitalens/tasks/skin_condition/runtime.py
 // Skin condition on the device, as vitalens/tasks/skin_condition/runtime.py: centre crop -> ONNX (colour calibration,
 // normalisation and temperature are inside the graph) -> top-3 conditions, lighting verdict + tip and the
-// top label's Grad-CAM map over the crop; a photo unlike the training photos (typicality above the bundle's
+// top label's Grad-CAM map over the crop; a photo the skin check finds is not a skin close-up (the graph's
+// site_logit under the bundle's threshold) or one unlike the training photos (typicality above the bundle's
 // threshold) is refused with the reason and a tip, no labels.
 // Returns SkinPredictor.predict_image's Prediction.to_json(): top-3 and lighting in the flat columns, the rest in details.
 import { centreCropResized } from './centre_crop.js';
@@ -32,6 +33,11 @@ export async function predictSkin(model, image, imageId = '') {
   const order = probabilities.map((p, i) => [p, i]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, TOP_K).map(([, i]) => i);
   const typicality = outputs.typicality.data[0];
   const threshold = manifest.outputs.typicality.threshold;
+  const skinCheck = manifest.outputs.site_logit ? outputs.site_logit.data[0] : null;  // a graph exported before the skin check has none
+  if (skinCheck !== null && !(skinCheck >= manifest.outputs.site_logit.threshold)) {
+    const reason = `not a skin close-up like the ones this model learned from (skin check ${skinCheck.toFixed(2)} < ${Number(manifest.outputs.site_logit.threshold).toFixed(2)})`;
+    return refused(imageId, [reason], [TIP_ATYPICAL], disclaimer, { skin_check: skinCheck });
+  }
   if (!(typicality <= threshold)) {
     // refused as SkinPredictor.prediction: the reason with the score and the retake tip, no labels
     const reason = `unlike the clinical close-ups this model learned from (photo check ${typicality.toFixed(2)} > ${Number(threshold).toFixed(2)})`;
@@ -49,6 +55,7 @@ export async function predictSkin(model, image, imageId = '') {
     three_partition: partitionProbabilities(manifest, probabilities),
     lighting_probability_good: lightingGood,
     typicality,
+    ...(skinCheck !== null ? { skin_check: skinCheck } : {}),
     heatmap: { label: top[0].label, over: HEATMAP_OVER, values: heatmapRows(outputs.cam, order[0]) },
   };
   return prediction(imageId, columns, details, disclaimer);

@@ -5,7 +5,11 @@ between them (regions, references, features), in milliseconds per photo (median 
 Every ONNX session of the bundle has its `run` timed by stage name, so the split needs nothing
 from the task; "screen, numpy" and "task, numpy" are the wall time of those steps minus their ONNX time.
 
-    python benchmarks/profile_stages.py [--photos 40] [--tasks hb-nails,skin-condition]
+    python benchmarks/profile_stages.py [--photos 40] [--tasks hb-nails,skin-condition] [--clock cpu]
+
+`--clock cpu` counts this process's CPU time instead of wall time: steadier on a machine shared with other
+jobs (the numpy steps are single-threaded, so their CPU time is their wall time on an idle machine), while
+an ONNX stage counts every thread onnxruntime ran it on.
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ from vitalens.runtime import load_predictor, screen
 from vitalens.tasks import all_tasks, get_task
 
 
+now = time.perf_counter  # or time.process_time (--clock cpu)
+
+
 def time_runs(session, stage: str, clock: dict[str, float]) -> None:
-    """Make this onnxruntime session's `run` add its wall time to `clock[stage]` (every holder of it sees that)."""
+    """Make this onnxruntime session's `run` add its time to `clock[stage]` (every holder of it sees that)."""
     run = session.run
 
     def timed(*args, **kwargs):
-        started = time.perf_counter()
+        started = now()
         try:
             return run(*args, **kwargs)
         finally:
-            clock[stage] += time.perf_counter() - started
+            clock[stage] += now() - started
 
     session.run = timed
 
@@ -47,15 +54,15 @@ def profile(task_name: str, photos: int) -> dict[str, float] | None:
     rows = []
     for path in listed:
         clock.clear()
-        started = time.perf_counter()
+        started = now()
         rgb = decode_image(path).rgb
-        decoded = time.perf_counter()
+        decoded = now()
         refusal = screen(predictor, rgb, path.name)
-        screened = time.perf_counter()
+        screened = now()
         screen_onnx = sum(clock.values())
         if refusal is None:
             predictor.predict_image(rgb, path.name)
-        finished = time.perf_counter()
+        finished = now()
         onnx_total = sum(clock.values())
         row = {"decode": decoded - started, "screen, numpy": screened - decoded - screen_onnx, "task, numpy": finished - screened - (onnx_total - screen_onnx)}
         row.update({f"onnx {stage}": seconds for stage, seconds in clock.items()})
@@ -69,8 +76,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--tasks", default=",".join(all_tasks()))
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args()
-    print("median milliseconds per photo, warm (the bundle loaded once), one process\n")
+    global now
+    now = time.process_time if args.clock == "cpu" else time.perf_counter
+    print(f"median milliseconds per photo ({args.clock} clock), warm (the bundle loaded once), one process\n")
     for task_name in args.tasks.split(","):
         result = profile(task_name, args.photos)
         if result is None:

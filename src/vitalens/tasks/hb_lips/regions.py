@@ -127,19 +127,21 @@ def _candidates(score: np.ndarray, content: np.ndarray) -> list[_Candidate]:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         for label in range(1, count):
             if stats[label, cv2.CC_STAT_AREA] >= MIN_COMPONENT_FRACTION * score.size:
-                found.append(_rate(labels == label, stats[label], score, content))
+                found.append(_rate(labels == label, stats[label], score, content, content_scores))
     return found
 
 
-def _rate(component: np.ndarray, stats: np.ndarray, score: np.ndarray, content: np.ndarray) -> _Candidate:
+def _rate(component: np.ndarray, stats: np.ndarray, score: np.ndarray, content: np.ndarray, content_scores: np.ndarray) -> _Candidate:
+    """`content_scores` = score[content], computed once per photo; medians of a component are taken in its box."""
     x, y, w, h, area = (int(v) for v in stats[:5])
     ring = _ring(component, max(3, int(0.35 * h)))
     ring_pixels = ring & content
-    inside = float(np.median(score[component]))
-    outside = float(np.median(score[ring_pixels])) if ring_pixels.sum() > 20 else float(np.median(score[content]))
+    box = np.s_[y : y + h, x : x + w]
+    inside = float(np.median(score[box][component[box]]))
+    outside = float(np.median(score[ring_pixels])) if np.count_nonzero(ring_pixels) > 20 else float(np.median(content_scores))
     contrast = (inside - outside) / CONTRAST_UNIT
     shape = _shape_prior(w, h, area)
-    size = _size_prior(area / max(1, content.sum()))
+    size = _size_prior(area / max(1, len(content_scores)))
     border = _border_prior(component)
     quality = max(contrast, 0.0) * shape * size * border
     return _Candidate(component, (y, x, y + h, x + w), quality, contrast, shape, inside, outside)

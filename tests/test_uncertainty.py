@@ -11,7 +11,7 @@ import pytest
 
 from vitalens.tasks._haemoglobin import response
 from vitalens.interval_rules import Criterion, IntervalRule, leave_one_group_out, nested_rule_check
-from vitalens.uncertainty import conformal_half_width, describe_rule, half_width_at, mondrian_half_widths, outer_fold_coverage, reach_at
+from vitalens.uncertainty import conformal_half_width, describe_rule, half_width_at, mondrian_half_widths, mondrian_reaches, outer_fold_coverage, reach_at
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,3 +108,10 @@ def test_the_browser_interval_matches_python_with_an_asymmetric_block(tmp_path):
     done = subprocess.run(["node", str(REPO / "tests" / "js" / "interval_grid.mjs"), str(tmp_path / "cases.json")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     np.testing.assert_allclose(np.array(json.loads(done.stdout)), [response.interval(hb, block) for hb in estimates], atol=1e-12)
+
+
+def test_an_asymmetric_bin_too_small_for_its_lower_bound_borrows_the_pooled_one_never_infinity():
+    residuals = np.random.default_rng(0).normal(size=60)
+    reaches = mondrian_reaches(residuals, np.arange(60) % 3, 0.9, lower_share=0.25)  # 20 per bin: a 2.5 % tail needs 39
+    pooled = mondrian_reaches(residuals, np.zeros(60, dtype=int), 0.9, lower_share=0.25)[0]
+    assert all(np.isfinite(r).all() for r in reaches.values()) and {r[0] for r in reaches.values()} == {pooled[0]}

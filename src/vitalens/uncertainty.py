@@ -57,7 +57,8 @@ def mondrian_reaches(residuals, bins, coverage: float, lower_share: float | None
     (`lower_share` None): the Mondrian half-width on both sides. Otherwise crepes' conformal predictive
     system on the signed residuals (y - estimate): of the miss rate 1 - coverage, `lower_share` is spent
     below the interval and the rest above, so a model that over-estimates its rare low values (anaemia) can
-    be given a longer reach downwards. A bin too small for a finite bound takes the widest finite one."""
+    be given a longer reach downwards. A bin too small for a finite bound takes the widest finite one (or,
+    when no bin has one, the pooled bound); with too few residuals in all, the bound stays infinite."""
     residuals, bins = np.asarray(residuals, dtype=np.float64), np.asarray(bins)
     if lower_share is None:
         return {b: (w, w) for b, w in mondrian_half_widths(np.abs(residuals), bins, coverage).items()}
@@ -73,6 +74,9 @@ def mondrian_reaches(residuals, bins, coverage: float, lower_share: float | None
             low, high = system.predict(np.zeros(1), smoothing=False, **tails)[0]
             found[int(b)] = (-float(low), float(high))
     widest = tuple(max((r[side] for r in found.values() if np.isfinite(r[side])), default=np.inf) for side in (0, 1))
+    if not all(np.isfinite(widest)) and len(found) > 1:  # no bin finite on a side: all residuals pooled decide it
+        pooled = mondrian_reaches(residuals, np.zeros(len(residuals), dtype=int), coverage, lower_share)[0]
+        widest = tuple(w if np.isfinite(w) else p for w, p in zip(widest, pooled))
     return {b: tuple(r[side] if np.isfinite(r[side]) else widest[side] for side in (0, 1)) for b, r in found.items()}
 
 

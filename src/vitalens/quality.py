@@ -1,6 +1,6 @@
 """Photo-quality gate: refuse a photo we cannot read well, say why in plain words, and how to retake it.
 
-Serving world: numpy and OpenCV. A refusal is a correct answer; a number from a dark, blown-out, blurred or
+Serving world: numpy (and OpenCV inside colour.lab_box_mask). A refusal is a correct answer; a number from a dark, blown-out, blurred or
 empty photo is not. Thresholds were calibrated on the 197 Yakimov (2024) fingernail photos (phone
 photos of fingers on a white card), set just outside the range those real photos span, so a usable
 photo passes and only a clearly bad one is refused (see benchmarks/quality_gate.py for the counts).
@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import cv2
 import numpy as np
 
 from vitalens.colour import lab_box_mask
@@ -90,22 +89,19 @@ def measure_quality(rgb: np.ndarray) -> QualityMeasures:
     luma = _luma(rgb)
     # Fractions of the photo do not need every pixel: a quarter of them keeps the gate's cost small next
     # to the detector's, while sharpness keeps the full analysis scale its threshold was calibrated at.
-    sampled = np.ascontiguousarray(rgb[::2, ::2])
+    sampled = rgb[::2, ::2]
     n = sampled.shape[0] * sampled.shape[1]
+    red, green, blue = sampled[..., 0], sampled[..., 1], sampled[..., 2]
     return QualityMeasures(
         mean_brightness=float(luma.mean()),
         dark_percentile=float(np.percentile(luma, 5)),
         bright_percentile=float(np.percentile(luma, 95)),
-        clipped_fraction=(n - _count(cv2.inRange(sampled, (0, 0, 0), (_CLIPPED - 1,) * 3))) / n,  # a channel >= 250
-        highlight_fraction=_count(cv2.inRange(sampled, (_CLIPPED,) * 3, (255, 255, 255))) / n,  # every channel
+        # a channel clipped, every channel clipped: channel-wise max and min, not a reduction over the last axis
+        clipped_fraction=np.count_nonzero(np.maximum(np.maximum(red, green), blue) >= _CLIPPED) / n,
+        highlight_fraction=np.count_nonzero(np.minimum(np.minimum(red, green), blue) >= _CLIPPED) / n,
         sharpness=laplacian_variance(luma),
-        skin_fraction=_count(skin_mask(sampled)) / n,
+        skin_fraction=np.count_nonzero(skin_mask(sampled)) / n,
     )
-
-
-def _count(mask: np.ndarray) -> int:
-    """Nonzero pixels of a mask (OpenCV counts 8-bit masks much faster than numpy reduces booleans)."""
-    return cv2.countNonZero(mask.view(np.uint8) if mask.dtype == bool else mask)
 
 
 def assess_photo(rgb: np.ndarray, thresholds: QualityThresholds = QualityThresholds()) -> QualityVerdict:

@@ -10,12 +10,14 @@ from vitalens.model_card import Section, render_card, with_section
 SKIN_CHECK_HEADING = "Input gate (skin check)"
 
 
-def skin_check_section(check: dict[str, Any]) -> list[str]:
-    """The card's words for the graph's `site_logit` output: its threshold and the rates it was chosen at."""
+def skin_check_section(check: dict[str, Any], typicality: dict[str, Any]) -> list[str]:
+    """The card's words for the graph's `site_logit` output: its threshold, the typicality threshold chosen with
+    it, and the rates they were chosen at."""
     chosen, rates = check["chosen"], check["pass_rate_out_of_fold_by_site"]
     lines = [f"The graph's `site_logit` output is a logistic check on the pooled features the network already computes ({check['features']}); "
              f"under {check['threshold']:.3f} the photo is not a skin close-up like the training photos and is refused with the tip: \"{check['tip']}\".",
              "", f"Chosen on the tuning half of every body site's photos only: C = {chosen['C']} ({chosen['by']}); threshold: {check['threshold_chosen']}. "
+             f"The `typicality` threshold chosen with it: {typicality['threshold']:g} ({typicality['threshold_chosen'].rsplit('(', 1)[-1].rstrip(')')}). "
              "Out-of-fold pass rates on the tuning half (test-half answered rates: benchmarks/results/wrong_photos.md):",
              "", "| tuning photos | n | pass the skin check | pass it, the face gate and the typicality check |", "|---|---|---|---|"]  # fmt: skip
     lines += [f"| {site} | {r['n']} | {r['skin_check']:.1%} | {r['with_face_gate_and_typicality']:.1%} |" for site, r in rates.items()]
@@ -25,7 +27,7 @@ def skin_check_section(check: dict[str, Any]) -> list[str]:
 def with_skin_check(card: str, manifest: dict[str, Any]) -> str:
     """The card with its skin-check section added or replaced (a card without the check comes back unchanged)."""
     check = manifest["outputs"].get("site_logit")
-    return with_section(card, SKIN_CHECK_HEADING, skin_check_section(check)) if check else card
+    return with_section(card, SKIN_CHECK_HEADING, skin_check_section(check, manifest["outputs"]["typicality"])) if check else card
 
 
 def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:
@@ -102,6 +104,6 @@ def render_skin_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> 
                            f"{model['input_size']} px; outputs {', '.join(f'`{name}`' for name in manifest['outputs'])} (see bundle.json). Runtime: numpy, Pillow, onnxruntime."]),
     ]  # fmt: skip
     if "site_logit" in manifest["outputs"]:
-        sections.insert(-1, (SKIN_CHECK_HEADING, skin_check_section(manifest["outputs"]["site_logit"])))
+        sections.insert(-1, (SKIN_CHECK_HEADING, skin_check_section(manifest["outputs"]["site_logit"], manifest["outputs"]["typicality"])))
     title = f"vitalens {manifest['task']} — {model['architecture']} on {' + '.join(model['backbones'])} at {model['input_size']} px, Grad-CAM"
     return render_card(front, title, manifest["disclaimer"], sections)

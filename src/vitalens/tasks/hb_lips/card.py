@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitalens.model_card import Section, render_card
+from vitalens.model_card import Section, render_card, with_section
 from vitalens.tasks._haemoglobin.card import hb_front_matter, model_vs_mean_table
 
 
@@ -37,6 +37,11 @@ def _input_gate(manifest: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
         *rows,
     ]
+
+
+def with_input_gate(card: str, manifest: dict[str, Any]) -> str:
+    """The card with its Input gate section rewritten from the manifest (after a new mouth check)."""
+    return with_section(card, "Input gate", _input_gate(manifest))
 
 
 def render_lip_model_card(manifest: dict[str, Any], report: dict[str, Any]) -> str:

@@ -34,12 +34,13 @@ def interval(hb: float, uncertainty: float | dict[str, Any]) -> tuple[float, flo
 def uncertainty_block(manifest: dict[str, Any]) -> dict[str, Any]:
     """The bundle's interval rule, checked at load (a malformed one fails there, not at the first photo)."""
     block = manifest["uncertainty"]
-    bins = len(block.get("bin_edges") or []) + (1 if block.get("bin_edges") else 0)
-    for key in ("bin_half_widths", "bin_below", "bin_above"):
-        if block.get(key) and len(block[key]) != max(bins, 1):
-            raise ValueError(f"uncertainty: {key} needs one width per bin (len(bin_edges) + 1)")
-    if block.get("bin_edges") and not (block.get("bin_half_widths") or block.get("bin_below")):
-        raise ValueError("uncertainty: bin_edges without bin_half_widths or bin_below / bin_above")
+    if isinstance(block, dict):
+        bins = len(block.get("bin_edges") or []) + (1 if block.get("bin_edges") else 0)
+        for key in ("bin_half_widths", "bin_below", "bin_above"):
+            if block.get(key) and len(block[key]) != max(bins, 1):
+                raise ValueError(f"uncertainty: {key} needs one width per bin (len(bin_edges) + 1)")
+        if block.get("bin_edges") and not (block.get("bin_half_widths") or block.get("bin_below")):
+            raise ValueError("uncertainty: bin_edges without bin_half_widths or bin_below / bin_above")
     interval(12.0, block)
     return block
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from vitalens.tasks._haemoglobin import response
-from vitalens.interval_rules import Criterion, IntervalRule, leave_one_group_out, nested_rule_check
+from vitalens.evaluation.splits import grouped_splits
+from vitalens.interval_rules import Criterion, IntervalRule, nested_rule_check
 from vitalens.uncertainty import conformal_half_width, describe_rule, half_width_at, mondrian_half_widths, mondrian_reaches, outer_fold_coverage, reach_at
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def _over_estimated_lows(n=800, seed=1):
 
 def test_an_asymmetric_rule_reaches_further_below_and_covers_the_over_estimated_lows():
     y, predicted, groups, band = _over_estimated_lows()
-    outer = leave_one_group_out(groups)
+    outer = list(grouped_splits(groups, "loso"))
     symmetric = outer_fold_coverage(y, predicted, outer, 0.9, (12.0,), band)
     asymmetric = outer_fold_coverage(y, predicted, outer, 0.9, (12.0,), band, lower_share=0.25)
     assert asymmetric["bin_below"][0] > asymmetric["bin_above"][0] and symmetric["bin_below"] == symmetric["bin_above"]
@@ -84,7 +85,7 @@ def test_an_asymmetric_rule_reaches_further_below_and_covers_the_over_estimated_
 def test_the_nested_rule_check_picks_a_rule_that_covers_every_band_and_logs_every_candidate():
     y, predicted, groups, band = _over_estimated_lows()
     rules = (IntervalRule(), IntervalRule((12.0,)), IntervalRule((12.0,), 0.25))
-    checked = nested_rule_check(rules, y, predicted, leave_one_group_out(groups), groups, band, Criterion(0.9, 0.85, 10))
+    checked = nested_rule_check(rules, y, predicted, list(grouped_splits(groups, "loso")), groups, band, Criterion(0.9, 0.85, 10))
     assert [row["rule"] for row in checked["rule_selection"]["candidates_on_all_groups"]] == [r.name for r in rules]
     assert len(checked["rule_selection"]["chosen_by_fold"]) == 16
     assert min(row["coverage"] for row in checked["by_stratum"].values()) >= 0.85, checked["by_stratum"]

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vitalens.uncertainty import bin_of, mondrian_reaches, outer_fold_coverage, reaches_of_bins
+from vitalens.evaluation.splits import grouped_splits
+from vitalens.uncertainty import bin_of, calibrated_rule, coverage_of, mondrian_reaches, outer_fold_coverage, reaches_of_bins
 
 
 @dataclass(frozen=True)
@@ -39,18 +40,13 @@ class Criterion:
     min_stratum: int = 10
 
 
-def leave_one_group_out(groups) -> list[tuple[np.ndarray, np.ndarray]]:
-    groups = np.asarray(groups)
-    return [(np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in dict.fromkeys(groups)]
-
-
 def rule_check(rule: IntervalRule, y, predicted, outer, strata, coverage: float) -> dict:
     return outer_fold_coverage(y, predicted, outer, coverage, rule.bin_edges, strata, rule.lower_share)
 
 
 def choose_rule(rules: tuple[IntervalRule, ...], y, predicted, groups, strata, criterion: Criterion) -> tuple[IntervalRule, list[dict]]:
     """The criterion's pick among `rules` under leave-one-group-out over these photos, and every rule's figures."""
-    splits = leave_one_group_out(groups)
+    splits = list(grouped_splits(groups, "loso"))
     log = []
     for rule in rules:
         check = rule_check(rule, y, predicted, splits, strata, criterion.coverage)
@@ -71,26 +67,20 @@ def nested_rule_check(rules: tuple[IntervalRule, ...], y, predicted, outer, grou
     """The interval check with the rule chosen inside each outer fold (on the other folds only), then the
     rule chosen on every group with its reaches calibrated on every residual: what the bundle ships."""
     y, predicted, groups, strata = np.asarray(y, float), np.asarray(predicted, float), np.asarray(groups), np.asarray(strata)
-    below, above, by_fold, chosen_by_fold = np.zeros(len(y)), np.zeros(len(y)), [], []
-    for fold, (_, test) in enumerate(outer):
+    below, above, chosen_by_fold = np.zeros(len(y)), np.zeros(len(y)), []
+    for _, test in outer:
         others = np.setdiff1d(np.arange(len(y)), test)
         rule, _ = choose_rule(rules, y[others], predicted[others], groups[others], strata[others], criterion)
         reaches = mondrian_reaches(y[others] - predicted[others], bin_of(predicted[others], rule.bin_edges), criterion.coverage, rule.lower_share)
         below[test], above[test] = reaches_of_bins(reaches, bin_of(predicted[test], rule.bin_edges))
-        residual = y[test] - predicted[test]
-        covered = (-below[test] <= residual) & (residual <= above[test])
-        by_fold.append({"fold": fold, "coverage": float(covered.mean()), "mean_width": float((below + above)[test].mean()), "n": len(test), "rule": rule.name})
         chosen_by_fold.append(rule.name)
-    residual = y - predicted
-    covered = (-below <= residual) & (residual <= above)
+    checked = coverage_of(y - predicted, below, above, outer, strata)
+    for row, name in zip(checked["by_fold"], chosen_by_fold):
+        row["rule"] = name
     shipped, log = choose_rule(rules, y, predicted, groups, strata, criterion)
-    final = rule_check(shipped, y, predicted, outer, strata, criterion.coverage)
     return {
-        **{key: final[key] for key in ("method", "target_coverage", "bin_edges", "bin_below", "bin_above", "half_width_all", "bin_half_widths", "lower_share") if key in final},
-        "empirical_coverage": float(covered.mean()),
-        "mean_width": float((below + above).mean()),
-        "by_fold": by_fold,
-        "by_stratum": {str(s): {"n": int((strata == s).sum()), "coverage": float(covered[strata == s].mean())} for s in dict.fromkeys(strata)},
+        **calibrated_rule(y - predicted, predicted, criterion.coverage, shipped.bin_edges, shipped.lower_share),
+        **checked,
         "rule": shipped.name,
         "rule_selection": {"how": "nested: each outer fold's rule chosen by leave-one-group-out on the other folds' residuals; "
                                   f"criterion: narrowest with coverage >= {criterion.coverage:.0%} and >= {criterion.stratum_floor:.0%} in every band "

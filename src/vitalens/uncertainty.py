@@ -88,23 +88,22 @@ def outer_fold_coverage(y_true, y_pred, outer, coverage: float, bin_edges=(), st
     on every residual, for the saved model."""
     y_true, y_pred = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, dtype=np.float64)
     residuals, bins = y_true - y_pred, bin_of(y_pred, bin_edges)
-    below, above, by_fold = np.zeros(len(y_true)), np.zeros(len(y_true)), []
-    for fold, (_, test) in enumerate(outer):
+    below, above = np.zeros(len(y_true)), np.zeros(len(y_true))
+    for _, test in outer:
         others = np.setdiff1d(np.arange(len(y_true)), test)
         below[test], above[test] = reaches_of_bins(mondrian_reaches(residuals[others], bins[others], coverage, lower_share), bins[test])
-        covered = (-below[test] <= residuals[test]) & (residuals[test] <= above[test])
-        by_fold.append({"fold": fold, "coverage": float(covered.mean()), "mean_width": float((below + above)[test].mean()), "n": len(test)})
-    covered = (-below <= residuals) & (residuals <= above)
-    strata = np.asarray(strata) if strata is not None else np.full(len(y_true), "all")
-    final = mondrian_reaches(residuals, bins, coverage, lower_share)
+    return {**calibrated_rule(residuals, y_pred, coverage, bin_edges, lower_share), **coverage_of(residuals, below, above, outer, strata)}
+
+
+def calibrated_rule(residuals, estimates, coverage: float, bin_edges=(), lower_share: float | None = None) -> dict:
+    """The rule fitted on every residual (y - estimate), as the saved model keeps it: its method, bins and
+    reaches below and above (a symmetric rule's also as `bin_half_widths`), and the one pooled half-width."""
+    residuals = np.asarray(residuals, dtype=np.float64)
+    final = mondrian_reaches(residuals, bin_of(estimates, bin_edges), coverage, lower_share)
     final_below, final_above = reaches_of_bins(final, np.arange(len(bin_edges) + 1))
     block = {
         "method": ("mondrian-conformal" if len(bin_edges) else "split-conformal") + ("" if lower_share is None else ", asymmetric"),
         "target_coverage": coverage,
-        "empirical_coverage": float(covered.mean()),
-        "mean_width": float((below + above).mean()),
-        "by_fold": by_fold,
-        "by_stratum": {str(s): {"n": int((strata == s).sum()), "coverage": float(covered[strata == s].mean())} for s in dict.fromkeys(strata)},
         "bin_edges": [float(e) for e in bin_edges],
         "bin_below": final_below.tolist(),
         "bin_above": final_above.tolist(),
@@ -115,6 +114,20 @@ def outer_fold_coverage(y_true, y_pred, outer, coverage: float, bin_edges=(), st
     else:
         block["lower_share"] = float(lower_share)
     return block
+
+
+def coverage_of(residuals, below, above, outer, strata=None) -> dict:
+    """How often [estimate - below, estimate + above] held the truth: overall, per outer fold and per stratum."""
+    residuals = np.asarray(residuals, dtype=np.float64)
+    covered, widths = (-below <= residuals) & (residuals <= above), below + above
+    strata = np.asarray(strata) if strata is not None else np.full(len(residuals), "all")
+    return {
+        "empirical_coverage": float(covered.mean()),
+        "mean_width": float(widths.mean()),
+        "by_fold": [{"fold": fold, "coverage": float(covered[test].mean()), "mean_width": float(widths[test].mean()), "n": len(test)}
+                    for fold, (_, test) in enumerate(outer)],  # fmt: skip
+        "by_stratum": {str(s): {"n": int((strata == s).sum()), "coverage": float(covered[strata == s].mean())} for s in dict.fromkeys(strata)},
+    }
 
 
 def reaches_of_bins(by_bin: dict[int, tuple[float, float]], bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

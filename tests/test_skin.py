@@ -196,3 +196,19 @@ def test_capped_oversampling_never_raises_a_cell_beyond_the_cap():
     natural = 1 / len(labels)
     assert probability.max() / probability.min() <= 3.0 + 1e-9
     assert probability[-1] > natural  # the rare (1, V-VI) cell is drawn more often than its share
+
+
+def test_macro_recall_and_f1_equal_sklearn_with_the_present_classes_only():
+    from sklearn.metrics import f1_score, recall_score
+
+    from vitalens.tasks.skin_condition.metrics import macro_recall_f1
+
+    rng = np.random.default_rng(0)
+    for draw in range(50):
+        n_classes = int(rng.integers(2, 9))
+        labels = rng.integers(0, n_classes - 1 if draw % 3 == 0 else n_classes, int(rng.integers(5, 60)))  # a class absent
+        predicted = np.where(rng.random(len(labels)) < 0.5, labels, rng.integers(0, n_classes, len(labels)))
+        present = np.unique(labels)
+        recall, f1 = macro_recall_f1(labels, predicted, n_classes)
+        assert recall == pytest.approx(recall_score(labels, predicted, labels=present, average="macro", zero_division=0), abs=1e-12)
+        assert f1 == pytest.approx(f1_score(labels, predicted, labels=present, average="macro", zero_division=0), abs=1e-12)

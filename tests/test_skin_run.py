@@ -56,8 +56,9 @@ def test_train_writes_the_run_folder_with_both_candidates_and_export_writes_a_wo
     data = _synthetic_fitzpatrick(tmp_path / "data")
     monkeypatch.chdir(tmp_path)  # the pixel caches go to ./experiments/cache
     assert lifecycle.training_config({"epochs": None}) == SkinTrainingConfig() and lifecycle.training_config({"epochs": 2}).epochs == 2
-    # `-o epochs=1` is the only training option; the rest of the recipe is shrunk for a synthetic run
-    shrunk = lambda options: SkinTrainingConfig(epochs=options["epochs"], calibration_steps=2, calibration_batch=8, batch_size=16)  # noqa: E731
+    # `-o epochs=1` is the only training option; the rest of the recipe is shrunk for a synthetic run (one probe trunk, small photos)
+    shrunk = lambda options: SkinTrainingConfig(epochs=options["epochs"], calibration_steps=2, calibration_batch=8, batch_size=16,  # noqa: E731
+                                                probe_backbones=("efficientnet_lite0",), probe_size=96)
     monkeypatch.setattr(lifecycle, "training_config", shrunk)
     task = get_task("skin-condition")
     job = Job(task.name, "train", data, tmp_path / "run", task.parse_options("train", {"epochs": "1"}), show_progress=False)
@@ -94,5 +95,5 @@ def test_train_writes_the_run_folder_with_both_candidates_and_export_writes_a_wo
     assert loaded.files() == ["bundle.json", "model.onnx"] and loaded.manifest["metrics"]["shipped"] == shipped
     predictor = SkinPredictor(loaded)
     prediction = predictor.predict_image(np.asarray(Image.open(next((data / "images").iterdir())).convert("RGB")), "one.jpg")
-    assert prediction.ok and prediction.columns["lighting"] in ("good", "poor") and np.array(prediction.details["heatmap"]["values"]).shape == (6, 6)
+    assert prediction.ok and prediction.columns["lighting"] in ("good", "poor") and np.array(prediction.details["heatmap"]["values"]).shape == tuple(loaded.manifest["outputs"]["cam"]["shape"][2:])
     assert (run / "figures" / "gallery_correct.png").is_file() and "## Evaluation" in (bundle / "MODEL_CARD.md").read_text()

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import softmax
 from scipy.stats import spearmanr
-from sklearn.metrics import (average_precision_score, cohen_kappa_score, f1_score, precision_recall_curve, recall_score,
-                             roc_auc_score)  # fmt: skip
+from sklearn.metrics import average_precision_score, cohen_kappa_score, precision_recall_curve, roc_auc_score
 
 from vitalens.evaluation.fairness import disaggregate
 
@@ -29,13 +28,20 @@ def top_k_accuracy(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
 def class_metrics(labels: np.ndarray, scores: np.ndarray) -> dict:
     """Top-1, top-3, macro recall and macro-F1 (over the classes present in `labels`) from class scores."""
     predicted = scores.argmax(1)
-    present = np.unique(labels)
-    return {
-        "top1": float(np.mean(predicted == labels)),
-        "top3": top_k_accuracy(labels, scores, 3),
-        "macro_recall": float(recall_score(labels, predicted, labels=present, average="macro", zero_division=0)),
-        "macro_f1": float(f1_score(labels, predicted, labels=present, average="macro", zero_division=0)),
-    }
+    recall, f1 = macro_recall_f1(labels, predicted, scores.shape[1])
+    return {"top1": float(np.mean(predicted == labels)), "top3": top_k_accuracy(labels, scores, 3), "macro_recall": recall, "macro_f1": f1}
+
+
+def macro_recall_f1(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> tuple[float, float]:
+    """sklearn's recall_score and f1_score with labels=np.unique(labels), average="macro", zero_division=0,
+    from one confusion count. Written out because the bootstrap calls it 1,000 times per model and sklearn's
+    input checks made the metrics most of a skin evaluation (tests/test_skin.py compares the two)."""
+    counts = np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    present = counts.sum(1) > 0
+    hits = np.diag(counts)[present]
+    recall = hits / counts.sum(1)[present]
+    f1 = 2 * hits / np.maximum(counts.sum(1)[present] + counts.sum(0)[present], 1)
+    return float(recall.mean()), float(f1.mean())
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray, partition_of_class: np.ndarray, partitions: np.ndarray) -> dict:

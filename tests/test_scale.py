@@ -135,7 +135,7 @@ def test_nested_folds_run_as_ray_tasks_give_the_local_report(synthetic_nails, tm
     task = get_task("hb-nails")
     reports = {}
     for engine in ("local", "ray"):
-        job = Job(task.name, "evaluate", synthetic_nails, tmp_path / engine, task.parse_options("evaluate", {}), show_progress=False, engine=engine)
+        job = Job(task.name, "evaluate", synthetic_nails, tmp_path / engine, task.parse_options("evaluate", {"n_boot": "20"}), show_progress=False, engine=engine)
         write_config(job)
         reports[engine] = task.verb("evaluate")(job)
         check_run_folder(job.out)

@@ -289,7 +289,7 @@ def test_a_withheld_body_gets_408_and_half_open_connections_are_closed():
     import socket
     from urllib.parse import urlparse
 
-    with local_server("--body-timeout", "1") as base:
+    with local_server("--body-timeout", "1", "--keep-alive-timeout", "1") as base:
         address = urlparse(base)
         with socket.create_connection((address.hostname, address.port), timeout=60) as raw:
             raw.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"

@@ -263,6 +263,7 @@ def serve(
     max_images: int = typer.Option(10, help="most photos in one request"),
     max_megapixels: float = typer.Option(40.0, help="largest accepted photo, in megapixels"),
     body_timeout: float = typer.Option(60.0, help="seconds a request body may take to arrive (then 408)"),
+    keep_alive_timeout: int = typer.Option(10, min=1, help="seconds an idle connection, or one without complete request headers, stays open"),
     bundle: Optional[list[Path]] = typer.Option(None, help="a bundle folder or .zip to serve instead of the shipped one for its task (repeatable)"),
 ) -> None:
     """The HTTP API (/v1/predict, /v1/models, /healthz, /docs) and the offline browser app at /."""
@@ -270,7 +271,8 @@ def serve(
     from vitalens.service.server import serve as run_server
 
     limits = ServiceLimits(max_upload_bytes=int(max_upload_mb * 1024 * 1024), max_images=max_images,
-                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent, body_timeout_s=body_timeout)  # fmt: skip
+                           max_pixels=int(max_megapixels * 1_000_000), max_concurrent=max_concurrent, body_timeout_s=body_timeout,
+                           keep_alive_timeout_s=keep_alive_timeout)  # fmt: skip
     say(f"vitalens app on http://{host}:{port}/, API docs at http://{host}:{port}/docs", "bold")
     say(DISCLAIMER, "bold red")
     run_server(create_app(limits, bundle or ()), host, port, limits)

@@ -120,8 +120,7 @@ def content_mask(rgb: np.ndarray, lab: np.ndarray) -> np.ndarray:
 def _candidates(score: np.ndarray, content: np.ndarray) -> list[_Candidate]:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     found, content_scores = [], score[content]
-    for percentile in THRESHOLD_PERCENTILES:
-        threshold = np.percentile(content_scores, percentile)
+    for threshold in np.percentile(content_scores, THRESHOLD_PERCENTILES):  # one partition for all of them
         mask = ((score > threshold) & content).astype(np.uint8)
         mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel), cv2.MORPH_OPEN, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)

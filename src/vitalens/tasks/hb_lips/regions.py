@@ -69,13 +69,20 @@ class LipFinding:
 
 @dataclass(frozen=True)
 class _Candidate:
-    mask: np.ndarray
+    labels: np.ndarray  # the connected-component labels of its threshold
+    label: int
+    area: int
     box: Box  # working-size pixels
     quality: float
     contrast: float
     shape: float
     inside: float  # median lip score inside
     outside: float  # and in the ring around it
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Its pixels in the whole working image (made only for the few candidates `_grow` compares)."""
+        return self.labels == self.label
 
 
 def find_lips(rgb: np.ndarray) -> LipFinding:
@@ -126,24 +133,29 @@ def _candidates(score: np.ndarray, content: np.ndarray) -> list[_Candidate]:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         for label in range(1, count):
             if stats[label, cv2.CC_STAT_AREA] >= MIN_COMPONENT_FRACTION * score.size:
-                found.append(_rate(labels == label, stats[label], score, content, content_scores))
+                found.append(_rate(labels, label, stats[label], score, content, content_scores))
     return found
 
 
-def _rate(component: np.ndarray, stats: np.ndarray, score: np.ndarray, content: np.ndarray, content_scores: np.ndarray) -> _Candidate:
-    """`content_scores` = score[content], computed once per photo; medians of a component are taken in its box."""
+def _rate(labels: np.ndarray, label: int, stats: np.ndarray, score: np.ndarray, content: np.ndarray, content_scores: np.ndarray) -> _Candidate:
+    """`content_scores` = score[content], computed once per photo. Everything is measured in the window the
+    ring can reach (the component's box grown by the ring's width), never over the whole image: the same
+    pixels, so the same medians."""
     x, y, w, h, area = (int(v) for v in stats[:5])
-    ring = _ring(component, max(3, int(0.35 * h)))
-    ring_pixels = ring & content
-    box = np.s_[y : y + h, x : x + w]
-    inside = float(np.median(score[box][component[box]]))
-    outside = float(np.median(score[ring_pixels])) if np.count_nonzero(ring_pixels) > 20 else float(np.median(content_scores))
+    width = max(3, int(0.35 * h))
+    window = np.s_[max(0, y - width) : y + h + width, max(0, x - width) : x + w + width]
+    component = labels[window] == label
+    ring_pixels = _ring(component, width) & content[window]
+    top, left = window[0].start, window[1].start
+    box = np.s_[y - top : y - top + h, x - left : x - left + w]
+    inside = float(np.median(score[window][box][component[box]]))
+    outside = float(np.median(score[window][ring_pixels])) if np.count_nonzero(ring_pixels) > 20 else float(np.median(content_scores))
     contrast = (inside - outside) / CONTRAST_UNIT
     shape = _shape_prior(w, h, area)
     size = _size_prior(area / max(1, len(content_scores)))
-    border = _border_prior(component)
+    border = _border_prior(component, window, score.shape)
     quality = max(contrast, 0.0) * shape * size * border
-    return _Candidate(component, (y, x, y + h, x + w), quality, contrast, shape, inside, outside)
+    return _Candidate(labels, label, area, (y, x, y + h, x + w), quality, contrast, shape, inside, outside)
 
 
 def _grow(best: _Candidate, candidates: list[_Candidate], score: np.ndarray) -> _Candidate:
@@ -153,27 +165,19 @@ def _grow(best: _Candidate, candidates: list[_Candidate], score: np.ndarray) -> 
     lip_step = best.inside - best.outside
 
     def adds_lip(candidate: _Candidate) -> bool:
-        added = candidate.mask & ~best.mask
-        return added.sum() < 0.05 * best.mask.sum() or np.median(score[added]) - best.outside >= GROW_CONTRAST * lip_step
+        added = candidate.mask & ~best_mask
+        return added.sum() < 0.05 * best.area or np.median(score[added]) - best.outside >= GROW_CONTRAST * lip_step
 
-    holders = [
-        c
-        for c in candidates
-        if c.quality >= GROW_QUALITY * best.quality and (c.mask & best.mask).sum() >= 0.8 * best.mask.sum() and adds_lip(c)
-    ]
-    return max(holders, key=lambda c: c.mask.sum())
+    best_mask = best.mask
+    holders = [c for c in candidates if c.quality >= GROW_QUALITY * best.quality and (c.mask & best_mask).sum() >= 0.8 * best.area and adds_lip(c)]
+    return max(holders, key=lambda c: c.area)
 
 
 def _ring(component: np.ndarray, width: int) -> np.ndarray:
-    """Pixels within the elliptical `width` of the component, not in it. Dilated only inside the component's
-    box grown by `width` (nothing farther is reached, and pixels beyond that window count as unset, as
-    beyond the image), by `dilate_disc`: the same pixels as cv2.dilate with the ellipse, much faster."""
-    mask = component.astype(np.uint8)
-    x, y, w, h = cv2.boundingRect(mask)
-    window = np.s_[max(0, y - width) : y + h + width, max(0, x - width) : x + w + width]
-    ring = np.zeros_like(component, dtype=bool)
-    ring[window] = dilate_disc(mask[window], width).astype(bool) & ~component[window]
-    return ring
+    """Pixels within the elliptical `width` of the component, not in it, where pixels beyond the array count as
+    unset (as beyond the image: the callers pass a window the ring cannot leave). By `dilate_disc`: the same
+    pixels as cv2.dilate with the ellipse, much faster."""
+    return dilate_disc(component.astype(np.uint8), width).astype(bool) & ~component
 
 
 def _shape_prior(width: int, height: int, area: int) -> float:
@@ -194,11 +198,15 @@ def _size_prior(fraction: float) -> float:
     return 1.0
 
 
-def _border_prior(component: np.ndarray) -> float:
-    """Penalise regions that run along the frame (backgrounds, clothing), not lips cut by it."""
-    edges = np.concatenate([component[0], component[-1], component[:, 0], component[:, -1]])
-    perimeter = 2 * (component.shape[0] + component.shape[1])
-    return float(np.clip(1.0 - 4.0 * edges.sum() / perimeter, 0.2, 1.0))
+def _border_prior(component: np.ndarray, window: tuple[slice, slice], shape: tuple[int, int]) -> float:
+    """Penalise regions that run along the frame (backgrounds, clothing), not lips cut by it. `component` is
+    its pixels in `window` of an image of `shape`: the frame's rows and columns that the window holds."""
+    rows, columns = window
+    height, width = shape
+    edges = (component[0].sum() if rows.start == 0 else 0) + (component[-1].sum() if rows.stop >= height else 0)
+    edges += (component[:, 0].sum() if columns.start == 0 else 0) + (component[:, -1].sum() if columns.stop >= width else 0)
+    perimeter = 2 * (height + width)
+    return float(np.clip(1.0 - 4.0 * edges / perimeter, 0.2, 1.0))
 
 
 def _cut_out(content: np.ndarray, score: np.ndarray) -> tuple[Box, float] | None:

@@ -162,13 +162,12 @@ def _grow(best: _Candidate, candidates: list[_Candidate], score: np.ndarray) -> 
     """A lower threshold often joins the paler upper lip to the lower one: take the largest region
     that holds the best one, keeps most of its quality, and whose added pixels are themselves
     clearly redder than the skin (not skin noise that crossed the lower threshold)."""
-    lip_step = best.inside - best.outside
+    lip_step, best_mask = best.inside - best.outside, best.mask
 
     def adds_lip(candidate: _Candidate) -> bool:
         added = candidate.mask & ~best_mask
         return added.sum() < 0.05 * best.area or np.median(score[added]) - best.outside >= GROW_CONTRAST * lip_step
 
-    best_mask = best.mask
     holders = [c for c in candidates if c.quality >= GROW_QUALITY * best.quality and (c.mask & best_mask).sum() >= 0.8 * best.area and adds_lip(c)]
     return max(holders, key=lambda c: c.area)
 

@@ -57,3 +57,13 @@ def test_the_fingernail_bundle_refuses_other_sites_and_passes_its_own():
         else:  # refused, by the site check or, for a dark or blurred photo, by the quality gate before it
             assert all(r.status == "refused" for r in results), site
             assert all("white reference card" in r.message for r in refused_by_check)
+
+
+def test_a_lip_photo_spelt_invividual_is_in_its_persons_group(tmp_path):
+    from vitalens.evaluation.sites import SITES
+
+    for name in ("HgB_12.0gdl_Individual02_1.jpg", "HgB_8.9gdl_Invividual02_01.jpg", "HgB_16.0gdl_Individual04_01.jpg", "Random_HgB_4.1gdl.jpg"):
+        (tmp_path / name).touch()
+    groups = {photo.path.name: photo.group for photo in SITES["lips"][1](tmp_path)}
+    assert groups["HgB_12.0gdl_Individual02_1.jpg"] == groups["HgB_8.9gdl_Invividual02_01.jpg"] == "individual02"
+    assert groups["HgB_16.0gdl_Individual04_01.jpg"] == "individual04" and groups["Random_HgB_4.1gdl.jpg"] == "Random_HgB_4.1gdl"

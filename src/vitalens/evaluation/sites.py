@@ -43,8 +43,8 @@ def _fitzpatrick(root: Path) -> list[SitePhoto]:
 
 
 def _lips(root: Path) -> list[SitePhoto]:
-    person = re.compile(r"In(?:d|v)ividual(\d+)", re.I)
-    return [SitePhoto(p, (m.group(0).lower() if (m := person.search(p.name)) else p.stem)) for p in sorted(root.glob("*.jpg"))]
+    person = re.compile(r"In(?:d|v)ividual(\d+)", re.I)  # one file spells it "Invividual": the same person (shared/data/README.md)
+    return [SitePhoto(p, (f"individual{m.group(1)}" if (m := person.search(p.name)) else p.stem)) for p in sorted(root.glob("*.jpg"))]
 
 
 def _cp_anemic(root: Path) -> list[SitePhoto]:

@@ -25,6 +25,7 @@ The confidence is a heuristic in [0, 1] (contrast x shape), not a calibrated pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -79,9 +80,9 @@ class _Candidate:
     inside: float  # median lip score inside
     outside: float  # and in the ring around it
 
-    @property
+    @cached_property
     def mask(self) -> np.ndarray:
-        """Its pixels in the whole working image (made only for the few candidates `_grow` compares)."""
+        """Its pixels in the whole working image (made only for the few candidates `_grow` compares, once each)."""
         return self.labels == self.label
 
 
@@ -146,10 +147,11 @@ def _rate(labels: np.ndarray, label: int, stats: np.ndarray, score: np.ndarray, 
     window = np.s_[max(0, y - width) : y + h + width, max(0, x - width) : x + w + width]
     component = labels[window] == label
     ring_pixels = _ring(component, width) & content[window]
+    scores = score[window]
     top, left = window[0].start, window[1].start
     box = np.s_[y - top : y - top + h, x - left : x - left + w]
-    inside = float(np.median(score[window][box][component[box]]))
-    outside = float(np.median(score[window][ring_pixels])) if np.count_nonzero(ring_pixels) > 20 else float(np.median(content_scores))
+    inside = float(np.median(scores[box][component[box]]))
+    outside = float(np.median(scores[ring_pixels])) if np.count_nonzero(ring_pixels) > 20 else float(np.median(content_scores))
     contrast = (inside - outside) / CONTRAST_UNIT
     shape = _shape_prior(w, h, area)
     size = _size_prior(area / max(1, len(content_scores)))

@@ -37,11 +37,10 @@ def macro_recall_f1(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -
     from one confusion count. Written out because the bootstrap calls it 1,000 times per model and sklearn's
     input checks made the metrics most of a skin evaluation (tests/test_skin.py compares the two)."""
     counts = np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-    present = counts.sum(1) > 0
+    true, said = counts.sum(1), counts.sum(0)
+    present = true > 0  # so no denominator below is 0
     hits = np.diag(counts)[present]
-    recall = hits / counts.sum(1)[present]
-    f1 = 2 * hits / np.maximum(counts.sum(1)[present] + counts.sum(0)[present], 1)
-    return float(recall.mean()), float(f1.mean())
+    return float((hits / true[present]).mean()), float((2 * hits / (true[present] + said[present])).mean())
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray, partition_of_class: np.ndarray, partitions: np.ndarray) -> dict:
